@@ -1,0 +1,2 @@
+/* llm core (placeholder until its issue lands). */
+typedef int htune_llm_placeholder;

@@ -1,0 +1,2 @@
+/* space core (placeholder until its issue lands). */
+typedef int htune_space_placeholder;

@@ -1,0 +1,2 @@
+/* store core (placeholder until its issue lands). */
+typedef int htune_store_placeholder;
