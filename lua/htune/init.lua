@@ -7,11 +7,16 @@ M.version = M.sys.version
 M.space = require "htune.space"
 M.rng = require "htune.rng"
 
--- Modules that load lazily (`htune.nvrtc`, `htune.tune`, ...) so that a script that
--- only samples spaces does not pay for the rest.
+-- Entry points implemented in their own modules, loaded on first use so that a script
+-- that only samples spaces does not pay for compilers, drivers or HTTP.
+function M.tune(opts) return require("htune.tune").tune(opts) end
+function M.problem(name, opts) return require("htune.problem").load(name, opts) end
+function M.evaluate(problem, configs, opts) return require("htune.evaluate").evaluate(problem, configs, opts) end
+function M.best(problem, opts) return require("htune.record").best(problem, opts) end
+
 local lazy = {
   nvrtc = "htune.nvrtc", cuda = "htune.cuda", bench = "htune.bench", llm = "htune.llm",
-  store = "htune.store",
+  store = "htune.store", prompt = "htune.prompt",
 }
 setmetatable(M, {
   __index = function(t, k)
