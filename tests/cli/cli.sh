@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# CLI behaviour of the htune binary: help, version, run resolution, errors and exit codes.
+# Usage: tests/cli/cli.sh build/htune    (prints "N passed, N failed" last)
+set -u
+HTUNE=${1:-build/htune}
+pass=0
+fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# expect NAME EXPECTED_RC PATTERN CMD...: runs CMD, checks its exit code and that its
+# combined output matches the extended regex PATTERN.
+expect() {
+    local name=$1 want_rc=$2 pattern=$3 out rc
+    shift 3
+    out=$("$@" 2>&1)
+    rc=$?
+    if [ "$rc" -eq "$want_rc" ] && { [ -z "$pattern" ] || printf '%s' "$out" | grep -qE -- "$pattern"; }; then
+        pass=$((pass + 1))
+    else
+        fail=$((fail + 1))
+        printf 'FAIL %s: rc=%s (want %s), output:\n%s\n' "$name" "$rc" "$want_rc" "$out" | head -20
+    fi
+}
+
+expect version 0 '^htune [0-9]+\.[0-9]+\.[0-9]+' "$HTUNE" --version
+expect help 0 'usage: htune COMMAND' "$HTUNE" --help
+expect help-lists-run 0 'run +run a Lua tuning script' "$HTUNE" --help
+expect no-args 2 'usage: htune COMMAND' "$HTUNE"
+expect unknown-command 2 "unknown command 'frobnicate'" "$HTUNE" frobnicate
+expect run-help 0 'usage: htune run SCRIPT' "$HTUNE" run --help
+expect run-missing 2 "no script 'nope.lua'" "$HTUNE" run nope.lua
+
+printf 'print("args", arg[0] ~= nil, ...)\n' > "$tmp/ok.lua"
+expect run-args 0 'args	true	a	b' "$HTUNE" run "$tmp/ok.lua" a b
+
+printf 'local x = 1\nerror("boom at " .. x)\n' > "$tmp/err.lua"
+expect run-error-line 1 'err.lua:2: boom at 1' "$HTUNE" run "$tmp/err.lua"
+expect run-error-traceback 1 'stack traceback' "$HTUNE" run "$tmp/err.lua"
+
+printf 'return 3\n' > "$tmp/code.lua"
+expect run-exit-code 3 '' "$HTUNE" run "$tmp/code.lua"
+
+printf 'local x = \n' > "$tmp/syntax.lua"
+expect run-syntax-error 1 'syntax.lua:.*unexpected symbol' "$HTUNE" run "$tmp/syntax.lua"
+
+# Lua library found from another working directory (package.path from the binary's place).
+abs=$(cd "$(dirname "$HTUNE")" && pwd)/$(basename "$HTUNE")
+printf 'local h = require "htune"; print("root ok", h.version)\n' > "$tmp/lib.lua"
+expect lib-from-elsewhere 0 'root ok' bash -c "cd / && '$abs' run '$tmp/lib.lua'"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
