@@ -69,7 +69,7 @@ run: all
 install: all
 	install -d $(PREFIX)/bin $(PREFIX)/share/htune
 	install -m 755 $(BUILD)/htune $(PREFIX)/bin/htune
-	cp -r lua examples kernels data $(PREFIX)/share/htune/
+	for d in lua examples kernels data; do [ ! -d $$d ] || cp -r $$d $(PREFIX)/share/htune/; done
 
 clean:
 	rm -rf $(BUILD)
