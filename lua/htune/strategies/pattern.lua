@@ -1,0 +1,143 @@
+-- Pattern search with the semantics of Helion's PatternSearch: an initial random population
+-- (plus the default config), then `copies` searches from its best members; each generation
+-- measures every unvisited neighbour of each copy's current point (single-field changes, and
+-- pairs of changes among block-size fields); a copy moves to its best candidate and stops when
+-- that is no better than its current point by min_improvement, or after max_generations.
+-- Beyond Helion: when every copy has stopped and budget remains, it restarts (restarts=false
+-- makes it stop like Helion's).
+local util = require "htune.strategies.util"
+
+local M = { name = "pattern" }
+
+local function settings(state)
+  local o, evals = state.options, util.budget_evals(state, 200)
+  return {
+    initial = o.initial_population or math.max(6, math.min(30, math.floor(evals * 0.2))),
+    copies = o.copies or (evals >= 150 and 2 or 1),
+    max_generations = o.max_generations or 20,
+    min_improvement = o.min_improvement or 0.001,
+    pair_prefix = o.pair_prefix == nil and "block" or o.pair_prefix,
+    restarts = o.restarts ~= false,
+  }
+end
+
+function M.init(state)
+  state.pattern = { cfg = settings(state), visited = {}, queue = {}, waiting = {}, copies = {},
+                    started = {}, phase = "start" }
+end
+
+-- Enqueues cfg unless visited; returns its hash or nil.
+local function enqueue(state, p, cfg)
+  local h = state.space:hash(cfg)
+  if p.visited[h] then return nil end
+  p.visited[h] = true
+  p.waiting[h] = true
+  p.queue[#p.queue + 1] = cfg
+  return h
+end
+
+local function differing_field(a, b)
+  for k, v in pairs(a) do if not util.same_value(v, b[k]) then return k end end
+end
+
+-- Single-field neighbours, plus pairs of changes among fields named pair_prefix*.
+local function neighbours(state, cfg, prefix)
+  local sp, out = state.space, {}
+  local singles = sp:neighbors(cfg)
+  for _, n in ipairs(singles) do out[#out + 1] = n end
+  if not prefix or prefix == "" then return out end
+  for _, n1 in ipairs(singles) do
+    local f1 = differing_field(cfg, n1)
+    if f1 and f1:sub(1, #prefix) == prefix then
+      for _, n2 in ipairs(sp:neighbors(n1)) do
+        local f2 = differing_field(n1, n2)
+        if f2 and f2 > f1 and f2:sub(1, #prefix) == prefix and not util.same_value(n2[f2], cfg[f2]) then
+          out[#out + 1] = n2
+        end
+      end
+    end
+  end
+  return out
+end
+
+local function expand(state, p, copy)
+  copy.candidates = {}
+  for _, n in ipairs(neighbours(state, copy.current.cfg, p.cfg.pair_prefix)) do
+    local h = enqueue(state, p, n)
+    if h then copy.candidates[#copy.candidates + 1] = h end
+  end
+  copy.active = #copy.candidates > 0
+end
+
+local function start_population(state, p, count)
+  if not p.default_tried then
+    p.default_tried = true
+    enqueue(state, p, state.space:default())
+  end
+  for _, cfg in ipairs(util.sample_unseen(state, count, p.visited)) do enqueue(state, p, cfg) end
+  p.phase = "population"
+end
+
+-- New copies from the best measured configs that have not been starting points yet.
+local function start_copies(state, p)
+  p.copies = {}
+  for _, r in ipairs(util.ranked(state.history)) do
+    if #p.copies >= p.cfg.copies then break end
+    if not p.started[r.hash] then
+      p.started[r.hash] = true
+      local copy = { current = r, generations = 0 }
+      expand(state, p, copy)
+      if copy.active then p.copies[#p.copies + 1] = copy end
+    end
+  end
+  p.phase = "search"
+end
+
+-- A copy moves to its best candidate, or stops when that is not better enough.
+local function step_copy(state, p, copy)
+  local best = copy.current
+  for _, h in ipairs(copy.candidates) do
+    local r = state.seen[h]
+    if type(r) == "table" and util.perf(r) < util.perf(best) then best = r end
+  end
+  copy.generations = copy.generations + 1
+  local cur = util.perf(copy.current)
+  if best == copy.current or copy.generations >= p.cfg.max_generations or
+      (cur < math.huge and math.abs(util.perf(best) / cur - 1) < p.cfg.min_improvement) then
+    if util.perf(best) < cur then copy.current = best end
+    copy.active = false
+    return
+  end
+  copy.current = best
+  expand(state, p, copy)
+end
+
+local function advance(state, p)
+  if p.phase == "start" then return start_population(state, p, p.cfg.initial) end
+  if p.phase == "population" then
+    start_copies(state, p)
+  else
+    for _, copy in ipairs(p.copies) do if copy.active then step_copy(state, p, copy) end end
+  end
+  for _, copy in ipairs(p.copies) do if copy.active then return end end
+  if not p.cfg.restarts then p.phase = "stopped" return end
+  start_copies(state, p)
+  if #p.copies == 0 then start_population(state, p, math.max(4, p.cfg.initial // 2)) end
+end
+
+function M.propose(state, n)
+  local p = state.pattern
+  if #p.queue == 0 and next(p.waiting) == nil and p.phase ~= "stopped" then advance(state, p) end
+  local out = {}
+  while #out < n and #p.queue > 0 do out[#out + 1] = table.remove(p.queue, 1) end
+  return out
+end
+
+function M.observe(state, results)
+  local p = state.pattern
+  for _, r in ipairs(results) do p.waiting[r.hash] = nil end
+end
+
+function M.done(state) return state.pattern.phase == "stopped" and #state.pattern.queue == 0 end
+
+return M

@@ -1,0 +1,132 @@
+-- Helpers shared by the shipped strategies: result ordering, config copies, unseen sampling,
+-- and a small random-forest classifier over space encodings (used by surrogate).
+-- Strategies keep their own data in `state[<their name>]`; nothing here holds state.
+local M = {}
+
+local INF = math.huge
+
+-- Latency of a result for ordering; failures sort last.
+function M.perf(r)
+  if r and r.ok and r.latency_us then return r.latency_us end
+  return INF
+end
+
+function M.copy(cfg)
+  local t = {}
+  for k, v in pairs(cfg) do
+    if type(v) == "table" then
+      local a = {}
+      for i, x in ipairs(v) do a[i] = x end
+      t[k] = a
+    else
+      t[k] = v
+    end
+  end
+  return t
+end
+
+function M.same_value(a, b)
+  if type(a) ~= "table" or type(b) ~= "table" then return a == b end
+  if #a ~= #b then return false end
+  for i = 1, #a do if a[i] ~= b[i] then return false end end
+  return true
+end
+
+-- Results of `history` sorted fastest first (failures dropped).
+function M.ranked(history)
+  local ok = {}
+  for _, r in ipairs(history) do if r.ok and r.latency_us then ok[#ok + 1] = r end end
+  table.sort(ok, function(a, b) return a.latency_us < b.latency_us end)
+  return ok
+end
+
+-- Up to n random configs whose hashes are neither in state.seen nor in `taken`.
+function M.sample_unseen(state, n, taken)
+  local out, sp = {}, state.space
+  taken = taken or {}
+  for _ = 1, n * 20 do
+    if #out >= n then break end
+    local cfg = sp:sample(state.rng)
+    local h = sp:hash(cfg)
+    if not state.seen[h] and not taken[h] then
+      taken[h] = true
+      out[#out + 1] = cfg
+    end
+  end
+  return out
+end
+
+-- Evaluations this strategy may plan for (the driver's evals budget, or a default).
+function M.budget_evals(state, default)
+  return (state.budget and state.budget.evals) or default
+end
+
+---------------------------------------------------------------------------------------------
+-- Random forest classifier: rows are arrays of numbers in [0,1], labels 0/1.
+-- Trees split on `feature <= threshold` at the best Gini gain among a random subset of
+-- features and candidate thresholds; leaves hold the fraction of positives.
+
+local function gini(pos, n)
+  if n == 0 then return 0 end
+  local p = pos / n
+  return 2 * p * (1 - p)
+end
+
+local function best_split(X, y, idx, features, rng)
+  local best = { gain = 0 }
+  local n, pos = #idx, 0
+  for _, i in ipairs(idx) do pos = pos + y[i] end
+  local parent = gini(pos, n)
+  for _ = 1, features do
+    local f = rng:int(1, #X[idx[1]])
+    local thr = X[idx[rng:int(1, n)]][f]
+    local ln, lp = 0, 0
+    for _, i in ipairs(idx) do
+      if X[i][f] <= thr then ln = ln + 1; lp = lp + y[i] end
+    end
+    local rn = n - ln
+    if ln > 0 and rn > 0 then
+      local gain = parent - (ln * gini(lp, ln) + rn * gini(pos - lp, rn)) / n
+      if gain > best.gain then best = { gain = gain, f = f, thr = thr } end
+    end
+  end
+  return best, pos / n
+end
+
+local function grow(X, y, idx, depth, opts, rng)
+  local split, frac = best_split(X, y, idx, opts.features, rng)
+  if depth >= opts.max_depth or #idx < opts.min_leaf * 2 or not split.f then return { leaf = frac } end
+  local l, r = {}, {}
+  for _, i in ipairs(idx) do
+    if X[i][split.f] <= split.thr then l[#l + 1] = i else r[#r + 1] = i end
+  end
+  return { f = split.f, thr = split.thr,
+           l = grow(X, y, l, depth + 1, opts, rng), r = grow(X, y, r, depth + 1, opts, rng) }
+end
+
+-- fit_forest(X, y, rng, {trees=16, max_depth=6, min_leaf=2, features=2*sqrt(d)}) -> forest
+function M.fit_forest(X, y, rng, opts)
+  opts = opts or {}
+  local d = #X[1]
+  local o = { trees = opts.trees or 16, max_depth = opts.max_depth or 6, min_leaf = opts.min_leaf or 2,
+              features = opts.features or math.max(2, math.floor(2 * math.sqrt(d))) }
+  local forest = {}
+  for t = 1, o.trees do
+    local idx = {}
+    for k = 1, #X do idx[k] = rng:int(1, #X) end
+    forest[t] = grow(X, y, idx, 0, o, rng)
+  end
+  return forest
+end
+
+-- Mean positive fraction over the trees for one encoded row.
+function M.predict_forest(forest, x)
+  local s = 0
+  for _, node in ipairs(forest) do
+    while not node.leaf do node = (x[node.f] <= node.thr) and node.l or node.r end
+    s = s + node.leaf
+  end
+  return s / #forest
+end
+
+return M
