@@ -12,8 +12,8 @@ local M = { name = "pattern" }
 local function settings(state)
   local o, evals = state.options, util.budget_evals(state, 200)
   return {
-    initial = o.initial_population or math.max(6, math.min(30, math.floor(evals * 0.2))),
-    copies = o.copies or (evals >= 150 and 2 or 1),
+    initial = o.initial_population or math.max(5, math.min(30, math.floor(evals * 0.1))),
+    copies = o.copies or 2,
     max_generations = o.max_generations or 20,
     min_improvement = o.min_improvement or 0.001,
     pair_prefix = o.pair_prefix == nil and "block" or o.pair_prefix,

@@ -40,16 +40,17 @@ function M.ranked(history)
   return ok
 end
 
--- Up to n random configs whose hashes are neither in state.seen nor in `taken`.
-function M.sample_unseen(state, n, taken)
-  local out, sp = {}, state.space
-  taken = taken or {}
+-- Up to n distinct random configs whose hashes are neither in state.seen nor in `exclude`
+-- (a hash set, only read).
+function M.sample_unseen(state, n, exclude)
+  local out, sp, mine = {}, state.space, {}
+  exclude = exclude or {}
   for _ = 1, n * 20 do
     if #out >= n then break end
     local cfg = sp:sample(state.rng)
     local h = sp:hash(cfg)
-    if not state.seen[h] and not taken[h] then
-      taken[h] = true
+    if not state.seen[h] and not exclude[h] and not mine[h] then
+      mine[h] = true
       out[#out + 1] = cfg
     end
   end

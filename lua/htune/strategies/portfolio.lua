@@ -1,0 +1,92 @@
+-- Portfolio: runs several strategies at once, each with its own state, and gives each free
+-- slot to the arm with the highest UCB score of "log-improvement of the global best per eval",
+-- so evaluations drift toward whichever strategy is improving fastest. Results are routed back
+-- to the arm(s) that proposed them.
+local util = require "htune.strategies.util"
+
+local M = { name = "portfolio" }
+
+local function sub_state(state, name, i, share)
+  return {
+    space = state.space, problem = state.problem, rng = require("htune.rng")(state.rng:int(1, 2 ^ 31) + i),
+    history = {}, best = nil, evals = 0, options = state.options[name] or {}, seen = state.seen,
+    budget = { evals = share },
+  }
+end
+
+function M.init(state)
+  local names = state.options.arms or { "pattern", "surrogate", "de" }
+  local evals = util.budget_evals(state, 300)
+  local pf = { arms = {}, owner = {}, c = state.options.exploration or 0.5, total = 0 }
+  for i, name in ipairs(names) do
+    local s = type(name) == "table" and name or require("htune.strategies." .. name)
+    local arm = { s = s, name = s.name or tostring(name), evals = 0, gain = 0, proposed = 0 }
+    arm.state = sub_state(state, arm.name, i, math.max(20, evals // #names))
+    if s.init then s.init(arm.state) end
+    pf.arms[i] = arm
+  end
+  state.portfolio = pf
+end
+
+local function score(pf, arm)
+  local n = arm.evals + arm.proposed + 1
+  return arm.gain / n + pf.c * math.sqrt(math.log(pf.total + 2) / n)
+end
+
+local function ask(state, arm, k)
+  local cfgs = arm.s.propose(arm.state, k) or {}
+  local pf = state.portfolio
+  for _, c in ipairs(cfgs) do
+    local h = state.space:hash(c)
+    pf.owner[h] = pf.owner[h] or {}
+    pf.owner[h][#pf.owner[h] + 1] = arm
+  end
+  arm.proposed = arm.proposed + #cfgs
+  return cfgs
+end
+
+function M.propose(state, n)
+  local pf, out, idle = state.portfolio, {}, {}
+  while #out < n do
+    local best
+    for _, arm in ipairs(pf.arms) do
+      if not idle[arm] and not (arm.s.done and arm.s.done(arm.state)) and (not best or score(pf, arm) > score(pf, best)) then
+        best = arm
+      end
+    end
+    if not best then break end
+    local cfgs = ask(state, best, math.min(n - #out, 4))
+    if #cfgs == 0 then idle[best] = true end
+    for _, c in ipairs(cfgs) do out[#out + 1] = c end
+  end
+  return out
+end
+
+function M.observe(state, results)
+  local pf = state.portfolio
+  for _, r in ipairs(results) do
+    for _, arm in ipairs(pf.owner[r.hash] or {}) do
+      local st = arm.state
+      st.history[#st.history + 1] = r
+      st.evals = st.evals + 1
+      if util.perf(r) < util.perf(st.best) then st.best = r end
+      arm.evals, arm.proposed = arm.evals + 1, math.max(0, arm.proposed - 1)
+      if not r.cached then pf.total = pf.total + 1 end
+      if r.ok and r.latency_us and pf.best_us and r.latency_us < pf.best_us then
+        arm.gain = arm.gain + math.log(pf.best_us / r.latency_us)
+      end
+      arm.s.observe(st, { r })
+    end
+    pf.owner[r.hash] = nil
+    if r.ok and r.latency_us and (not pf.best_us or r.latency_us < pf.best_us) then pf.best_us = r.latency_us end
+  end
+end
+
+-- Evaluations and improvement credit per arm, for reports.
+function M.report(state)
+  local out = {}
+  for _, arm in ipairs(state.portfolio.arms) do out[#out + 1] = { name = arm.name, evals = arm.evals, gain = arm.gain } end
+  return out
+end
+
+return M

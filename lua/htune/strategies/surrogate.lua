@@ -1,0 +1,88 @@
+-- Model-guided search in the style of likelihood-free BO (Helion's LFBO): label measured configs
+-- "good" when within the fastest `quantile` (failures are never good), fit a small random
+-- forest classifier on space:encode, score many candidates (neighbours and mutations of the
+-- best configs, plus random samples) and propose the highest-scoring unseen ones; a fraction
+-- `explore` of each batch is plain random.
+local util = require "htune.strategies.util"
+
+local M = { name = "surrogate" }
+
+function M.init(state)
+  local o, evals = state.options, util.budget_evals(state, 200)
+  state.surrogate = {
+    initial = o.initial or math.max(8, math.min(30, math.floor(evals * 0.15))),
+    quantile = o.quantile or 0.2, candidates = o.candidates or 400, explore = o.explore or 0.1,
+    trees = o.trees or 16, top = o.top or 5, proposed = {}, n_proposed = 0,
+  }
+end
+
+local function training_set(state, q)
+  local ranked = util.ranked(state.history)
+  local cut = ranked[math.max(1, math.floor(#ranked * q))].latency_us
+  local X, y = {}, {}
+  for _, r in ipairs(state.history) do
+    X[#X + 1] = state.space:encode(r.cfg)
+    y[#y + 1] = (r.ok and r.latency_us and r.latency_us <= cut) and 1 or 0
+  end
+  return X, y
+end
+
+-- Candidate configs: neighbours and 2-field mutations of the best, plus random samples.
+local function candidates(state, s, taken)
+  local sp, out = state.space, {}
+  local function add(c)
+    local h = sp:hash(c)
+    if not taken[h] and not state.seen[h] then taken[h] = true; out[#out + 1] = c end
+  end
+  local ranked = util.ranked(state.history)
+  for i = 1, math.min(s.top, #ranked) do
+    for _, c in ipairs(sp:neighbors(ranked[i].cfg)) do add(c) end
+  end
+  local half = s.candidates // 2
+  for _ = 1, half do
+    if #ranked == 0 then break end
+    add(sp:mutate(ranked[state.rng:int(1, math.min(s.top, #ranked))].cfg, state.rng, 2))
+  end
+  for _, c in ipairs(util.sample_unseen(state, half, taken)) do out[#out + 1] = c end
+  return out
+end
+
+local function model_batch(state, s, n)
+  local X, y = training_set(state, s.quantile)
+  local forest = util.fit_forest(X, y, state.rng, { trees = s.trees })
+  local taken = {}
+  for h in pairs(s.proposed) do taken[h] = true end
+  local cands = candidates(state, s, taken)
+  local scored = {}
+  for i, c in ipairs(cands) do
+    scored[i] = { c = c, p = util.predict_forest(forest, state.space:encode(c)) + 1e-6 * state.rng:float() }
+  end
+  table.sort(scored, function(a, b) return a.p > b.p end)
+  local out, n_explore = {}, math.floor(n * s.explore + state.rng:float())
+  for i = 1, math.min(n - n_explore, #scored) do out[#out + 1] = scored[i].c end
+  for _, c in ipairs(util.sample_unseen(state, n - #out, taken)) do out[#out + 1] = c end
+  return out
+end
+
+function M.propose(state, n)
+  local s, out = state.surrogate, nil
+  local measured_ok = #util.ranked(state.history)
+  if s.n_proposed < s.initial or measured_ok < 4 then
+    if s.n_proposed < s.initial then
+      n = math.min(n, s.initial - s.n_proposed)
+    elseif #state.history < s.n_proposed then
+      return {} -- wait for the initial population before fitting
+    end
+    out = util.sample_unseen(state, n, s.proposed)
+    if s.n_proposed == 0 then out[1] = state.space:default() end
+  else
+    out = model_batch(state, s, n)
+  end
+  for _, c in ipairs(out) do s.proposed[state.space:hash(c)] = true end
+  s.n_proposed = s.n_proposed + #out
+  return out
+end
+
+function M.observe(state, results) end
+
+return M
