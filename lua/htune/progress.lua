@@ -24,7 +24,8 @@ end
 function P:line(evals, elapsed_s, best_us)
   local parts = { string.format("[%s] %d", self.strategy, evals) }
   if self.total then parts[1] = parts[1] .. "/" .. self.total end
-  parts[#parts + 1] = string.format("evals  %.1f cfg/s", elapsed_s > 0 and evals / elapsed_s or 0)
+  parts[1] = parts[1] .. " evals"
+  parts[#parts + 1] = string.format("%.1f cfg/s", elapsed_s > 0 and evals / elapsed_s or 0)
   if best_us then
     parts[#parts + 1] = string.format("best %.2f us", best_us)
     if self.baseline_us then

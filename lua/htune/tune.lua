@@ -264,6 +264,7 @@ local function summary(run, reason)
     best = run.best or run.state.best, trace = run.trace, evals = run.state.evals, wall_s = wall_ms / 1000,
     stopped_because = reason, message = run.message, strategy = run.name,
     backend = run.backend.info, time = t, history = run.state.history,
+    report = run.strategy.report and run.strategy.report(run.state) or nil,
   }
 end
 

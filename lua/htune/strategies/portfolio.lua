@@ -17,10 +17,11 @@ end
 function M.init(state)
   local names = state.options.arms or { "pattern", "surrogate", "de" }
   local evals = util.budget_evals(state, 300)
-  local pf = { arms = {}, owner = {}, c = state.options.exploration or 0.5, total = 0 }
+  local pf = { arms = {}, owner = {}, c = state.options.exploration or 0.5,
+               decay = state.options.decay or 0.97, floor = state.options.floor or 0.5, total = 0 }
   for i, name in ipairs(names) do
     local s = type(name) == "table" and name or require("htune.strategies." .. name)
-    local arm = { s = s, name = s.name or tostring(name), evals = 0, gain = 0, proposed = 0 }
+    local arm = { s = s, name = s.name or tostring(name), evals = 0, recent = 0, gain = 0, proposed = 0 }
     arm.state = sub_state(state, arm.name, i, math.max(20, evals // #names))
     if s.init then s.init(arm.state) end
     pf.arms[i] = arm
@@ -28,9 +29,19 @@ function M.init(state)
   state.portfolio = pf
 end
 
+-- Discounted UCB: recent log-improvement per eval, plus exploration scaled by the best rate.
+-- Arms below a floor share (half their fair share of evals) go first.
 local function score(pf, arm)
-  local n = arm.evals + arm.proposed + 1
-  return arm.gain / n + pf.c * math.sqrt(math.log(pf.total + 2) / n)
+  local floor = pf.floor * (pf.total + 1) / #pf.arms
+  if arm.evals + arm.proposed < floor then return math.huge - (arm.evals + arm.proposed) end
+  local n = arm.recent + arm.proposed + 1
+  local top = 1e-3
+  for _, a in ipairs(pf.arms) do top = math.max(top, a.gain / (a.recent + 1)) end
+  return arm.gain / n + pf.c * top * math.sqrt(math.log(pf.total + 2) / n)
+end
+
+local function discount(pf)
+  for _, a in ipairs(pf.arms) do a.gain, a.recent = a.gain * pf.decay, a.recent * pf.decay end
 end
 
 local function ask(state, arm, k)
@@ -71,7 +82,8 @@ function M.observe(state, results)
       st.evals = st.evals + 1
       if util.perf(r) < util.perf(st.best) then st.best = r end
       arm.evals, arm.proposed = arm.evals + 1, math.max(0, arm.proposed - 1)
-      if not r.cached then pf.total = pf.total + 1 end
+      if not r.cached then pf.total = pf.total + 1; discount(pf) end
+      arm.recent = arm.recent + 1
       if r.ok and r.latency_us and pf.best_us and r.latency_us < pf.best_us then
         arm.gain = arm.gain + math.log(pf.best_us / r.latency_us)
       end

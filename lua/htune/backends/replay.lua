@@ -1,0 +1,163 @@
+-- Replay backend: answers trials from a recorded table (config -> latency or failure reason)
+-- instead of a GPU. Owns the replay file format ("htune-replay 1": a '#' metadata header, then
+-- one line per config `index<TAB>latency_us<TAB>noise_pct` or `index<TAB>!reason`, where index
+-- is space:index_of(cfg); gzip'd when the name ends in .gz). A config not in the table is a
+-- "miss", or with nearest=true the nearest recorded config by encoding distance.
+local sys = require "htune.sys"
+local synthetic = require "htune.backends.synthetic"
+
+local M = {}
+
+-- A signature of the space's parameters, so a file recorded for another space is refused.
+function M.space_signature(space)
+  local parts = {}
+  for _, p in ipairs(space:params()) do parts[#parts + 1] = p.name .. ":" .. tostring(p.count) end
+  return sys.hash(table.concat(parts, ","))
+end
+
+local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+local function open_text(path, mode)
+  if not path:match("%.gz$") then return io.open(path, mode) end
+  if mode == "r" then
+    if not io.open(path, "r") then return nil, path .. ": No such file or directory" end
+    return io.popen("gzip -dc " .. shell_quote(path), "r")
+  end
+  return io.popen("gzip -9c > " .. shell_quote(path), "w")
+end
+
+-- write(path, problem, rows, meta) -> true or nil, msg. rows: results {cfg=, ok=, latency_us=,
+-- reason=, stats=}; meta: extra header fields (device, driver, commit, ...).
+function M.write(path, problem, rows, meta)
+  local f, err = open_text(path, "w")
+  if not f then return nil, "replay: cannot write '" .. path .. "': " .. tostring(err), "EIO" end
+  local sp = problem.space
+  f:write("# htune-replay 1\n", "# problem ", problem.key or problem.name, "\n",
+          "# space ", sp:name(), " ", M.space_signature(sp), "\n")
+  local keys = {}
+  for k in pairs(meta or {}) do keys[#keys + 1] = k end
+  table.sort(keys)
+  for _, k in ipairs(keys) do f:write("# ", k, " ", tostring(meta[k]):gsub("\n", " "), "\n") end
+  f:write("# columns index latency_us noise_pct | index !reason\n")
+  for _, r in ipairs(rows) do
+    local idx = sp:index_of(r.cfg)
+    if r.ok and r.latency_us then
+      f:write(string.format("%d\t%.4f\t%.2f\n", idx, r.latency_us, (r.stats and r.stats.noise_pct) or 0))
+    else
+      f:write(string.format("%d\t!%s\n", idx, r.reason or "fault"))
+    end
+  end
+  local ok, cerr = f:close()
+  if not ok then return nil, "replay: writing '" .. path .. "' failed: " .. tostring(cerr), "EIO" end
+  return true
+end
+
+local function parse_line(line, meta, rows, lineno)
+  local key, value = line:match("^#%s*(%S+)%s*(.-)%s*$")
+  if key then
+    if meta[key] == nil then meta[key] = value end
+    return true
+  end
+  local idx, rest = line:match("^(%d+)\t(.*)$")
+  if not idx then return nil, "line " .. lineno .. ": expected 'index<TAB>latency' or '#', got '" .. line:sub(1, 40) .. "'" end
+  local reason = rest:match("^!(%S+)")
+  local us, noise = rest:match("^([%d.eE+-]+)\t?([%d.]*)")
+  if not reason and not tonumber(us) then return nil, "line " .. lineno .. ": bad latency '" .. rest .. "'" end
+  rows[#rows + 1] = { index = tonumber(idx), latency_us = tonumber(us), noise_pct = tonumber(noise), reason = reason }
+  return true
+end
+
+-- read(path) -> {meta=, rows={{index=, latency_us=|reason=}}} or nil, msg, code
+function M.read(path)
+  local f, err = open_text(path, "r")
+  if not f then return nil, "replay: cannot read '" .. path .. "': " .. tostring(err), "ENOENT" end
+  local meta, rows, n = {}, {}, 0
+  for line in f:lines() do
+    n = n + 1
+    if line ~= "" then
+      local ok, perr = parse_line(line, meta, rows, n)
+      if not ok then f:close() return nil, "replay: " .. path .. ": " .. perr, "EFORMAT" end
+    end
+  end
+  f:close()
+  if meta["htune-replay"] ~= "1" then return nil, "replay: " .. path .. ": not an htune-replay 1 file", "EFORMAT" end
+  return { meta = meta, rows = rows }
+end
+
+function M.default_path(problem)
+  local base = sys.root .. "/data/" .. (problem.name or "problem")
+  for _, ext in ipairs { ".replay.gz", ".replay" } do
+    local f = io.open(base .. ext, "r")
+    if f then f:close() return base .. ext end
+  end
+  return base .. ".replay.gz"
+end
+
+-- Table hash -> row, with configs for nearest-neighbour lookup.
+local function index_rows(space, data)
+  local by_hash, entries = {}, {}
+  for _, row in ipairs(data.rows) do
+    local cfg = space:at(row.index)
+    if cfg then
+      row.cfg = cfg
+      by_hash[space:hash(cfg)] = row
+      entries[#entries + 1] = row
+    end
+  end
+  return by_hash, entries
+end
+
+local function nearest(space, entries, cfg)
+  local x, best, best_d = space:encode(cfg), nil, math.huge
+  for _, e in ipairs(entries) do
+    e.x = e.x or space:encode(e.cfg)
+    local d = 0
+    for j = 1, #x do d = d + (x[j] - e.x[j]) ^ 2 end
+    if d < best_d then best, best_d = e, d end
+  end
+  return best, math.sqrt(best_d)
+end
+
+-- The lookup used as the synthetic backend's landscape.
+local function lookup_fn(space, by_hash, entries, allow_nearest)
+  return function(cfg)
+    local row = by_hash[space:hash(cfg)]
+    local note
+    if not row and allow_nearest and #entries > 0 then
+      local d
+      row, d = nearest(space, entries, cfg)
+      note = string.format("nearest recorded config (index %d, distance %.3f)", row.index, d)
+    end
+    if not row then return nil, "miss", "config not in the replay table" end
+    if row.reason then return nil, row.reason, note or ("recorded " .. row.reason) end
+    return row.latency_us, nil, note
+  end
+end
+
+-- open(problem, {path=, nearest=, latency_ms=, workers=, noise_pct=}) -> backend or nil, msg, code
+function M.open(problem, opts)
+  opts = opts or {}
+  local path = opts.path or M.default_path(problem)
+  local data, err, code = M.read(path)
+  if not data then return nil, err, code end
+  local sig = M.space_signature(problem.space)
+  local file_sig = (data.meta.space or ""):match("(%S+)$")
+  if file_sig ~= sig then
+    return nil, string.format("replay: %s was recorded for space '%s', not this problem's space (%s %s)",
+      path, data.meta.space or "?", problem.space:name(), sig), "EMISMATCH"
+  end
+  local by_hash, entries = index_rows(problem.space, data)
+  local best
+  for _, e in ipairs(entries) do if e.latency_us and (not best or e.latency_us < best) then best = e.latency_us end end
+  local be = synthetic.open(problem, {
+    landscape = lookup_fn(problem.space, by_hash, entries, opts.nearest), latency_ms = opts.latency_ms,
+    workers = opts.workers, noise_pct = opts.noise_pct or 0, seed = opts.seed,
+    baseline_us = tonumber(data.meta.baseline_us) or problem.baseline_us,
+  })
+  be.info.backend, be.info.device, be.info.path = "replay", data.meta.device or "unknown (recorded)", path
+  be.info.driver, be.info.commit, be.info.best_known_us, be.info.rows = data.meta.driver, data.meta.commit, best, #entries
+  be.info.baseline_name = data.meta.baseline_name or problem.baseline_name
+  return be
+end
+
+return M

@@ -1,0 +1,114 @@
+-- Synthetic and replay backends: determinism, failure regions, simulated latency, the replay
+-- file format (plain and gzip), misses, nearest-neighbour resolution and refused files.
+local htune = require "htune"
+local toy = require "htune.problems.toy"
+local synthetic = require "htune.backends.synthetic"
+local replay = require "htune.backends.replay"
+
+local function tmpdir()
+  local d = os.tmpname()
+  os.remove(d)
+  assert(htune.sys.mkdirs(d))
+  return d
+end
+
+local function sample_rows(problem, n)
+  local be = synthetic.open(problem, {})
+  local rows, r, seen = {}, htune.rng(3), {}
+  while #rows < n do
+    local c = problem.space:sample(r)
+    local h = problem.space:hash(c)
+    if not seen[h] then seen[h] = true; rows[#rows + 1] = be:measure(c, 10, 0) end
+  end
+  return rows
+end
+
+describe("synthetic backend", function()
+  local p = toy.new()
+
+  it("is deterministic without noise and reports failing regions as data", function()
+    local be = synthetic.open(p, {})
+    local c = p.space:default()
+    be:submit { { id = 1, cfg = c, hash = p.space:hash(c) }, { id = 2, cfg = c, hash = p.space:hash(c) } }
+    local res = be:poll(0)
+    assert.are.equal(2, #res)
+    assert.are.equal(res[1].latency_us, res[2].latency_us)
+    local bad = { block_m = 256, block_n = 256, block_k = 16, num_warps = 1, num_stages = 1, pid_type = "flat", swizzle = false }
+    local r = be:measure(bad, 1, 0)
+    assert.is_false(r.ok)
+    assert.are.equal("compile", r.reason)
+  end)
+
+  it("simulates per-eval latency on its workers", function()
+    local be = synthetic.open(p, { latency_ms = 20, workers = 2 })
+    local trials = {}
+    for i = 1, 4 do local c = p.space:sample(htune.rng(i)) trials[i] = { id = i, cfg = c, hash = p.space:hash(c) } end
+    local t0 = htune.sys.now_ms()
+    be:submit(trials)
+    assert.are.equal(4, be:pending())
+    assert.are.equal(0, #be:poll(0))
+    local got = 0
+    while be:pending() > 0 do got = got + #be:poll(100) end
+    local dt = htune.sys.now_ms() - t0
+    assert.are.equal(4, got)
+    assert.is_true(dt >= 38 and dt < 200, "took " .. dt .. " ms")
+  end)
+end)
+
+describe("replay backend", function()
+  local p = toy.new()
+  local dir = tmpdir()
+  local rows = sample_rows(p, 200)
+
+  for _, ext in ipairs { ".replay", ".replay.gz" } do
+    it("round-trips a table with metadata (" .. ext .. ")", function()
+      local path = dir .. "/toy" .. ext
+      assert(replay.write(path, p, rows, { device = "test device", driver = "0.0", commit = "abc" }))
+      local data = assert(replay.read(path))
+      assert.are.equal(200, #data.rows)
+      assert.are.equal("test device", data.meta.device)
+      local be = assert(replay.open(p, { path = path }))
+      assert.are.equal("replay", be.info.backend)
+      local recorded = rows[7]
+      local r = be:rebench { recorded.cfg }[1]
+      assert.are.equal(recorded.ok, r.ok)
+      if recorded.ok then assert.is_true(math.abs(r.latency_us - recorded.latency_us) < 1e-3) end
+    end)
+  end
+
+  it("reports a config not in the table as a miss, or its nearest neighbour when allowed", function()
+    local path = dir .. "/toy.replay"
+    local have = {}
+    for _, r in ipairs(rows) do have[p.space:hash(r.cfg)] = true end
+    local missing
+    local g = htune.rng(99)
+    repeat missing = p.space:sample(g) until not have[p.space:hash(missing)]
+    local strict = assert(replay.open(p, { path = path }))
+    local r = strict:rebench { missing }[1]
+    assert.is_false(r.ok)
+    assert.are.equal("miss", r.reason)
+    local near = assert(replay.open(p, { path = path, nearest = true }))
+    local r2 = near:rebench { missing }[1]
+    assert.is_truthy(r2.log and r2.log:match("nearest"), tostring(r2.log))
+  end)
+
+  it("refuses a missing file, a foreign space and a malformed line", function()
+    local be, err, code = replay.open(p, { path = dir .. "/nope.replay" })
+    assert.is_nil(be)
+    assert.are.equal("ENOENT", code)
+    assert.matches("nope.replay", err)
+    local other = toy.new()
+    other.space = htune.space.new { name = "other", params = { { "x", htune.space.int(1, 4, 1) } } }
+    local be2, err2, code2 = replay.open(other, { path = dir .. "/toy.replay" })
+    assert.is_nil(be2)
+    assert.are.equal("EMISMATCH", code2)
+    assert.matches("toy_matmul", err2)
+    local f = io.open(dir .. "/bad.replay", "w")
+    f:write("# htune-replay 1\n12\tfast\n")
+    f:close()
+    local d, err3, code3 = replay.read(dir .. "/bad.replay")
+    assert.is_nil(d)
+    assert.are.equal("EFORMAT", code3)
+    assert.matches("line 2", err3)
+  end)
+end)

@@ -1,0 +1,84 @@
+-- The shipped strategies on the toy problem: each runs cleanly without repeats, exhaustive
+-- finds the true optimum of a small space, portfolio shifts evals to the better arm, and
+-- (the CI version of scripts/eval-strategies) pattern beats random at 100 evals.
+local htune = require "htune"
+local toy = require "htune.problems.toy"
+
+local function tune(strategy, evals, seed, extra)
+  local o = { problem = toy.new(), strategy = strategy, backend = "synthetic", budget = { evals = evals },
+              quiet = true, seed = seed or 1 }
+  for k, v in pairs(extra or {}) do o[k] = v end
+  return htune.tune(o)
+end
+
+describe("strategies", function()
+  for _, name in ipairs { "random", "pattern", "de", "surrogate", "portfolio" } do
+    it(name .. " spends its budget without errors or repeats", function()
+      local res = tune(name, 60, 3)
+      assert.is_nil(res.message)
+      assert.are.equal(60, res.evals)
+      assert.is_true(res.best.ok)
+      local seen = {}
+      for _, t in ipairs(res.trace) do assert.is_nil(seen[t.hash]); seen[t.hash] = true end
+    end)
+  end
+
+  it("exhaustive measures every valid config of a small space and finds the optimum", function()
+    local S = htune.space
+    local p = { name = "bowl", key = "bowl", space = S.new { name = "bowl", params = {
+      { "x", S.int(0, 9, 1) }, { "y", S.int(0, 9, 1) } },
+      constraints = { { name = "not both 9", fn = function(c) return not (c.x == 9 and c.y == 9) end } } } }
+    p.landscape = function(c) return 1 + (c.x - 3) ^ 2 + (c.y - 7) ^ 2 end
+    local res = htune.tune { problem = p, strategy = "exhaustive", backend = "synthetic", budget = { evals = 1000 }, quiet = true }
+    assert.are.equal("strategy done", res.stopped_because)
+    assert.are.equal(99, res.evals)
+    assert.are.same({ x = 3, y = 7 }, { x = res.best.cfg.x, y = res.best.cfg.y })
+  end)
+
+  it("portfolio gives more evals to the arm that improves faster", function()
+    -- an arm that only proposes slow configs never improves the best, so it gets less
+    local slow = { name = "slow", propose = function(state, n)
+      local out = {}
+      for _ = 1, n do
+        local c = state.space:sample(state.rng)
+        c.num_warps, c.block_k, c.num_stages = 1, 16, 1
+        if state.space:validate(c) then out[#out + 1] = c end
+      end
+      return out
+    end, observe = function() end }
+    local res = tune("portfolio", 150, 4, { strategy_options = { arms = { "pattern", slow } } })
+    assert.are.equal(150, res.evals)
+    local by = {}
+    for _, arm in ipairs(res.report) do by[arm.name] = arm end
+    assert.is_true(by.pattern.evals > 1.5 * by.slow.evals,
+      string.format("pattern %d evals, slow %d", by.pattern.evals, by.slow.evals))
+  end)
+
+  it("loads a user strategy file", function()
+    local climb = dofile(htune.sys.root .. "/examples/custom_strategy.lua")
+    local res = tune(climb, 40, 1)
+    assert.is_nil(res.message)
+    assert.are.equal("climb", res.strategy)
+    assert.is_true(res.best.latency_us < toy.new().baseline_us)
+  end)
+
+  it("pattern beats random at 100 evals (5 fixed seeds)", function()
+    local best_known = math.huge
+    local p = toy.new()
+    for i = 0, p.space:size() - 1 do
+      local c = p.space:at(i)
+      if c and p.space:validate(c) then
+        local us = p.landscape(c)
+        if us and us < best_known then best_known = us end
+      end
+    end
+    local mean = {}
+    for _, name in ipairs { "pattern", "random" } do
+      local s = 0
+      for seed = 1, 5 do s = s + best_known / tune(name, 100, seed).best.latency_us end
+      mean[name] = s / 5
+    end
+    assert.is_true(mean.pattern > mean.random, string.format("pattern %.3f random %.3f", mean.pattern, mean.random))
+    assert.is_true(mean.pattern > 0.97, string.format("pattern %.3f", mean.pattern))
+  end)
+end)

@@ -1,0 +1,99 @@
+-- The tuning driver: budgets, trace, dedup, overlap with the backend, and bad strategies
+-- (errors, invalid configs, endless empty proposals, runaway loops, slow calls).
+local htune = require "htune"
+local toy = require "htune.problems.toy"
+
+local function run(strategy, extra)
+  local o = { problem = toy.new(), strategy = strategy, backend = "synthetic", budget = { evals = 30 }, quiet = true, seed = 2 }
+  for k, v in pairs(extra or {}) do o[k] = v end
+  return htune.tune(o)
+end
+
+-- A strategy built from a propose function.
+local function strat(name, propose)
+  return { name = name, init = function() end, propose = propose, observe = function() end }
+end
+
+describe("htune.tune", function()
+  it("stops at the evals budget with a full trace and a re-benchmarked best", function()
+    local res = run("random", { budget = { evals = 25 } })
+    assert.are.equal(25, res.evals)
+    assert.are.equal(25, #res.trace)
+    assert.are.equal("evals", res.stopped_because)
+    local seen = {}
+    for _, t in ipairs(res.trace) do
+      assert.is_nil(seen[t.hash], "measured twice: " .. t.hash)
+      seen[t.hash] = true
+      assert.is_truthy(t.cfg and t.wall_ms and (t.ok == false or t.latency_us))
+    end
+    assert.is_truthy(res.best.rebench)
+    assert.is_true(res.time.strategy_ms >= 0 and res.time.backend_wait_ms >= 0)
+  end)
+
+  it("stops at target_us and at the seconds budget", function()
+    local target = run("pattern", { budget = { evals = 500, target_us = 12 } })
+    assert.are.equal("target", target.stopped_because)
+    assert.is_true(target.best.screen_us <= 12)
+    local timed = run("random", { budget = { seconds = 0.15 }, backend_options = { latency_ms = 10 } })
+    assert.are.equal("seconds", timed.stopped_because)
+    assert.is_true(timed.wall_s < 0.5, "wall " .. timed.wall_s)
+  end)
+
+  it("keeps the backend's queue full so evals overlap", function()
+    local res = run("random", { budget = { evals = 40 }, backend_options = { latency_ms = 10, workers = 4 } })
+    assert.are.equal(40, res.evals)
+    -- 40 evals of 10 ms on 4 workers: 100 ms if overlapped, 400 ms if serial
+    assert.is_true(res.wall_s < 0.25, "wall " .. res.wall_s)
+  end)
+
+  it("measures a repeated config once and stops a strategy that proposes nothing new", function()
+    local calls, observed = 0, 0
+    local s = strat("stuck", function(state) calls = calls + 1 return { state.space:default() } end)
+    s.observe = function(_, results) observed = observed + #results end
+    local res = run(s)
+    assert.are.equal(1, res.evals)
+    assert.are.equal("error", res.stopped_because)
+    assert.matches("strategy stuck proposed no new configs in %d+ rounds", res.message)
+    assert.is_true(observed > 1) -- cached results are fed back
+    assert.is_true(calls >= 100)
+  end)
+
+  it("names the strategy and the field of an invalid config and keeps what it has", function()
+    local n = 0
+    local res = run(strat("broken", function(state)
+      n = n + 1
+      if n == 1 then return { state.space:default() } end
+      local c = state.space:default()
+      c.block_m = 48
+      return { c }
+    end))
+    assert.are.equal("error", res.stopped_because)
+    assert.matches("strategy broken proposed an invalid config", res.message)
+    assert.matches("block_m", res.message)
+    assert.matches("48", res.message)
+    assert.are.equal(1, res.evals)
+    assert.is_truthy(res.best)
+  end)
+
+  it("reports a strategy that raises, loops forever or is too slow", function()
+    local res = run(strat("oops", function() error("no luck") end))
+    assert.matches("strategy oops: propose failed: .*no luck", res.message)
+    res = run(strat("spin", function() while true do end end), { strategy_instructions = 100000 })
+    assert.matches("strategy spin exceeded its budget", res.message)
+    res = run(strat("sleepy", function() htune.sys.sleep_ms(30) return {} end), { strategy_call_ms = 10 })
+    assert.matches("strategy sleepy took %d+ ms in propose", res.message)
+    res = run(strat("odd", function() return 42 end))
+    assert.matches("strategy odd: propose returned number", res.message)
+  end)
+
+  it("raises on misuse and gives a clear error for db/resume without the store hooks", function()
+    assert.has_error(function() htune.tune { problem = toy.new(), strategy = "nope", backend = "synthetic" } end)
+    assert.has_error(function() htune.tune { problem = 3 } end)
+    if not pcall(require, "htune.record") then
+      local res, err, code = run("random", { db = "/nonexistent/x.db" })
+      assert.is_nil(res)
+      assert.are.equal("ENOSTORE", code)
+      assert.matches("htune.record", err)
+    end
+  end)
+end)
