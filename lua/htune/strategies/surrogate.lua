@@ -12,7 +12,7 @@ function M.init(state)
   state.surrogate = {
     initial = o.initial or math.max(8, math.min(30, math.floor(evals * 0.15))),
     quantile = o.quantile or 0.2, candidates = o.candidates or 400, explore = o.explore or 0.1,
-    trees = o.trees or 16, top = o.top or 5, proposed = {}, n_proposed = 0,
+    trees = o.trees or 16, top = o.top or 5, refit = o.refit or 4, proposed = {}, n_proposed = 0,
   }
 end
 
@@ -47,20 +47,30 @@ local function candidates(state, s, taken)
   return out
 end
 
-local function model_batch(state, s, n)
+-- Refits the forest and re-ranks candidates every `refit` new results; between refits the
+-- batch comes from the ranked list, so cost per proposal stays small at high eval rates.
+local function refit(state, s)
   local X, y = training_set(state, s.quantile)
   local forest = util.fit_forest(X, y, state.rng, { trees = s.trees })
   local taken = {}
   for h in pairs(s.proposed) do taken[h] = true end
-  local cands = candidates(state, s, taken)
   local scored = {}
-  for i, c in ipairs(cands) do
+  for i, c in ipairs(candidates(state, s, taken)) do
     scored[i] = { c = c, p = util.predict_forest(forest, state.space:encode(c)) + 1e-6 * state.rng:float() }
   end
   table.sort(scored, function(a, b) return a.p > b.p end)
+  s.ranked, s.fit_at = scored, #state.history
+end
+
+local function model_batch(state, s, n)
+  if not s.ranked or #state.history >= s.fit_at + s.refit or #s.ranked == 0 then refit(state, s) end
   local out, n_explore = {}, math.floor(n * s.explore + state.rng:float())
-  for i = 1, math.min(n - n_explore, #scored) do out[#out + 1] = scored[i].c end
-  for _, c in ipairs(util.sample_unseen(state, n - #out, taken)) do out[#out + 1] = c end
+  while #out < n - n_explore and #s.ranked > 0 do
+    local c = table.remove(s.ranked, 1).c
+    local h = state.space:hash(c)
+    if not state.seen[h] and not s.proposed[h] then out[#out + 1] = c end
+  end
+  for _, c in ipairs(util.sample_unseen(state, n - #out, s.proposed)) do out[#out + 1] = c end
   return out
 end
 
