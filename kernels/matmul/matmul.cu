@@ -1,0 +1,230 @@
+// matmul: C = A·B, fp16 in, fp32 accumulate, fp16 out, row-major, any M, N, K.
+// One tunable template (tensor cores through mma.sync m16n8k16 + ldmatrix, a cp.async
+// multi-stage shared-memory pipeline, flat / 2-D / persistent tile schedules with L2 grouping)
+// and a one-thread-per-element reference. No headers: NVRTC compiles this file as it is.
+
+typedef unsigned short h16;   // fp16 bits; conversions go through cvt in PTX
+
+__device__ __forceinline__ float h2f(h16 h) {
+  float f;
+  asm("{ .reg .f16 t; mov.b16 t, %1; cvt.f32.f16 %0, t; }" : "=f"(f) : "h"(h));
+  return f;
+}
+__device__ __forceinline__ h16 f2h(float f) {
+  h16 h;
+  asm("{ .reg .f16 t; cvt.rn.f16.f32 t, %1; mov.b16 %0, t; }" : "=h"(h) : "f"(f));
+  return h;
+}
+__device__ __forceinline__ unsigned smem_u32(const void* p) {
+  return (unsigned)__cvta_generic_to_shared(p);
+}
+
+// Reference: one thread per element of C, fp32 accumulation in K order.
+extern "C" __global__ void matmul_reference(const h16* A, const h16* B, h16* C, int M, int N, int K) {
+  int n = blockIdx.x * blockDim.x + threadIdx.x;
+  int m = blockIdx.y * blockDim.y + threadIdx.y;
+  if (m >= M || n >= N) return;
+  float acc = 0.f;
+  for (int k = 0; k < K; ++k) acc += h2f(A[(long)m * K + k]) * h2f(B[(long)k * N + n]);
+  C[(long)m * N + n] = f2h(acc);
+}
+
+// EVICT: 0 no hint, 1 L2 evict_first, 2 L2 evict_last (the seed's load_eviction_policies).
+template <int EVICT>
+__device__ __forceinline__ void cp_async(unsigned dst, const void* src, unsigned long long pol) {
+  if constexpr (EVICT == 0) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" :: "r"(dst), "l"(src));
+  } else {
+    asm volatile("cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, %2;"
+                 :: "r"(dst), "l"(src), "l"(pol));
+  }
+}
+template <int BYTES>
+__device__ __forceinline__ void cp_async_ca(unsigned dst, const void* src) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], %2;" :: "r"(dst), "l"(src), "n"(BYTES));
+}
+template <int EVICT>
+__device__ __forceinline__ unsigned long long make_policy() {
+  unsigned long long p = 0;
+  if constexpr (EVICT == 1) asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(p));
+  if constexpr (EVICT == 2) asm volatile("createpolicy.fractional.L2::evict_last.b64 %0, 1.0;" : "=l"(p));
+  return p;
+}
+
+// Copies a ROWS x COLS fp16 tile at (r0, c0) of a rows x cols row-major matrix into shared
+// memory with row stride LD. Whole in-bounds aligned chunks of VEC halves go by cp.async;
+// chunks on a tail or misaligned go element by element, zero-filled past the edge.
+template <int ROWS, int COLS, int LD, int VEC, int NT, int EVICT>
+__device__ __forceinline__ void load_tile(h16* s, const h16* g, int rows, int cols, int r0, int c0,
+                                          bool aligned, unsigned long long pol) {
+  constexpr int CPR = COLS / VEC;                 // chunks per row
+  constexpr int CHUNKS = ROWS * CPR;
+#pragma unroll
+  for (int i = 0; i < (CHUNKS + NT - 1) / NT; ++i) {
+    int c = i * NT + (int)threadIdx.x;
+    if (CHUNKS % NT != 0 && c >= CHUNKS) break;
+    int r = c / CPR, k = (c % CPR) * VEC;
+    int gr = r0 + r, gc = c0 + k;
+    h16* d = s + r * LD + k;
+    const h16* src = g + (long)gr * cols + gc;
+    if (aligned && gr < rows && gc + VEC <= cols) {
+      if constexpr (VEC == 8) cp_async<EVICT>(smem_u32(d), src, pol);
+      else cp_async_ca<VEC * 2>(smem_u32(d), src);
+    } else {
+#pragma unroll
+      for (int e = 0; e < VEC; ++e) d[e] = (gr < rows && gc + e < cols) ? src[e] : (h16)0;
+    }
+  }
+}
+
+__device__ __forceinline__ void ldsm_x4(unsigned (&r)[4], unsigned addr) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(addr));
+}
+__device__ __forceinline__ void ldsm_x4_t(unsigned (&r)[4], unsigned addr) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(addr));
+}
+__device__ __forceinline__ void mma16816(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
+               "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// Tile t of tm x tn tiles -> (pm, pn). GROUP consecutive tiles along the major dimension share
+// their minor-dimension operand in L2 (Triton's grouped ordering); ORDER 1 swaps M and N.
+template <int GROUP, int ORDER>
+__device__ __forceinline__ void tile_coords(int t, int tm, int tn, int& pm, int& pn) {
+  int a = ORDER == 0 ? tm : tn, b = ORDER == 0 ? tn : tm;
+  int width = GROUP * b;
+  int first = (t / width) * GROUP;
+  int gsz = min(a - first, GROUP);
+  int i = first + (t % width) % gsz, j = (t % width) / gsz;
+  pm = ORDER == 0 ? i : j;
+  pn = ORDER == 0 ? j : i;
+}
+
+// BM x BN tile of C per block, BK deep per stage; WM x WN warps, each owning a
+// (BM/WM) x (BN/WN) sub-tile. PID: 0 flat 1-D grid, 1 2-D grid (xyz), 2 persistent blocked,
+// 3 persistent interleaved. Shared rows are padded by 8 halves so ldmatrix is conflict-free.
+template <int BM, int BN, int BK, int WM, int WN, int STAGES, int PID, int GROUP, int ORDER,
+          int VEC, int EVICT_A, int EVICT_B>
+__global__ void __launch_bounds__(WM * WN * 32)
+matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restrict__ C,
+              int M, int N, int K) {
+  constexpr int NT = WM * WN * 32;
+  constexpr int TM = BM / WM, TN = BN / WN;       // warp tile
+  constexpr int MI = TM / 16, NI = TN / 8;        // mma tiles per warp
+  constexpr int LDA = BK + 8, LDB = BN + 8;
+  constexpr int SA = BM * LDA, SB = BK * LDB;     // halves per stage
+  static_assert(TM % 16 == 0 && TN % 16 == 0 && BK % 16 == 0, "warp tile must divide the block");
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  h16* sA = reinterpret_cast<h16*>(smem_raw);
+  h16* sB = sA + STAGES * SA;
+
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int wm = warp / WN, wn = warp % WN;
+  const int tm = (M + BM - 1) / BM, tn = (N + BN - 1) / BN, tiles = tm * tn;
+  const int KT = (K + BK - 1) / BK;
+  const bool alA = (K % VEC) == 0 && ((unsigned long long)A % 16) == 0;
+  const bool alB = (N % VEC) == 0 && ((unsigned long long)B % 16) == 0;
+  const unsigned long long polA = make_policy<EVICT_A>(), polB = make_policy<EVICT_B>();
+
+  int t, t_end, t_step;
+  if constexpr (PID == 0) { t = blockIdx.x; t_end = t + 1; t_step = 1; }
+  else if constexpr (PID == 1) { t = blockIdx.y * gridDim.x + blockIdx.x; t_end = t + 1; t_step = 1; }
+  else if constexpr (PID == 2) {
+    int per = (tiles + gridDim.x - 1) / gridDim.x;
+    t = blockIdx.x * per; t_end = min(tiles, t + per); t_step = 1;
+  } else { t = blockIdx.x; t_end = tiles; t_step = gridDim.x; }
+
+  for (; t < t_end; t += t_step) {
+    if (t >= tiles) break;
+    int pm, pn;
+    tile_coords<GROUP, ORDER>(t, tm, tn, pm, pn);
+    const int m0 = pm * BM, n0 = pn * BN;
+    float acc[MI][NI][4];
+#pragma unroll
+    for (int i = 0; i < MI; ++i)
+#pragma unroll
+      for (int j = 0; j < NI; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.f;
+
+    auto load = [&](int stage, int kt) {
+      load_tile<BM, BK, LDA, VEC, NT, EVICT_A>(sA + stage * SA, A, M, K, m0, kt * BK, alA, polA);
+      load_tile<BK, BN, LDB, VEC, NT, EVICT_B>(sB + stage * SB, B, K, N, kt * BK, n0, alB, polB);
+    };
+    auto compute = [&](int stage) {
+      const h16* a = sA + stage * SA;
+      const h16* b = sB + stage * SB;
+#pragma unroll
+      for (int kk = 0; kk < BK; kk += 16) {
+        unsigned af[MI][4], bf[NI / 2][4];
+#pragma unroll
+        for (int i = 0; i < MI; ++i) {
+          int r = wm * TM + i * 16 + (lane % 16), c = kk + (lane / 16) * 8;
+          ldsm_x4(af[i], smem_u32(a + r * LDA + c));
+        }
+#pragma unroll
+        for (int j = 0; j < NI / 2; ++j) {
+          int r = kk + (lane % 8) + ((lane / 8) % 2) * 8, c = wn * TN + j * 16 + (lane / 16) * 8;
+          ldsm_x4_t(bf[j], smem_u32(b + r * LDB + c));
+        }
+#pragma unroll
+        for (int i = 0; i < MI; ++i)
+#pragma unroll
+          for (int j = 0; j < NI; ++j)
+            mma16816(acc[i][j], af[i], bf[j / 2][(j % 2) * 2], bf[j / 2][(j % 2) * 2 + 1]);
+      }
+    };
+
+    if constexpr (STAGES == 1) {
+      for (int kt = 0; kt < KT; ++kt) {
+        load(0, kt);
+        asm volatile("cp.async.commit_group;\n cp.async.wait_group 0;" ::: "memory");
+        __syncthreads();
+        compute(0);
+        __syncthreads();
+      }
+    } else {
+#pragma unroll
+      for (int s = 0; s < STAGES - 1; ++s) {
+        if (s < KT) load(s, s);
+        asm volatile("cp.async.commit_group;" ::: "memory");
+      }
+      for (int kt = 0; kt < KT; ++kt) {
+        asm volatile("cp.async.wait_group %0;" :: "n"(STAGES - 2) : "memory");
+        __syncthreads();
+        int nk = kt + STAGES - 1;
+        if (nk < KT) load(nk % STAGES, nk);
+        asm volatile("cp.async.commit_group;" ::: "memory");
+        compute(kt % STAGES);
+      }
+      asm volatile("cp.async.wait_group 0;" ::: "memory");
+      __syncthreads();   // the next tile's prologue overwrites stages still being read
+    }
+
+    // Epilogue: fragments straight to global, fp16, predicated on the edges.
+    const bool even = (N % 2) == 0 && ((unsigned long long)C % 4) == 0;
+#pragma unroll
+    for (int i = 0; i < MI; ++i)
+#pragma unroll
+      for (int j = 0; j < NI; ++j)
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          int r = m0 + wm * TM + i * 16 + lane / 4 + h * 8;
+          int c = n0 + wn * TN + j * 8 + (lane % 4) * 2;
+          if (r >= M) continue;
+          h16 v0 = f2h(acc[i][j][h * 2]), v1 = f2h(acc[i][j][h * 2 + 1]);
+          h16* p = C + (long)r * N + c;
+          if (even && c + 1 < N) {
+            *reinterpret_cast<unsigned*>(p) = (unsigned)v0 | ((unsigned)v1 << 16);
+          } else {
+            if (c < N) p[0] = v0;
+            if (c + 1 < N) p[1] = v1;
+          }
+        }
+  }
+}
