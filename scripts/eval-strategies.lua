@@ -3,6 +3,7 @@
 -- Prints a table and writes a PNG with gnuplot.
 --   htune run scripts/eval-strategies.lua [--data FILE --problem NAME] [--seeds 50]
 --       [--budgets 25,50,100,200] [--strategies random,pattern,de,surrogate,portfolio] [--png out.png]
+--   htune run scripts/eval-strategies.lua --overhead     (driver cost at 100 configs/s)
 local htune = require "htune"
 local replay = require "htune.backends.replay"
 
@@ -16,6 +17,7 @@ local function parse(args)
     elseif k == "--problem" then o.problem = v
     elseif k == "--seeds" then o.seeds = tonumber(v)
     elseif k == "--png" then o.png = v
+    elseif k == "--overhead" then o.overhead = true; i = i - 1
     elseif k == "--budgets" then o.budgets = {} for b in v:gmatch("%d+") do o.budgets[#o.budgets + 1] = tonumber(b) end
     elseif k == "--strategies" then o.strategies = {} for s in v:gmatch("[^,]+") do o.strategies[#o.strategies + 1] = s end
     else io.stderr:write("eval-strategies: unknown option '", k, "'\n") os.exit(2) end
@@ -57,8 +59,25 @@ local function plot(o, results, path)
   return gp:close()
 end
 
+-- Driver + strategy cost at 100 configs/s: 200 evals on the synthetic backend at 10 ms per eval
+-- on one worker (ideal wall 2.0 s). CPU% = strategy + driver time over wall time (it overlaps
+-- with the backend); lost% = wall time beyond the ideal.
+local function overhead(o)
+  local p = require("htune.problems.toy").new()
+  print(string.format("%-10s %7s %7s %11s %9s %6s %6s", "strategy", "wall_s", "cfg/s", "strategy_ms", "driver_ms", "cpu%", "lost%"))
+  for _, s in ipairs(o.strategies) do
+    local r = htune.tune { problem = p, strategy = s, backend = "synthetic", budget = { evals = 200 }, seed = 1, quiet = true,
+                          backend_options = { latency_ms = 10, workers = 1 }, rebench_k = 0 }
+    local t = r.time
+    print(string.format("%-10s %7.3f %7.1f %11.1f %9.1f %6.2f %6.2f", s, r.wall_s, r.evals / r.wall_s, t.strategy_ms,
+      t.driver_ms, t.overhead_pct, 100 * (r.wall_s - 2.0) / r.wall_s))
+  end
+  return 0
+end
+
 local function main(args)
   local o = parse(args)
+  if o.overhead then return overhead(o) end
   htune.sys.mkdirs("results")
   local problem, path
   if o.data then

@@ -1,6 +1,6 @@
 -- Live progress of a tuning run: one rewritten line on a TTY (evals, configs/s, best so far,
 -- % of the baseline), plain lines otherwise (on each new best and every few seconds), or
--- nothing with quiet. Writes to stderr so a script's stdout stays clean.
+-- nothing with quiet. Plain lines come at most every 250 ms. Writes to stderr so a script's stdout stays clean.
 local sys = require "htune.sys"
 
 local M = {}
@@ -40,7 +40,8 @@ function P:update(run)
   local now = sys.now_ms()
   local best = run.state.best and run.state.best.latency_us
   local improved = best and best ~= self.last_best
-  if now - self.last_ms < self.every_ms and not (improved and not self.tty) then return end
+  local since = now - self.last_ms
+  if since < self.every_ms and not (improved and not self.tty and since >= 250) then return end
   self.last_ms, self.last_best = now, best
   local text = self:line(run.state.evals, (now - run.t0) / 1000, best)
   if self.tty then self.out:write("\r\27[K", text) else self.out:write(text, "\n") end

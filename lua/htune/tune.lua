@@ -242,6 +242,22 @@ local function rebench_top(run, k)
   return best or run.state.best
 end
 
+-- A borrowed backend is handed back with nothing in flight (bounded wait), so a later run
+-- on it does not receive this run's results.
+local function drain(run)
+  local t0 = sys.now_ms()
+  while run.backend:pending() > 0 and sys.now_ms() - t0 < 5000 do
+    for _, r in ipairs(run.backend:poll(run.poll_ms)) do
+      local t = run.inflight[r.id]
+      run.inflight[r.id] = nil
+      if t then
+        r.cfg, r.hash = r.cfg or t.cfg, r.hash or t.hash
+        absorb(run, r, true)
+      end
+    end
+  end
+end
+
 local function open_recorder(run, opts, seed)
   if not (opts.db or opts.resume) then return true end
   local ok, record = pcall(require, "htune.record")
@@ -315,6 +331,7 @@ function M.tune(opts)
     end
     if not run.message then reason = loop(run) end
   end
+  if opts.backend == backend then drain(run) end
   run.best = rebench_top(run, opt(opts, "rebench_k"))
   local res = summary(run, reason)
   run.progress:finish(res)
