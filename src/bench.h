@@ -1,0 +1,59 @@
+/* The hot benchmark loop: check-free timing of one launch callback with CUDA events, in
+ * named phases as nvbench does it: warm-up -> (optional L2 flush, record, K launches,
+ * record) x rounds until the stopping criterion -> outlier trim -> summary. No Lua, and no
+ * allocation inside bench_run: events, sample buffers and the flush buffer come from
+ * bench_new. Anything launchable is timed the same way, which is how vendor baselines
+ * (src/baseline.c) are compared with generated kernels. */
+#ifndef HTUNE_BENCH_H
+#define HTUNE_BENCH_H
+#include "cudaapi.h"
+#include "criterion.h"
+
+/* One launch of the thing measured, enqueued on stream s; returns a CUresult (0 = ok).
+ * It must not synchronize. */
+typedef int (*bench_launch_fn)(void *ctx, CUstream s);
+
+struct bench_opts {
+    double target_rse;      /* stop when the rse of the median <= this; default 0.01 */
+    int min_reps;           /* default 10 */
+    int max_reps;           /* default and ceiling: the capacity given to bench_new */
+    double time_cap_ms;     /* measured GPU time cap; default 200 */
+    double warmup_ms;       /* default 1 (at least one launch after the first) */
+    int l2_flush;           /* memset a buffer larger than L2 before each sample */
+    int batch;              /* launches per sample; 0 = auto (K for kernels under batch_below_us) */
+    double batch_below_us;  /* default 20 */
+    double best_us;         /* current best for early cutoff; 0 = none */
+    double cutoff_margin;   /* default 0.10 */
+    double trim_k;          /* drop samples above median + k*MAD; default 5, < 0 disables */
+};
+
+struct bench_result {
+    double median_us, min_us, mean_us, stddev_us, noise_pct;
+    double first_us;        /* the first timed launch (cold) */
+    int reps;               /* samples kept */
+    int discarded;          /* slow outliers trimmed */
+    int batch;              /* launches per sample */
+    int timed_out;          /* stopped by the time cap or max_reps before converging */
+    int cutoff;             /* stopped early: cannot come within the margin of best_us */
+    int converged;
+    double wall_ms;         /* wall time of bench_run */
+};
+
+struct bench;
+
+/* Creates the instrument on stream s (the caller's context is current): 2*32 events,
+ * sample buffers for `capacity` samples, and, when flush_bytes > 0, the flush buffer.
+ * Returns NULL with err filled. */
+struct bench *bench_new(const struct cuda_api *api, CUstream s, int capacity, size_t flush_bytes,
+                        char *err, size_t errlen);
+void bench_free(struct bench *b);
+
+/* Times launch(ctx, stream) per opts into *out. Returns 0, or the first CUresult error
+ * (a faulting kernel surfaces here). Allocates nothing. */
+int bench_run(struct bench *b, bench_launch_fn launch, void *ctx, const struct bench_opts *opts,
+              struct bench_result *out);
+
+/* Raw reference: two events around n back-to-back launches; *per_launch_us = elapsed / n.
+ * Used by scripts/bench-eval to measure the loop's own overhead. */
+int bench_raw(struct bench *b, bench_launch_fn launch, void *ctx, int n, double *per_launch_us);
+#endif

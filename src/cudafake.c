@@ -1,0 +1,213 @@
+/* A CPU stand-in for the CUDA driver, so the bench loop, the worker protocol, the watchdog
+ * and restarts are tested without a GPU. Device memory is host memory; time is simulated
+ * (each launch advances a stream clock by its kernel's duration with ~0.5% noise). Kernels
+ * are chosen by name: fake_<kind>[_<us>], kinds sleep copy wrong fault trap hang, plus the
+ * worker's helpers htune_fill / htune_compare computed with the same formulas (devcommon.h).
+ * Like the real driver its state is per process: one static struct, reset by cuInit. */
+#include "cudaapi.h"
+#include "devcommon.h"
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct fake_fn { char kind[16]; double us; };
+struct fake_module { struct fake_fn fns[16]; int n; };   /* functions live with their module */
+struct fake_event { double t_us; };
+
+static struct fake_state {
+    double clock_us;
+    uint64_t rng;
+    CUresult sticky;      /* set by fault/trap kernels, returned by every later call */
+    int hang;             /* set by the hang kernel: the next synchronize never returns */
+} fk;
+
+static double fake_noise(void) {
+    fk.rng = dev_splitmix(fk.rng);
+    double u = (double)(fk.rng >> 11) * (1.0 / 9007199254740992.0);
+    return (u - 0.5) * 0.01;   /* +-0.5% */
+}
+
+static CUresult f_init(unsigned flags) { memset(&fk, 0, sizeof fk); fk.rng = 42; return CUDA_SUCCESS; }
+static CUresult f_driver_version(int *v) { *v = 13000; return CUDA_SUCCESS; }
+static CUresult f_count(int *n) { *n = 1; return CUDA_SUCCESS; }
+static CUresult f_get(CUdevice *d, int i) { if (i != 0) return CUDA_ERROR_INVALID_DEVICE; *d = 0; return CUDA_SUCCESS; }
+static CUresult f_name(char *name, int len, CUdevice d) { snprintf(name, (size_t)len, "htune fake GPU"); return CUDA_SUCCESS; }
+
+static CUresult f_attr(int *v, CUdevice_attribute a, CUdevice d) {
+    switch (a) {
+    case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR: *v = 9; break;
+    case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR: *v = 0; break;
+    case CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT: *v = 132; break;
+    case CU_DEVICE_ATTRIBUTE_CLOCK_RATE: *v = 1980000; break;
+    case CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE: *v = 2619000; break;
+    case CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH: *v = 5120; break;
+    case CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE: *v = 1 << 20; break;   /* small: flush tests stay cheap */
+    case CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK: *v = 49152; break;
+    case CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN: *v = 232448; break;
+    case CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_MULTIPROCESSOR: *v = 233472; break;
+    case CU_DEVICE_ATTRIBUTE_MAX_REGISTERS_PER_MULTIPROCESSOR: *v = 65536; break;
+    case CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK: *v = 1024; break;
+    default: *v = 0;
+    }
+    return CUDA_SUCCESS;
+}
+
+static CUresult f_total_mem(size_t *b, CUdevice d) { *b = (size_t)80 << 30; return CUDA_SUCCESS; }
+static CUresult f_ctx_retain(CUcontext *c, CUdevice d) { *c = (CUcontext)&fk; return fk.sticky; }
+static CUresult f_ctx_release(CUdevice d) { return CUDA_SUCCESS; }
+static CUresult f_ctx_set(CUcontext c) { return fk.sticky; }
+
+static CUresult f_module_load(CUmodule *m, const void *image) {
+    if (fk.sticky) return fk.sticky;
+    if (!image || !*(const char *)image) return CUDA_ERROR_INVALID_IMAGE;
+    *m = (CUmodule)calloc(1, sizeof(struct fake_module));
+    return CUDA_SUCCESS;
+}
+static CUresult f_module_unload(CUmodule m) { free(m); return fk.sticky; }
+
+static CUresult f_get_function(CUfunction *f, CUmodule m, const char *name) {
+    struct fake_module *mod = (struct fake_module *)m;
+    if (mod->n == 16) return CUDA_ERROR_OUT_OF_MEMORY;
+    struct fake_fn *fn = &mod->fns[mod->n];
+    if (strcmp(name, "htune_fill") == 0 || strcmp(name, "htune_compare") == 0) {
+        snprintf(fn->kind, sizeof fn->kind, "%s", name + 6);
+        fn->us = 1;
+    } else if (strncmp(name, "fake_", 5) == 0) {
+        const char *us = strchr(name + 5, '_');
+        size_t len = us ? (size_t)(us - name - 5) : strlen(name + 5);
+        snprintf(fn->kind, sizeof fn->kind, "%.*s", (int)len, name + 5);
+        fn->us = us ? atof(us + 1) : 10;
+    } else {
+        return CUDA_ERROR_NOT_FOUND;
+    }
+    mod->n++;
+    *f = (CUfunction)fn;
+    return CUDA_SUCCESS;
+}
+
+static CUresult f_func_attr(int *v, CUfunction_attribute a, CUfunction f) {
+    *v = a == CU_FUNC_ATTRIBUTE_NUM_REGS ? 32 : a == CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK ? 1024 : 0;
+    return fk.sticky;
+}
+static CUresult f_func_set(CUfunction f, CUfunction_attribute a, int v) { return v > 232448 ? CUDA_ERROR_INVALID_VALUE : fk.sticky; }
+
+#define PARAM(k, i, T) (*(T *)(k)[i])
+static void run_fill(void **p) {
+    void *buf = (void *)(uintptr_t)PARAM(p, 0, CUdeviceptr);
+    uint64_t n = PARAM(p, 1, unsigned long long);
+    int dtype = PARAM(p, 2, int), mode = PARAM(p, 3, int);
+    for (uint64_t i = 0; i < n; i++)
+        dev_store(buf, i, dtype, dev_fill_value(i, dtype, mode, PARAM(p, 4, unsigned long long), PARAM(p, 5, float)));
+}
+
+static void run_compare(void **p) {
+    const void *out = (const void *)(uintptr_t)PARAM(p, 0, CUdeviceptr);
+    const void *ref = (const void *)(uintptr_t)PARAM(p, 1, CUdeviceptr);
+    uint64_t n = PARAM(p, 2, unsigned long long);
+    int dtype = PARAM(p, 3, int);
+    struct dev_compare *res = (struct dev_compare *)(uintptr_t)PARAM(p, 6, CUdeviceptr);
+    for (uint64_t i = 0; i < n; i++) {
+        int bad;
+        float rel, err = dev_elem_error(dev_load(out, i, dtype), dev_load(ref, i, dtype),
+                                        PARAM(p, 4, float), PARAM(p, 5, float), &bad, &rel);
+        if (err > dev_bits_float(res->max_abs_bits)) res->max_abs_bits = dev_float_bits(err);
+        if (rel > dev_bits_float(res->max_rel_bits)) res->max_rel_bits = dev_float_bits(rel);
+        if (bad) { res->mismatches++; if (i < res->first_bad) res->first_bad = i; }
+    }
+}
+
+/* copy/wrong kernels: (const float *src, float *dst, int n). */
+static void run_copy(void **p, int wrong) {
+    const float *src = (const float *)(uintptr_t)PARAM(p, 0, CUdeviceptr);
+    float *dst = (float *)(uintptr_t)PARAM(p, 1, CUdeviceptr);
+    int n = PARAM(p, 2, int);
+    memcpy(dst, src, (size_t)n * sizeof(float));
+    if (wrong && n > 0) dst[n / 2] += 1.0f;
+}
+
+static CUresult f_launch(CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
+                         unsigned bz, unsigned smem, CUstream s, void **params, void **extra) {
+    struct fake_fn *fn = (struct fake_fn *)f;
+    if (fk.sticky) return fk.sticky;
+    if ((uint64_t)bx * by * bz > 1024 || bx * by * bz == 0 || smem > 232448) return CUDA_ERROR_INVALID_VALUE;
+    if (strcmp(fn->kind, "fill") == 0) run_fill(params);
+    else if (strcmp(fn->kind, "compare") == 0) run_compare(params);
+    else if (strcmp(fn->kind, "copy") == 0) run_copy(params, 0);
+    else if (strcmp(fn->kind, "wrong") == 0) run_copy(params, 1);
+    else if (strcmp(fn->kind, "fault") == 0) fk.sticky = CUDA_ERROR_ILLEGAL_ADDRESS;
+    else if (strcmp(fn->kind, "trap") == 0) fk.sticky = CUDA_ERROR_LAUNCH_FAILED;
+    else if (strcmp(fn->kind, "hang") == 0) fk.hang = 1;
+    fk.clock_us += fn->us * (1.0 + fake_noise());
+    return CUDA_SUCCESS;
+}
+
+static CUresult f_alloc(CUdeviceptr *p, size_t n) {
+    if (fk.sticky) return fk.sticky;
+    void *m = calloc(1, n ? n : 1);
+    if (!m) return CUDA_ERROR_OUT_OF_MEMORY;
+    *p = (CUdeviceptr)(uintptr_t)m;
+    return CUDA_SUCCESS;
+}
+static CUresult f_free(CUdeviceptr p) { free((void *)(uintptr_t)p); return CUDA_SUCCESS; }
+static CUresult f_htod(CUdeviceptr d, const void *h, size_t n) { memcpy((void *)(uintptr_t)d, h, n); return fk.sticky; }
+static CUresult f_dtoh(void *h, CUdeviceptr d, size_t n) { memcpy(h, (void *)(uintptr_t)d, n); return fk.sticky; }
+static CUresult f_dtod(CUdeviceptr d, CUdeviceptr s, size_t n, CUstream st) {
+    memcpy((void *)(uintptr_t)d, (void *)(uintptr_t)s, n);
+    return fk.sticky;
+}
+static CUresult f_memset8(CUdeviceptr d, unsigned char v, size_t n, CUstream s) {
+    memset((void *)(uintptr_t)d, v, n);
+    fk.clock_us += (double)n / 3e6;   /* 3 TB/s */
+    return fk.sticky;
+}
+static CUresult f_memset32(CUdeviceptr d, unsigned v, size_t n, CUstream s) {
+    for (size_t i = 0; i < n; i++) ((unsigned *)(uintptr_t)d)[i] = v;
+    return fk.sticky;
+}
+static CUresult f_stream_create(CUstream *s, unsigned flags) { *s = (CUstream)malloc(1); return fk.sticky; }
+static CUresult f_stream_destroy(CUstream s) { free(s); return CUDA_SUCCESS; }
+static CUresult f_sync(void) {
+    while (fk.hang) pause();   /* a hung kernel: only the watchdog's SIGKILL ends this */
+    return fk.sticky;
+}
+static CUresult f_stream_sync(CUstream s) { return f_sync(); }
+static CUresult f_event_create(CUevent *e, unsigned flags) { *e = (CUevent)calloc(1, sizeof(struct fake_event)); return CUDA_SUCCESS; }
+static CUresult f_event_destroy(CUevent e) { free(e); return CUDA_SUCCESS; }
+static CUresult f_event_record(CUevent e, CUstream s) { ((struct fake_event *)e)->t_us = fk.clock_us; return fk.sticky; }
+static CUresult f_event_sync(CUevent e) { return f_sync(); }
+static CUresult f_elapsed(float *ms, CUevent a, CUevent b) {
+    *ms = (float)((((struct fake_event *)b)->t_us - ((struct fake_event *)a)->t_us) / 1000.0);
+    return fk.sticky;
+}
+static CUresult f_err_name(CUresult r, const char **s) {
+    *s = r == CUDA_ERROR_ILLEGAL_ADDRESS ? "CUDA_ERROR_ILLEGAL_ADDRESS"
+       : r == CUDA_ERROR_LAUNCH_FAILED ? "CUDA_ERROR_LAUNCH_FAILED" : "CUDA_ERROR_FAKE";
+    return CUDA_SUCCESS;
+}
+static CUresult f_err_string(CUresult r, const char **s) { *s = "fake driver error"; return CUDA_SUCCESS; }
+
+void cuda_api_fake(struct cuda_api *api) {
+    memset(api, 0, sizeof *api);
+    api->kind = "fake";
+    api->driver_version = 13000;
+    api->init = f_init; api->driver_get_version = f_driver_version;
+    api->device_get_count = f_count; api->device_get = f_get; api->device_get_name = f_name;
+    api->device_get_attribute = f_attr; api->device_total_mem = f_total_mem;
+    api->primary_ctx_retain = f_ctx_retain; api->primary_ctx_release = f_ctx_release;
+    api->ctx_set_current = f_ctx_set;
+    api->module_load_data = f_module_load; api->module_unload = f_module_unload;
+    api->module_get_function = f_get_function;
+    api->func_get_attribute = f_func_attr; api->func_set_attribute = f_func_set;
+    api->launch_kernel = f_launch;
+    api->mem_alloc = f_alloc; api->mem_free = f_free;
+    api->memcpy_htod = f_htod; api->memcpy_dtoh = f_dtoh; api->memcpy_dtod_async = f_dtod;
+    api->memset_d8_async = f_memset8; api->memset_d32_async = f_memset32;
+    api->stream_create = f_stream_create; api->stream_destroy = f_stream_destroy;
+    api->stream_synchronize = f_stream_sync;
+    api->event_create = f_event_create; api->event_destroy = f_event_destroy;
+    api->event_record = f_event_record; api->event_synchronize = f_event_sync;
+    api->event_elapsed_time = f_elapsed;
+    api->get_error_name = f_err_name; api->get_error_string = f_err_string;
+}

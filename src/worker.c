@@ -1,0 +1,2 @@
+/* worker: being written (issue 5). */
+typedef int htune_worker_placeholder;
