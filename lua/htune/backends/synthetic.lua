@@ -53,7 +53,7 @@ function B:measure(cfg, reps, noise_pct)
   end
   local sd = us * noise_pct / 100
   local v = math.max(us * 0.5, us + sd * self.rng:normal())
-  return { cfg = cfg, ok = true, latency_us = v, compile_ms = 0, bench_ms = self.latency_ms, facts = {},
+  return { cfg = cfg, ok = true, latency_us = v, compile_ms = 0, bench_ms = self.latency_ms, facts = {}, log = log,
            stats = { median_us = v, min_us = v - sd / 2, mean_us = v, stddev_us = sd, reps = reps, noise_pct = noise_pct } }
 end
 

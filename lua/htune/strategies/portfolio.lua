@@ -18,7 +18,8 @@ function M.init(state)
   local names = state.options.arms or { "pattern", "surrogate", "de" }
   local evals = util.budget_evals(state, 300)
   local pf = { arms = {}, owner = {}, c = state.options.exploration or 0.5,
-               decay = state.options.decay or 0.97, floor = state.options.floor or 0.5, total = 0 }
+               decay = state.options.decay or 0.97, floor = state.options.floor or 0.5,
+               yield = state.options.yield or 0.5, total = 0 }
   for i, name in ipairs(names) do
     local s = type(name) == "table" and name or require("htune.strategies." .. name)
     local arm = { s = s, name = s.name or tostring(name), evals = 0, recent = 0, gain = 0, proposed = 0 }
@@ -56,16 +57,25 @@ local function ask(state, arm, k)
   return cfgs
 end
 
+-- Fills slots from the best-scoring arm that has work; an arm scoring under `yield` times the
+-- best one does not take slots while the best waits on its own results (so a strategy that
+-- measures in generations is not crowded out while a generation is in flight).
 function M.propose(state, n)
   local pf, out, idle = state.portfolio, {}, {}
+  local top, top_arm = -math.huge, nil
+  for _, arm in ipairs(pf.arms) do
+    local sc = score(pf, arm)
+    if not (arm.s.done and arm.s.done(arm.state)) and sc > top then top, top_arm = sc, arm end
+  end
   while #out < n do
-    local best
+    local best, best_score
     for _, arm in ipairs(pf.arms) do
-      if not idle[arm] and not (arm.s.done and arm.s.done(arm.state)) and (not best or score(pf, arm) > score(pf, best)) then
-        best = arm
+      local sc = score(pf, arm)
+      if not idle[arm] and not (arm.s.done and arm.s.done(arm.state)) and (not best or sc > best_score) then
+        best, best_score = arm, sc
       end
     end
-    if not best then break end
+    if not best or (idle[top_arm] and best_score < pf.yield * top) then break end
     local cfgs = ask(state, best, math.min(n - #out, 4))
     if #cfgs == 0 then idle[best] = true end
     for _, c in ipairs(cfgs) do out[#out + 1] = c end
@@ -81,9 +91,11 @@ function M.observe(state, results)
       st.history[#st.history + 1] = r
       st.evals = st.evals + 1
       if util.perf(r) < util.perf(st.best) then st.best = r end
-      arm.evals, arm.proposed = arm.evals + 1, math.max(0, arm.proposed - 1)
-      if not r.cached then pf.total = pf.total + 1; discount(pf) end
-      arm.recent = arm.recent + 1
+      arm.proposed = math.max(0, arm.proposed - 1)
+      if not r.cached then
+        pf.total, arm.evals, arm.recent = pf.total + 1, arm.evals + 1, arm.recent + 1
+        discount(pf)
+      end
       if r.ok and r.latency_us and pf.best_us and r.latency_us < pf.best_us then
         arm.gain = arm.gain + math.log(pf.best_us / r.latency_us)
       end
