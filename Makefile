@@ -14,7 +14,8 @@ SRC_CUDA  = src/cudaapi.c src/cudafake.c src/cuda.c src/lcuda.c
 SRC_BENCH = src/stats.c src/criterion.c src/bench.c src/worker.c src/wproto.c src/wserve.c src/lbench.c
 SRC_LLM   = src/llm.c src/lllm.c
 SRC_STORE = src/store.c src/lstore.c
-SRC = $(SRC_CORE) $(SRC_SPACE) $(SRC_NVRTC) $(SRC_CUDA) $(SRC_BENCH) $(SRC_LLM) $(SRC_STORE)
+SRC_KERNELS = src/baseline.c
+SRC = $(SRC_CORE) $(SRC_SPACE) $(SRC_NVRTC) $(SRC_CUDA) $(SRC_BENCH) $(SRC_LLM) $(SRC_STORE) $(SRC_KERNELS)
 
 WARN     = -Wall -Wextra -Werror -Wno-unused-parameter
 CPPFLAGS = -D_GNU_SOURCE -DHTUNE_VERSION='"$(VERSION)"' -DHTUNE_CUDA_HOME='"$(CUDA_HOME)"' \

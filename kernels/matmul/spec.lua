@@ -1,0 +1,150 @@
+-- matmul problem spec: C = A·B (fp16 in, fp32 accumulate, fp16 out, row-major, any M, N, K).
+-- Returns a builder called by htune.problem(name, opts) with opts {M=, N=, K=, dtype=,
+-- sm_count=}; it builds the config space (the seed's Helion matmul space where the parameter
+-- means something for this CUDA C++ template) and the pure functions of the Problem contract.
+--
+-- Mapping of the seed's 12 Helion parameters:
+--   block_m/n/k, num_warps, num_stages, pid_type, l2_groupings -> template arguments as named
+--     (pid_type xyz = a 2-D grid; persistent_* = one block per resident slot, tiles taken in
+--     contiguous chunks (blocked) or round-robin (interleaved)); l2_grouping = Triton's
+--     grouped tile order (GROUP tiles along the major dimension share operands in L2).
+--   loop_orders -> loop_order, a perm(2): {0,1} walks tiles M-major, {1,0} N-major.
+--   load_eviction_policies -> L2 cache-policy hints ("", "first", "last") on the cp.async
+--     loads of A and B (hints apply with vector_width 8, the 16-byte cp.async.cg path).
+--   indexing (pointer / tensor_descriptor) -> omitted: this template has no TMA path.
+--   range_unroll_factors, range_num_stages -> omitted: the K loop is one software pipeline
+--     whose depth is num_stages; its inner loops are fully unrolled at compile time.
+--   added: vector_width, halves per cp.async (2, 4, 8 = 4, 8, 16 bytes).
+-- num_warps maps to a warp layout WM x WN (WM*WN = num_warps) chosen by warp_layout() below:
+-- warp tiles (block_m/WM) x (block_n/WN) must be multiples of 16 x 16; of those layouts the
+-- squarest warp tile wins, ties to the taller. Split-K is not implemented.
+return function(opts, env)
+  local htune, S = env.htune, env.htune.space
+  local M, N, K = opts.M or 1024, opts.N or 1024, opts.K or 1024
+  local sm_count = opts.sm_count or 132
+  local SMEM_MAX, REGS_PER_SM = 232448, 65536
+
+  local function log2(x) return math.log(x, 2) end
+  -- (WM, WN) for this block and warp count, or nil when no layout tiles the block.
+  local function warp_layout(bm, bn, nw)
+    local best, best_score
+    local wm = 1
+    while wm <= nw do
+      local wn = nw // wm
+      if bm % (16 * wm) == 0 and bn % (16 * wn) == 0 then
+        local score = math.abs(log2(bm // wm) - log2(bn // wn)) * 2 + (bm // wm >= bn // wn and 0 or 1)
+        if not best_score or score < best_score then best, best_score = { wm, wn }, score end
+      end
+      wm = wm * 2
+    end
+    if best then return best[1], best[2] end
+  end
+  local function smem_bytes(c)
+    return c.num_stages * 2 * (c.block_m * (c.block_k + 8) + c.block_k * (c.block_n + 8))
+  end
+  -- Registers per thread: accumulators + A/B fragments + ~40 for addresses and indices.
+  local function regs_estimate(c)
+    local wm, wn = warp_layout(c.block_m, c.block_n, c.num_warps)
+    local tm, tn = c.block_m // wm, c.block_n // wn
+    return tm * tn // 32 + (tm // 16) * 4 + (tn // 8) * 2 + 40
+  end
+
+  local space = S.new {
+    name = "matmul",
+    params = {
+      { "block_m", S.pow2(16, 256), default = 128 },
+      { "block_n", S.pow2(16, 256), default = 128 },
+      { "block_k", S.pow2(16, 128), default = 32 },
+      { "num_warps", S.choice { 1, 2, 4, 8, 16 }, default = 4 },
+      { "num_stages", S.int(1, 8, 1), default = 4 },
+      { "pid_type", S.choice { "flat", "xyz", "persistent_blocked", "persistent_interleaved" } },
+      { "l2_grouping", S.choice { 1, 2, 4, 8, 16, 32, 64 }, default = 8 },
+      { "loop_order", S.perm(2) },
+      { "load_eviction_policies", S.list(2, S.choice { "", "first", "last" }) },
+      { "vector_width", S.choice { 2, 4, 8 }, default = 8 },
+    },
+    bounds = {
+      -- stages * 2 bytes * (BM*(BK+8) + BK*(BN+8)), the padded shared-memory tiles
+      { name = "smem_bytes", max = SMEM_MAX, terms = {
+        { 2, "num_stages", "block_m", "block_k" }, { 16, "num_stages", "block_m" },
+        { 2, "num_stages", "block_k", "block_n" }, { 16, "num_stages", "block_k" } } },
+      { name = "threads", max = 1024, terms = { { 32, "num_warps" } } },
+    },
+    constraints = {
+      { name = "warp tiling divides the block", fn = function(c)
+        if warp_layout(c.block_m, c.block_n, c.num_warps) then return true end
+        return false, string.format("no WMxWN=%d layout gives 16x16-multiple warp tiles of %dx%d",
+          c.num_warps, c.block_m, c.block_n)
+      end },
+      { name = "registers", fn = function(c)
+        if not warp_layout(c.block_m, c.block_n, c.num_warps) then return false, "no warp layout" end
+        local r, cap = regs_estimate(c), math.min(255, REGS_PER_SM // (c.num_warps * 32))
+        if r <= cap then return true end
+        return false, string.format("about %d registers per thread, over %d", r, cap)
+      end },
+    },
+  }
+
+  local PID = { flat = 0, xyz = 1, persistent_blocked = 2, persistent_interleaved = 3 }
+  local EVICT = { [""] = 0, first = 1, last = 2 }
+  local function cdiv(a, b) return (a + b - 1) // b end
+  local function tiles(c) return cdiv(M, c.block_m), cdiv(N, c.block_n) end
+  local function name_expr(c)
+    local wm, wn = warp_layout(c.block_m, c.block_n, c.num_warps)
+    local ev = c.load_eviction_policies
+    return string.format("matmul_kernel<%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d>",
+      c.block_m, c.block_n, c.block_k, wm, wn, c.num_stages, PID[c.pid_type], c.l2_grouping,
+      c.loop_order[1] == 0 and 0 or 1, c.vector_width, EVICT[ev[1]], EVICT[ev[2]])
+  end
+  -- Resident blocks per SM by shared memory, threads and estimated registers (at least 1).
+  local function blocks_per_sm(c)
+    local threads = c.num_warps * 32
+    local by_smem = (233472) // (smem_bytes(c) + 1024)
+    local by_threads = 2048 // threads
+    local by_regs = REGS_PER_SM // (threads * math.max(regs_estimate(c), 32))
+    return math.max(1, math.min(by_smem, by_threads, by_regs, 32))
+  end
+
+  local function args() return { "A", "B", "C", { i32 = M }, { i32 = N }, { i32 = K } } end
+  return {
+    name = "matmul", shape = { M = M, N = N, K = K }, dtype = "fp16",
+    key_shape = string.format("%dx%dx%d", M, N, K),
+    source_file = "matmul.cu",
+    space = space,
+    warp_layout = warp_layout, smem_bytes = smem_bytes, regs_estimate = regs_estimate,
+    describe = {
+      block_m = "rows of C computed by one thread block (tile height)",
+      block_n = "columns of C computed by one thread block (tile width)",
+      block_k = "depth of the K slice loaded into shared memory per pipeline stage",
+      num_warps = "warps per block; arranged WMxWN over the tile, each warp owns a (block_m/WM)x(block_n/WN) sub-tile of mma.sync m16n8k16 tiles",
+      num_stages = "cp.async shared-memory pipeline depth (1 = load then compute, no overlap)",
+      pid_type = "tile schedule: flat 1-D grid, xyz 2-D grid, persistent_blocked (each resident block takes a contiguous run of tiles) or persistent_interleaved (round-robin)",
+      l2_grouping = "tiles grouped along the major dimension so neighbours reuse operands in L2 (1 = plain row order)",
+      loop_order = "{0,1}: tile order walks M first; {1,0}: N first",
+      load_eviction_policies = "L2 eviction hint for loads of A and of B: '' none, 'first' evict-first, 'last' evict-last",
+      vector_width = "fp16 elements per cp.async global->shared copy (8 = 16 bytes)",
+    },
+    compile = function(c) return { name_expr = name_expr(c), defines = {}, options = { "-std=c++17" } } end,
+    launch = function(c)
+      local tm, tn = tiles(c)
+      local grid = { tm * tn, 1, 1 }
+      if c.pid_type == "xyz" then grid = { tn, tm, 1 } end
+      if c.pid_type:match("^persistent") then grid = { math.min(tm * tn, blocks_per_sm(c) * sm_count), 1, 1 } end
+      return { grid = grid, block = { c.num_warps * 32, 1, 1 }, smem = smem_bytes(c) }
+    end,
+    buffers = {
+      { name = "A", dtype = "fp16", count = M * K, init = "random", seed = 1 },
+      { name = "B", dtype = "fp16", count = K * N, init = "random", seed = 2 },
+      { name = "C", dtype = "fp16", count = M * N, output = true },
+    },
+    args = args,
+    reference = {
+      name_expr = "matmul_reference",
+      launch = function() return { grid = { cdiv(N, 16), cdiv(M, 16), 1 }, block = { 16, 16, 1 }, smem = 0 } end,
+      args = args,
+    },
+    tolerance = { atol = 1e-2, rtol = 1e-2 },
+    flops = 2 * M * N * K,
+    bytes = 2 * (M * K + K * N + M * N),
+  }
+end

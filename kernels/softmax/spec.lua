@@ -1,0 +1,82 @@
+-- softmax problem spec: row-wise softmax over the last dimension, fp16 in/out, fp32 math.
+-- Returns a builder called by htune.problem("softmax", {rows=, cols=, dtype=}); it builds
+-- the config space and the pure functions of the Problem contract. Constraints depend on the
+-- shape: the vector width must divide cols (row starts stay aligned), and the register-resident
+-- algorithm must fit the row in at most 64 values per thread.
+return function(opts, env)
+  local S = env.htune.space
+  local rows, cols = opts.rows or 4096, opts.cols or 256
+  local MAX_VALUES_PER_THREAD = 64
+
+  local function cdiv(a, b) return (a + b - 1) // b end
+  -- Chunks of vector_width per thread when the whole row is held in registers.
+  local function items(c) return cdiv(cols, c.threads_per_row * c.vector_width) end
+
+  local space = S.new {
+    name = "softmax",
+    params = {
+      { "rows_per_block", S.pow2(1, 64), default = 4 },
+      { "threads_per_row", S.pow2(1, 1024), default = 32 },
+      { "vector_width", S.choice { 1, 2, 4, 8 }, default = 8 },
+      { "algorithm", S.choice { "registers", "online", "two_pass" } },
+      { "cache_hint", S.choice { "default", "nc", "stream", "no_l1" } },
+    },
+    bounds = {
+      -- whole warps only: rows narrower than a warp reduce with full-warp shuffles
+      { name = "threads", min = 32, max = 1024, terms = { { 1, "rows_per_block", "threads_per_row" } } },
+    },
+    constraints = {
+      { name = "vector width divides cols", fn = function(c)
+        if cols % c.vector_width == 0 then return true end
+        return false, string.format("vector_width %d does not divide cols %d", c.vector_width, cols)
+      end },
+      { name = "row fits in registers", fn = function(c)
+        if c.algorithm ~= "registers" then return true end
+        local n = items(c) * c.vector_width
+        if n <= MAX_VALUES_PER_THREAD then return true end
+        return false, string.format("registers algorithm needs %d values per thread, over %d", n, MAX_VALUES_PER_THREAD)
+      end },
+    },
+  }
+
+  local MODE = { registers = 0, online = 1, two_pass = 2 }
+  local HINT = { default = 0, nc = 1, stream = 2, no_l1 = 3 }
+  local function args() return { "X", "Y", { i32 = rows }, { i32 = cols } } end
+  return {
+    name = "softmax", shape = { rows = rows, cols = cols }, dtype = "fp16",
+    key_shape = string.format("%dx%d", rows, cols),
+    source_file = "softmax.cu",
+    space = space,
+    items = items,
+    describe = {
+      rows_per_block = "rows handled by one thread block (block = rows_per_block * threads_per_row threads)",
+      threads_per_row = "threads cooperating on one row; reductions by warp shuffles, across warps through shared memory",
+      vector_width = "fp16 elements per global load/store (8 = 16-byte accesses)",
+      algorithm = "registers: row read once and held in registers; online: one read computing running max and sum, a second read to write; two_pass: a max pass, a sum pass and a write pass (three reads)",
+      cache_hint = "global access hint: default, nc (read-only path), stream (.cs evict-first loads and stores), no_l1 (L1::no_allocate loads)",
+    },
+    compile = function(c)
+      local it = c.algorithm == "registers" and items(c) or 1
+      return { name_expr = string.format("softmax_kernel<%d,%d,%d,%d,%d,%d>", c.threads_per_row,
+        c.rows_per_block, c.vector_width, it, MODE[c.algorithm], HINT[c.cache_hint]),
+        defines = {}, options = { "-std=c++17" } }
+    end,
+    launch = function(c)
+      return { grid = { cdiv(rows, c.rows_per_block), 1, 1 },
+               block = { c.threads_per_row * c.rows_per_block, 1, 1 }, smem = 0 }
+    end,
+    buffers = {
+      { name = "X", dtype = "fp16", count = rows * cols, init = "random", seed = 1 },
+      { name = "Y", dtype = "fp16", count = rows * cols, output = true },
+    },
+    args = args,
+    reference = {
+      name_expr = "softmax_reference",
+      launch = function() return { grid = { cdiv(rows, 128), 1, 1 }, block = { 128, 1, 1 }, smem = 0 } end,
+      args = args,
+    },
+    tolerance = { atol = 1e-3, rtol = 1e-2 },
+    flops = 5 * rows * cols,            -- max, subtract, exp, sum, scale per element
+    bytes = 2 * 2 * rows * cols,        -- read X once, write Y once
+  }
+end

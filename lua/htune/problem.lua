@@ -1,0 +1,68 @@
+-- htune.problem: loads a kernel's problem spec (kernels/<name>/spec.lua under sys.root, or a
+-- path to a spec.lua) and returns the problem table of the Problem contract (docs/lua-api.md),
+-- with the CUDA source read from beside the spec, its hash, and the cache key filled in.
+local sys = require "htune.sys"
+
+local M = {}
+
+local REQUIRED = { "name", "space", "compile", "launch", "buffers", "args", "reference",
+                   "tolerance", "flops", "bytes", "describe" }
+
+local function read_file(path)
+  local f, err = io.open(path, "rb")
+  if not f then return nil, err end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- The spec path and its directory for a name ("matmul") or a path (".../spec.lua").
+local function locate(name_or_path)
+  if name_or_path:find("/", 1, true) or name_or_path:match("%.lua$") then
+    return name_or_path, name_or_path:match("^(.*)/[^/]*$") or "."
+  end
+  local dir = sys.root .. "/kernels/" .. name_or_path
+  return dir .. "/spec.lua", dir
+end
+
+local function check_opts(opts)
+  for _, k in ipairs { "M", "N", "K", "rows", "cols", "sm_count" } do
+    local v = opts[k]
+    if v ~= nil and (math.type(v) ~= "integer" or v < 1) then
+      error(string.format("htune.problem: opts.%s must be a positive integer, got %s", k, tostring(v)), 3)
+    end
+  end
+  if opts.dtype ~= nil and opts.dtype ~= "fp16" then
+    error(string.format("htune.problem: opts.dtype '%s' is not supported (only fp16)", tostring(opts.dtype)), 3)
+  end
+end
+
+-- load(name_or_path, opts) -> problem, or nil, message, "ENOENT" when the spec or source is missing.
+function M.load(name_or_path, opts)
+  if type(name_or_path) ~= "string" then
+    error("htune.problem: name must be a string, got " .. type(name_or_path), 2)
+  end
+  opts = opts or {}
+  check_opts(opts)
+  local path, dir = locate(name_or_path)
+  local chunk, err = loadfile(path)
+  if not chunk then
+    if not read_file(path) then return nil, "htune.problem: no spec at " .. path, "ENOENT" end
+    error("htune.problem: " .. err, 2)
+  end
+  local build = chunk()
+  if type(build) ~= "function" then error("htune.problem: " .. path .. " must return a function", 2) end
+  local p = build(opts, { htune = require "htune", dir = dir })
+  for _, k in ipairs(REQUIRED) do
+    if p[k] == nil then error(string.format("htune.problem: %s returned no field '%s'", path, k), 2) end
+  end
+  local src_path = dir .. "/" .. (p.source_file or (p.name .. ".cu"))
+  local source = read_file(src_path)
+  if not source then return nil, "htune.problem: no kernel source at " .. src_path, "ENOENT" end
+  p.source, p.source_hash, p.dir = source, sys.hash(source), dir
+  p.dtype = p.dtype or "fp16"
+  p.key = string.format("%s/%s/%s", p.name, p.key_shape or "default", p.dtype)
+  return p
+end
+
+return M

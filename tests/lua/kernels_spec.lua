@@ -1,0 +1,164 @@
+-- Kernel library on the CPU: the problem loader, each spec's space (invalid configs rejected by
+-- bound or constraint, never by a compile failure), launch geometry, and NVRTC compiling a
+-- sample of valid configs of each template in one program. HTUNE_KERNELS_SAMPLE=N compiles N
+-- configs per kernel (the issue's 50 takes about a minute for matmul on 2 cores); the
+-- default keeps the suite fast: 2 matmul and 10 softmax configs plus the references.
+local htune = require "htune"
+local sys = htune.sys
+
+local SAMPLE = tonumber(os.getenv("HTUNE_KERNELS_SAMPLE") or "")
+local SAMPLES = { matmul = SAMPLE or 2, softmax = SAMPLE or 10 }
+
+local function distinct_exprs(p, n, seed)
+  local r, seen, exprs = htune.rng(seed), {}, {}
+  for _ = 1, 50 * n do
+    if #exprs >= n then break end
+    local e = p.compile(p.space:sample(r)).name_expr
+    if not seen[e] then seen[e] = true; exprs[#exprs + 1] = e end
+  end
+  return exprs
+end
+
+describe("htune.problem", function()
+  it("loads a spec by name with source, hash and key", function()
+    local p = htune.problem("matmul", { M = 1000, N = 1000, K = 1000 })
+    assert.are.equal("matmul/1000x1000x1000/fp16", p.key)
+    assert.are.equal(sys.hash(p.source), p.source_hash)
+    assert.matches("matmul_kernel", p.source)
+    assert.are.equal(2 * 1000 ^ 3, p.flops)
+    assert.are.equal(2 * 3 * 1000 * 1000, p.bytes)
+    for _, k in ipairs { "describe", "buffers", "reference", "tolerance" } do assert.is_truthy(p[k]) end
+  end)
+
+  it("loads a spec by path", function()
+    local p = htune.problem(sys.root .. "/kernels/softmax/spec.lua", { rows = 4097, cols = 129 })
+    assert.are.equal("softmax/4097x129/fp16", p.key)
+  end)
+
+  it("reports a missing spec as ENOENT and raises on a bad option naming it", function()
+    local p, msg, code = htune.problem("no_such_kernel", {})
+    assert.is_nil(p)
+    assert.are.equal("ENOENT", code)
+    assert.matches("no_such_kernel", msg)
+    local ok, err = pcall(htune.problem, "matmul", { M = 0 })
+    assert.is_false(ok)
+    assert.matches("opts.M", err)
+    ok, err = pcall(htune.problem, "matmul", { dtype = "bf16" })
+    assert.is_false(ok)
+    assert.matches("bf16", err)
+  end)
+end)
+
+describe("matmul spec", function()
+  local p = htune.problem("matmul", { M = 1024, N = 1024, K = 1024, sm_count = 132 })
+
+  it("rejects configs over shared memory, without a warp layout, or over registers", function()
+    local base = p.space:default()
+    local function with(t)
+      local c = {}
+      for k, v in pairs(base) do c[k] = v end
+      for k, v in pairs(t) do c[k] = v end
+      return p.space:validate(c)
+    end
+    assert.is_true((with {}))
+    local ok, why = with { block_m = 256, block_n = 256, block_k = 128, num_stages = 8 }
+    assert.is_false(ok)
+    assert.matches("smem", why)
+    ok, why = with { block_m = 16, block_n = 16, num_warps = 16 }
+    assert.is_false(ok)
+    assert.matches("warp", why)
+    ok, why = with { block_m = 256, block_n = 256, block_k = 16, num_warps = 1, num_stages = 2 }
+    assert.is_false(ok)
+    assert.matches("register", why)
+  end)
+
+  it("samples only configs that fit the chip", function()
+    local r = htune.rng(3)
+    for _ = 1, 300 do
+      local c = p.space:sample(r)
+      local wm, wn = p.warp_layout(c.block_m, c.block_n, c.num_warps)
+      assert.is_truthy(wm)
+      assert.are.equal(0, (c.block_m // wm) % 16)
+      assert.are.equal(0, (c.block_n // wn) % 16)
+      assert.is_true(p.smem_bytes(c) <= 232448)
+      assert.is_true(p.regs_estimate(c) <= math.min(255, 65536 // (c.num_warps * 32)))
+      local l = p.launch(c)
+      assert.are.equal(c.num_warps * 32, l.block[1])
+      assert.are.equal(p.smem_bytes(c), l.smem)
+    end
+  end)
+
+  it("covers every tile with the flat grid and caps the persistent one", function()
+    local c = p.space:default()
+    c.block_m, c.block_n, c.pid_type = 128, 64, "flat"
+    assert.are.same({ 8 * 16, 1, 1 }, p.launch(c).grid)
+    c.pid_type = "xyz"
+    assert.are.same({ 16, 8, 1 }, p.launch(c).grid)
+    c.pid_type = "persistent_interleaved"
+    assert.is_true(p.launch(c).grid[1] <= 128)
+    local big = htune.problem("matmul", { M = 8192, N = 8192, K = 64, sm_count = 132 })
+    c.block_m, c.block_n = 256, 128
+    assert.is_true(big.launch(c).grid[1] <= 132 * 8)
+  end)
+
+  it("maps a config to template arguments", function()
+    local c = { block_m = 128, block_n = 256, block_k = 64, num_warps = 8, num_stages = 3,
+                pid_type = "persistent_interleaved", l2_grouping = 8, loop_order = { 1, 0 },
+                load_eviction_policies = { "first", "last" }, vector_width = 8 }
+    assert.is_true((p.space:validate(c)))
+    assert.are.equal("matmul_kernel<128,256,64,2,4,3,3,8,1,8,1,2>", p.compile(c).name_expr)
+  end)
+end)
+
+describe("softmax spec", function()
+  it("rejects vector widths that do not divide cols and rows too long for registers", function()
+    local p = htune.problem("softmax", { rows = 4097, cols = 129 })
+    local c = { rows_per_block = 4, threads_per_row = 32, vector_width = 2, algorithm = "online", cache_hint = "default" }
+    local ok, why = p.space:validate(c)
+    assert.is_false(ok)
+    assert.matches("vector", why)
+    c.vector_width = 1
+    assert.is_true((p.space:validate(c)))
+    local big = htune.problem("softmax", { rows = 8192, cols = 8192 })
+    c = { rows_per_block = 1, threads_per_row = 32, vector_width = 8, algorithm = "registers", cache_hint = "stream" }
+    ok, why = big.space:validate(c)
+    assert.is_false(ok)
+    assert.matches("register", why)
+    c.threads_per_row = 512
+    assert.is_true((big.space:validate(c)))
+    assert.are.equal("softmax_kernel<512,1,8,2,0,2>", big.compile(c).name_expr)
+    c.rows_per_block, c.threads_per_row = 1, 16
+    assert.is_false((big.space:validate(c)))   -- 16 threads: not a whole warp
+  end)
+end)
+
+describe("templates compile with NVRTC", function()
+  local nvrtc = htune.nvrtc
+  local have = nvrtc and nvrtc.version() ~= nil
+  for _, case in ipairs {
+    { "matmul", { M = 1000, N = 1000, K = 1000 } },
+    { "softmax", { rows = 4097, cols = 256 } },
+  } do
+    local name, shape = case[1], case[2]
+    local test = have and it or pending
+    test(string.format("%s: %d sampled valid configs and the reference in one program", name, SAMPLES[name]), function()
+      local p = htune.problem(name, shape)
+      local exprs = distinct_exprs(p, SAMPLES[name], 11)
+      assert.are.equal(SAMPLES[name], #exprs)
+      exprs[#exprs + 1] = p.reference.name_expr
+      local dir = os.tmpname()
+      os.remove(dir)
+      nvrtc.cache { dir = dir, enabled = false }
+      local opts = p.compile(p.space:default()).options
+      local res = nvrtc.compile { source = p.source, name = name .. ".cu", name_exprs = exprs,
+                                  options = opts, arch = "sm_90a" }
+      assert.is_true(res.ok, res.log)
+      for _, e in ipairs(exprs) do
+        assert.is_truthy(res.lowered[e], e)
+        local f = res.facts[e]
+        assert.is_truthy(f, e)
+        assert.is_true(f.regs > 0 and f.regs <= 255, e)
+      end
+    end)
+  end
+end)
