@@ -2,9 +2,10 @@
 -- on space:encode -- by default a regression on -log(latency) (failures at the worst), or with
 -- model="classifier" LFBO's "within the fastest `quantile`" labels -- score candidates
 -- (neighbours and two-field moves around the best configs, plus random samples) and propose
--- the highest-scoring unseen ones; a fraction `explore` of each batch is plain random.
--- Regression is the default because it measured better on the toy table (0.960 vs 0.899 mean
--- fraction of optimum at 100 evals, 20 seeds).
+-- the highest-scoring unseen ones (score = mean + kappa * spread across trees, an optimism
+-- bonus); a fraction `explore` of each batch is plain random.
+-- Defaults measured on the toy table (mean fraction of optimum at 100 evals, 20 seeds):
+-- classifier 0.899, regression 0.957, regression + kappa 1: 0.988 (0.997 at 200 evals).
 local util = require "htune.strategies.util"
 
 local M = { name = "surrogate" }
@@ -14,7 +15,7 @@ function M.init(state)
   state.surrogate = {
     initial = o.initial or math.max(8, math.min(30, math.floor(evals * 0.15))),
     quantile = o.quantile or 0.2, candidates = o.candidates or 400, explore = o.explore or 0.1,
-    trees = o.trees or 16, top = o.top or 5, refit = o.refit or 4, model = o.model or "regression", proposed = {}, n_proposed = 0,
+    trees = o.trees or 16, top = o.top or 5, refit = o.refit or 4, kappa = o.kappa or 1, model = o.model or "regression", proposed = {}, n_proposed = 0,
   }
 end
 
@@ -66,7 +67,8 @@ local function refit(state, s)
   for h in pairs(s.proposed) do taken[h] = true end
   local scored = {}
   for i, c in ipairs(candidates(state, s, taken)) do
-    scored[i] = { c = c, p = util.predict_forest(forest, state.space:encode(c)) + 1e-6 * state.rng:float() }
+    local mean, sd = util.predict_forest(forest, state.space:encode(c))
+    scored[i] = { c = c, p = mean + s.kappa * sd + 1e-6 * state.rng:float() }
   end
   table.sort(scored, function(a, b) return a.p > b.p end)
   s.ranked, s.fit_at = scored, #state.history

@@ -123,13 +123,15 @@ function M.fit_forest(X, y, rng, opts)
 end
 
 -- Mean leaf value over the trees for one encoded row (positive fraction, or regression mean).
+-- Also returns the standard deviation across trees (an uncertainty estimate).
 function M.predict_forest(forest, x)
-  local s = 0
+  local s, sq = 0, 0
   for _, node in ipairs(forest) do
     while not node.leaf do node = (x[node.f] <= node.thr) and node.l or node.r end
-    s = s + node.leaf
+    s, sq = s + node.leaf, sq + node.leaf * node.leaf
   end
-  return s / #forest
+  local mean = s / #forest
+  return mean, math.sqrt(math.max(0, sq / #forest - mean * mean))
 end
 
 return M
