@@ -6,6 +6,7 @@
 #include <string.h>
 
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "__worker") == 0) { int worker_main(int, char **); return worker_main(argc, argv); }
     if (argc > 1 && strcmp(argv[1], "--version") == 0) {
         printf("htune %s\n", HTUNE_VERSION);
         return 0;

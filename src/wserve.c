@@ -1,2 +1,327 @@
-/* wserve: being written (issue 5). */
-typedef int htune_wserve_placeholder;
+/* Worker side (see worker.h): loads the driver (or the fake), owns the one CUDA context,
+ * the problem's buffers (allocated once per setup, reused by every trial), the reference
+ * output and the bench instrument; answers requests until QUIT or EOF. After a fault the
+ * context is unusable, so the worker replies and exits; the parent starts a fresh one. */
+#include "worker.h"
+#include "cudadev.h"
+#include "util.h"
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define BENCH_CAPACITY 4000
+
+struct wstate {
+    struct cuda_api api;
+    struct cuda_ctx ctx;
+    int ctx_open, fd_in, fd_out, dead;
+    CUdeviceptr bufs[WP_MAX_BUFS], ref_out;
+    struct wp_buffer specs[WP_MAX_BUFS];
+    int nbufs, output, has_ref;
+    double atol, rtol;
+    struct bench *bench;
+    struct wbuf out;
+};
+
+struct klaunch {
+    const struct cuda_api *api;
+    CUfunction fn;
+    const struct wp_kernel *k;
+    void *params[WP_MAX_ARGS];
+    union { CUdeviceptr p; int32_t i32; int64_t i64; float f32; double f64; } vals[WP_MAX_ARGS];
+};
+
+static int launch_kernel(void *ctx, CUstream s) {
+    struct klaunch *l = ctx;
+    const struct wp_kernel *k = l->k;
+    return l->api->launch_kernel(l->fn, k->grid[0], k->grid[1], k->grid[2], k->block[0], k->block[1],
+                                 k->block[2], k->smem, s, l->params, NULL);
+}
+
+static int is_fault(int r) { return (r >= 700 && r <= 720 && r != 701 && r != 702) || r == 999; }
+
+static int classify(int r) {
+    if (r == CUDA_ERROR_LAUNCH_TIMEOUT) return WP_S_TIMEOUT;
+    return is_fault(r) ? WP_S_FAULT : WP_S_INVALID;
+}
+
+static void fail(struct wstate *st, struct wp_result *res, int r, const char *what) {
+    char msg[300];
+    res->status = classify(r);
+    snprintf(res->message, sizeof res->message, "%s: %s", what, cuda_api_error(&st->api, r, msg, sizeof msg));
+    if (res->status == WP_S_FAULT || res->status == WP_S_TIMEOUT) st->dead = 1;
+}
+
+/* Binds args to kernel parameter slots; buffer refs must name a setup buffer. */
+static int bind_args(struct wstate *st, struct klaunch *l, char *err, size_t errlen) {
+    for (int i = 0; i < l->k->nargs; i++) {
+        const struct wp_arg *a = &l->k->args[i];
+        switch (a->kind) {
+        case WP_ARG_BUF:
+            if (a->i < 0 || a->i >= st->nbufs)
+                return snprintf(err, errlen, "arg %d: buffer %lld not set up (%d buffers)", i + 1, (long long)a->i, st->nbufs), -1;
+            l->vals[i].p = st->bufs[a->i]; break;
+        case WP_ARG_I32: l->vals[i].i32 = (int32_t)a->i; break;
+        case WP_ARG_I64: l->vals[i].i64 = a->i; break;
+        case WP_ARG_F32: l->vals[i].f32 = (float)a->f; break;
+        case WP_ARG_F64: l->vals[i].f64 = a->f; break;
+        default: return snprintf(err, errlen, "arg %d: unknown kind %d", i + 1, a->kind), -1;
+        }
+        l->params[i] = &l->vals[i];
+    }
+    return 0;
+}
+
+/* Loads a kernel's module and function, opts into large dynamic smem, reads its facts. */
+static int load_kernel(struct wstate *st, const struct wp_kernel *k, CUmodule *mod, struct klaunch *l, struct wp_result *res) {
+    const struct cuda_api *api = &st->api;
+    memset(l, 0, sizeof *l);
+    l->api = api;
+    l->k = k;
+    int r = api->module_load_data(mod, k->image);
+    if (r) return fail(st, res, r, "loading the module"), -1;
+    r = api->module_get_function(&l->fn, *mod, k->name ? k->name : "");
+    if (r) return fail(st, res, r, k->name ? k->name : "kernel name"), -1;
+    if (k->smem > 48 * 1024 && (r = api->func_set_attribute(l->fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, (int)k->smem)))
+        return fail(st, res, r, "dynamic shared memory"), -1;
+    api->func_get_attribute(&res->regs, CU_FUNC_ATTRIBUTE_NUM_REGS, l->fn);
+    api->func_get_attribute(&res->local_bytes, CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES, l->fn);
+    api->func_get_attribute(&res->static_smem, CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES, l->fn);
+    api->func_get_attribute(&res->max_threads, CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK, l->fn);
+    if (bind_args(st, l, res->message, sizeof res->message)) return res->status = WP_S_INVALID, -1;
+    return 0;
+}
+
+/* Runs the launch once into a poisoned output (all bits set) and compares with the reference. */
+static int check_output(struct wstate *st, bench_launch_fn launch, void *ctx, struct wp_result *res) {
+    const struct cuda_api *api = &st->api;
+    const struct wp_buffer *o = &st->specs[st->output];
+    double t0 = util_now_ms();
+    int r = api->memset_d8_async(st->bufs[st->output], 0xff, o->count * (uint64_t)(o->dtype == WP_F16 || o->dtype == WP_BF16 ? 2 : 4), st->ctx.stream);
+    if (!r) r = launch(ctx, st->ctx.stream);
+    if (!r) r = api->stream_synchronize(st->ctx.stream);
+    struct cuda_compare c = { 0 };
+    if (!r) r = cuda_compare(&st->ctx, st->bufs[st->output], st->ref_out, o->dtype, o->count, st->atol, st->rtol, &c);
+    res->check_ms = util_now_ms() - t0;
+    if (r) return fail(st, res, r, "running the kernel"), -1;
+    res->checked = 1;
+    res->max_abs_err = c.max_abs_err;
+    res->max_rel_err = c.max_rel_err;
+    res->mismatches = c.mismatches;
+    res->first_bad = c.mismatches ? c.first_bad : 0;
+    if (c.mismatches) {
+        res->status = WP_S_WRONG;
+        snprintf(res->message, sizeof res->message,
+                 "%llu of %llu elements differ (first at %llu); max abs err %.3g, max rel err %.3g (atol %g, rtol %g)",
+                 (unsigned long long)c.mismatches, (unsigned long long)o->count, (unsigned long long)c.first_bad,
+                 c.max_abs_err, c.max_rel_err, st->atol, st->rtol);
+        return -1;
+    }
+    return 0;
+}
+
+/* Check (when asked and a reference exists), then time. */
+static void measure(struct wstate *st, bench_launch_fn launch, void *ctx, const struct bench_opts *opts, int check,
+                    struct wp_result *res) {
+    if (check && st->has_ref && check_output(st, launch, ctx, res)) return;
+    int r = bench_run(st->bench, launch, ctx, opts, &res->bench);
+    if (r) return fail(st, res, r, "timing the kernel");
+    res->status = res->bench.cutoff ? WP_S_CUTOFF : WP_S_OK;
+}
+
+static void do_trial(struct wstate *st, struct rbuf *rb, struct wp_result *res) {
+    struct wp_trial t;
+    char err[300];
+    if (wp_get_trial(rb, &t, err, sizeof err)) { res->status = WP_S_INVALID; snprintf(res->message, sizeof res->message, "%s", err); return; }
+    if (!st->ctx_open || !st->bench) { res->status = WP_S_INVALID; snprintf(res->message, sizeof res->message, "no problem set up"); return; }
+    double t0 = util_now_ms();
+    CUmodule mod = NULL;
+    struct klaunch l;
+    if (load_kernel(st, &t.k, &mod, &l, res) == 0) {
+        res->load_ms = util_now_ms() - t0;
+        measure(st, launch_kernel, &l, &t.opts, t.check, res);
+    }
+    if (mod && !st->dead) st->api.module_unload(mod);
+}
+
+static void do_baseline(struct wstate *st, struct rbuf *rb, struct wp_result *res) {
+    struct wp_baseline b;
+    char err[300];
+    if (wp_get_baseline(rb, &b, err, sizeof err)) { res->status = WP_S_INVALID; snprintf(res->message, sizeof res->message, "%s", err); return; }
+    if (!baseline_open) { res->status = WP_S_UNAVAILABLE; snprintf(res->message, sizeof res->message, "baseline unavailable: this htune has no src/baseline.c"); return; }
+    if (!st->ctx_open || !st->bench) { res->status = WP_S_INVALID; snprintf(res->message, sizeof res->message, "no problem set up"); return; }
+    int dtypes[WP_MAX_BUFS];
+    uint64_t counts[WP_MAX_BUFS];
+    for (int i = 0; i < st->nbufs; i++) { dtypes[i] = st->specs[i].dtype; counts[i] = st->specs[i].count; }
+    struct baseline_req req = { b.name, b.params, b.nparams, st->bufs, dtypes, counts, st->nbufs, st->output, &st->api, st->ctx.stream };
+    struct baseline_launch bl = { 0 };
+    if (baseline_open(&req, &bl, err, sizeof err)) { res->status = WP_S_UNAVAILABLE; snprintf(res->message, sizeof res->message, "baseline unavailable: %s", err); return; }
+    measure(st, bl.launch, bl.ctx, &b.opts, b.check, res);
+    if (bl.release) bl.release(bl.ctx);
+}
+
+static void free_buffers(struct wstate *st) {
+    for (int i = 0; i < st->nbufs; i++) if (st->bufs[i]) st->api.mem_free(st->bufs[i]);
+    if (st->ref_out) st->api.mem_free(st->ref_out);
+    memset(st->bufs, 0, sizeof st->bufs);
+    st->ref_out = 0;
+    st->nbufs = 0;
+}
+
+static int alloc_buffers(struct wstate *st, const struct wp_setup *s) {
+    int r = 0;
+    for (int i = 0; i < s->nbufs && !r; i++) {
+        size_t bytes = s->bufs[i].count * (size_t)(s->bufs[i].dtype == WP_F16 || s->bufs[i].dtype == WP_BF16 ? 2 : 4);
+        st->specs[i] = s->bufs[i];
+        r = st->api.mem_alloc(&st->bufs[i], bytes ? bytes : 4);
+        st->nbufs = i + 1;
+        if (!r) r = cuda_fill(&st->ctx, st->bufs[i], s->bufs[i].dtype, s->bufs[i].count, s->bufs[i].init, s->bufs[i].seed, s->bufs[i].value);
+    }
+    if (!r && s->has_ref) {
+        const struct wp_buffer *o = &s->bufs[s->output];
+        r = st->api.mem_alloc(&st->ref_out, o->count * (size_t)(o->dtype == WP_F16 || o->dtype == WP_BF16 ? 2 : 4) + 4);
+    }
+    return r;
+}
+
+/* Runs the reference once into the output buffer and keeps a copy of what it wrote. */
+static int run_reference(struct wstate *st, const struct wp_setup *s, char *err, size_t errlen) {
+    struct wp_result res = { 0 };
+    CUmodule mod = NULL;
+    struct klaunch l;
+    int rc = load_kernel(st, &s->ref, &mod, &l, &res);
+    int r = 0;
+    if (!rc) {
+        const struct wp_buffer *o = &s->bufs[s->output];
+        r = launch_kernel(&l, st->ctx.stream);
+        if (!r) r = st->api.memcpy_dtod_async(st->ref_out, st->bufs[s->output], o->count * (size_t)(o->dtype == WP_F16 || o->dtype == WP_BF16 ? 2 : 4), st->ctx.stream);
+        if (!r) r = st->api.stream_synchronize(st->ctx.stream);
+        if (r) fail(st, &res, r, "running the reference");
+    }
+    if (mod && !st->dead) st->api.module_unload(mod);
+    if (rc || r) return snprintf(err, errlen, "reference: %.300s", res.message), -1;
+    return 0;
+}
+
+static int setup_problem(struct wstate *st, const struct wp_setup *s, char *err, size_t errlen) {
+    if (s->nbufs < 1 || s->output < 0 || s->output >= s->nbufs)
+        return snprintf(err, errlen, "setup: output buffer %d is not one of %d buffers", s->output + 1, s->nbufs), -1;
+    if (!st->ctx_open) {
+        if (cuda_ctx_open(&st->ctx, &st->api, s->device, err, errlen)) return -1;
+        st->ctx_open = 1;
+    }
+    if (!st->bench) {
+        size_t flush = (size_t)st->ctx.info.l2_bytes * 2;
+        if (!(st->bench = bench_new(&st->api, st->ctx.stream, BENCH_CAPACITY, flush, err, errlen))) return -1;
+    }
+    free_buffers(st);
+    int r = alloc_buffers(st, s);
+    if (!r) r = st->api.stream_synchronize(st->ctx.stream);
+    if (r) {
+        char msg[200];
+        snprintf(err, errlen, "setup: buffers: %s", cuda_api_error(&st->api, r, msg, sizeof msg));
+        if (is_fault(r)) st->dead = 1;
+        return -1;
+    }
+    st->output = s->output;
+    st->has_ref = s->has_ref;
+    double atol, rtol;
+    cuda_default_tolerance(s->bufs[s->output].dtype, &atol, &rtol);
+    st->atol = s->atol >= 0 ? s->atol : atol;
+    st->rtol = s->rtol >= 0 ? s->rtol : rtol;
+    return s->has_ref ? run_reference(st, s, err, errlen) : 0;
+}
+
+static void reply_devices(struct wstate *st) {
+    struct cuda_device_info d[16];
+    int n = 0;
+    char err[200];
+    st->api.device_get_count(&n);
+    if (n > 16) n = 16;
+    for (int i = 0; i < n; i++)
+        if (cuda_device_query(&st->api, i, &d[i], err, sizeof err)) snprintf(d[i].name, sizeof d[i].name, "(%s)", err);
+    wp_put_devices(&st->out, d, n);
+}
+
+static void handle(struct wstate *st, int type, const uint8_t *payload, size_t len) {
+    struct rbuf rb = { payload, len, 0, 0 };
+    char err[500];
+    struct wp_setup *s;
+    struct wp_result res;
+    switch (type) {
+    case WP_DEVICES: reply_devices(st); break;
+    case WP_SETUP:
+        s = malloc(sizeof *s);
+        if (!s || wp_get_setup(&rb, s, err, sizeof err) || setup_problem(st, s, err, sizeof err)) wp_put_error(&st->out, s ? 1 : 2, s ? err : "out of memory");
+        else { wbuf_begin(&st->out, WP_OK); wbuf_end(&st->out); }
+        free(s);
+        break;
+    case WP_TRIAL:
+    case WP_BASELINE:
+        memset(&res, 0, sizeof res);
+        double t0 = util_now_ms();
+        if (type == WP_TRIAL) do_trial(st, &rb, &res); else do_baseline(st, &rb, &res);
+        res.total_ms = util_now_ms() - t0;
+        wp_put_result(&st->out, &res);
+        break;
+    default: wp_put_error(&st->out, 3, "unknown request type");
+    }
+}
+
+static void hello(struct wstate *st, int fake) {
+    struct wp_hello h = { 0 };
+    char err[400] = "";
+    if (fake) cuda_api_fake(&st->api);
+    else if (cuda_api_load(&st->api, err, sizeof err)) h.status = -1;
+    if (!h.status) {
+        int r = st->api.init(0);
+        char msg[200];
+        if (r) { h.status = -1; snprintf(err, sizeof err, "no usable CUDA driver: cuInit: %s", cuda_api_error(&st->api, r, msg, sizeof msg)); }
+        else st->api.device_get_count(&h.device_count);
+        if (!h.status && h.device_count == 0) { h.status = -1; snprintf(err, sizeof err, "no CUDA device found"); }
+    }
+    h.driver_version = st->api.driver_version;
+    snprintf(h.api_kind, sizeof h.api_kind, "%s", st->api.kind ? st->api.kind : "none");
+    snprintf(h.message, sizeof h.message, "%s", err);
+    wp_put_hello(&st->out, &h);
+}
+
+int worker_serve(int fd_in, int fd_out, int fake) {
+    signal(SIGPIPE, SIG_IGN);
+    struct wstate *st = calloc(1, sizeof *st);
+    if (!st) return 1;
+    st->fd_in = fd_in;
+    st->fd_out = fd_out;
+    hello(st, fake);
+    int ok = wp_write_frame(fd_out, &st->out) == 0 && st->api.init;
+    uint8_t *buf = NULL;
+    size_t cap = 0, len;
+    int type;
+    const uint8_t *payload;
+    while (ok && !st->dead && wp_read_frame(fd_in, &buf, &cap, &type, &payload, &len) == 0 && type != WP_QUIT) {
+        handle(st, type, payload, len);
+        ok = wp_write_frame(fd_out, &st->out) == 0;
+    }
+    int dead = st->dead;
+    if (!dead) {   /* a dead context is left to the process exit */
+        bench_free(st->bench);
+        free_buffers(st);
+        cuda_ctx_close(&st->ctx);
+    }
+    cuda_api_unload(&st->api);
+    wbuf_free(&st->out);
+    free(buf);
+    free(st);
+    return dead ? 3 : 0;
+}
+
+int worker_main(int argc, char **argv) {
+    if (argc < 4) {
+        fprintf(stderr, "usage: htune __worker FD_IN FD_OUT [fake] (internal)\n");
+        return 2;
+    }
+    int fake = (argc > 4 && strcmp(argv[4], "fake") == 0) || (getenv("HTUNE_FAKE_CUDA") && *getenv("HTUNE_FAKE_CUDA") == '1');
+    return worker_serve(atoi(argv[2]), atoi(argv[3]), fake);
+}
