@@ -8,25 +8,13 @@
 #include "bench.h"
 #include "wproto.h"
 
-/* ---- Vendor baselines (src/baseline.c, written by the kernels developer; optional) ----
- * The worker answers a WP_BASELINE request by calling baseline_open inside its context with
- * the problem's buffers; the returned launch is timed by the same bench loop and its output
- * checked against the reference like any kernel. baseline_open is a weak symbol: when no
- * src/baseline.c is linked the worker answers status "unavailable". */
-struct baseline_req {
-    const char *name;                      /* e.g. "cublas" */
-    const int64_t *params; int nparams;    /* problem-specific integers (M, N, K, ...) */
-    const CUdeviceptr *bufs; const int *dtypes; const uint64_t *counts; int nbufs;   /* problem buffers */
-    int output;                            /* index of the output buffer */
-    const struct cuda_api *api; CUstream stream;
-};
-struct baseline_launch {
-    bench_launch_fn launch; void *ctx;     /* timed as launch(ctx, stream) */
-    void (*release)(void *ctx);            /* called once when done; may be NULL */
-};
-/* Returns 0 and fills *out, or -1 with err saying why (unknown name, library missing). */
-int baseline_open(const struct baseline_req *req, struct baseline_launch *out, char *err, size_t errlen)
-    __attribute__((weak));
+/* ---- Vendor baselines ----
+ * A WP_BASELINE request {name="cublas", params={M, N, K [, a_index=0, b_index=1]}} is served
+ * by src/baseline.c (cuBLAS via dlopen, the kernels developer's): the worker opens it once in
+ * its context and times baseline_gemm_launch with the same bench loop, C = the problem's
+ * output buffer, after the same reference check. No cuBLAS -> status "unavailable" with
+ * baseline_open's reason. Another vendor library plugs in the same way: a bench_launch_fn
+ * plus its context (bench.h). */
 
 /* ---- Worker side ---- */
 /* `htune __worker FD_IN FD_OUT [fake]`: serves requests until WP_QUIT or EOF. */

@@ -3,6 +3,7 @@
  * output and the bench instrument; answers requests until QUIT or EOF. After a fault the
  * context is unusable, so the worker replies and exits; the parent starts a fresh one. */
 #include "worker.h"
+#include "baseline.h"
 #include "cudadev.h"
 #include "util.h"
 #include <signal.h>
@@ -22,6 +23,7 @@ struct wstate {
     int nbufs, output, has_ref;
     double atol, rtol;
     struct bench *bench;
+    struct baseline *blas;   /* opened on the first baseline request */
     struct wbuf out;
 };
 
@@ -146,20 +148,28 @@ static void do_trial(struct wstate *st, struct rbuf *rb, struct wp_result *res) 
     if (mod && !st->dead) st->api.module_unload(mod);
 }
 
+static int baseline_args(struct wstate *st, const struct wp_baseline *b, struct baseline_gemm_args *g, char *err, size_t errlen) {
+    if (strcmp(b->name ? b->name : "", "cublas") != 0) return snprintf(err, errlen, "unknown baseline '%s' (known: cublas)", b->name ? b->name : ""), -1;
+    if (b->nparams < 3) return snprintf(err, errlen, "cublas needs params {M, N, K}, got %d", b->nparams), -1;
+    int ia = b->nparams > 3 ? (int)b->params[3] : 0, ib = b->nparams > 4 ? (int)b->params[4] : 1;
+    if (ia < 0 || ia >= st->nbufs || ib < 0 || ib >= st->nbufs) return snprintf(err, errlen, "cublas: buffer index out of range"), -1;
+    *g = (struct baseline_gemm_args){ st->blas, st->bufs[ia], st->bufs[ib], st->bufs[st->output],
+                                      (int)b->params[0], (int)b->params[1], (int)b->params[2] };
+    return 0;
+}
+
 static void do_baseline(struct wstate *st, struct rbuf *rb, struct wp_result *res) {
     struct wp_baseline b;
+    struct baseline_gemm_args g;
     char err[300];
     if (wp_get_baseline(rb, &b, err, sizeof err)) { res->status = WP_S_INVALID; snprintf(res->message, sizeof res->message, "%s", err); return; }
-    if (!baseline_open) { res->status = WP_S_UNAVAILABLE; snprintf(res->message, sizeof res->message, "baseline unavailable: this htune has no src/baseline.c"); return; }
     if (!st->ctx_open || !st->bench) { res->status = WP_S_INVALID; snprintf(res->message, sizeof res->message, "no problem set up"); return; }
-    int dtypes[WP_MAX_BUFS];
-    uint64_t counts[WP_MAX_BUFS];
-    for (int i = 0; i < st->nbufs; i++) { dtypes[i] = st->specs[i].dtype; counts[i] = st->specs[i].count; }
-    struct baseline_req req = { b.name, b.params, b.nparams, st->bufs, dtypes, counts, st->nbufs, st->output, &st->api, st->ctx.stream };
-    struct baseline_launch bl = { 0 };
-    if (baseline_open(&req, &bl, err, sizeof err)) { res->status = WP_S_UNAVAILABLE; snprintf(res->message, sizeof res->message, "baseline unavailable: %s", err); return; }
-    measure(st, bl.launch, bl.ctx, &b.opts, b.check, res);
-    if (bl.release) bl.release(bl.ctx);
+    if (!st->blas && strcmp(st->api.kind, "fake") != 0) st->blas = baseline_open(err, sizeof err);
+    else if (!st->blas) snprintf(err, sizeof err, "the fake driver has no cuBLAS");
+    if (!st->blas) { res->status = WP_S_UNAVAILABLE; snprintf(res->message, sizeof res->message, "baseline unavailable: %s", err); return; }
+    if (baseline_args(st, &b, &g, err, sizeof err)) { res->status = WP_S_INVALID; snprintf(res->message, sizeof res->message, "%s", err); return; }
+    measure(st, baseline_gemm_launch, &g, &b.opts, b.check, res);
+    if (res->status == WP_S_INVALID) snprintf(res->message, sizeof res->message, "cuBLAS: %s", baseline_name(st->blas));
 }
 
 static void free_buffers(struct wstate *st) {
@@ -306,6 +316,7 @@ int worker_serve(int fd_in, int fd_out, int fake) {
     }
     int dead = st->dead;
     if (!dead) {   /* a dead context is left to the process exit */
+        baseline_close(st->blas);
         bench_free(st->bench);
         free_buffers(st);
         cuda_ctx_close(&st->ctx);
