@@ -49,7 +49,7 @@ static long each_entry(const struct cache *c, void (*fn)(void *, const char *, c
     char path[4200];
     while ((e = readdir(d))) {
         if (!is_entry(e->d_name)) continue;
-        snprintf(path, sizeof path, "%s/%s", c->dir, e->d_name);
+        if (snprintf(path, sizeof path, "%s/%s", c->dir, e->d_name) >= (int)sizeof path) continue;
         struct stat st;
         if (stat(path, &st) != 0) continue;
         fn(ctx, path, &st);

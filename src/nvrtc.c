@@ -20,7 +20,7 @@ static void *open_candidate(const char *home, char *tried, size_t triedlen) {
     snprintf(path, sizeof path, "%s/lib64/libnvrtc.so.13", home);
     size_t used = strlen(tried);
     if (snprintf(tried + used, triedlen - used, "%s%s", used ? ", " : "", path) < 0) tried[used] = '\0';
-    return dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    return dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 }
 
 static void set_include_dir(struct nvrtc_api *api, const char *home) {
@@ -41,7 +41,7 @@ static void *open_library(struct nvrtc_api *api, char *err, size_t errlen) {
     }
     const char *names[] = {"libnvrtc.so.13", "libnvrtc.so"};
     for (int i = 0; i < 2; i++) {
-        void *dl = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+        void *dl = dlopen(names[i], RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
         if (dl) {
             for (int j = 0; j < 2 && !api->include_dir[0]; j++) if (homes[j]) set_include_dir(api, homes[j]);
             return dl;
@@ -450,18 +450,19 @@ static char *take_str(struct rd *r, size_t *len) {
 
 static void decode_facts(struct rd *r, struct nvrtc_result *res) {
     uint32_t n = take_u32(r);
-    if (r->bad || n > (r->n - r->at) / 28 || n == 0) return;
+    if (r->bad || n == 0) return;
+    if (n > (r->n - r->at) / 28) { r->bad = 1; return; } /* 28 = smallest encoded fact */
     if (!(res->facts = calloc(n, sizeof *res->facts))) { r->bad = 1; return; }
     for (uint32_t i = 0; i < n && !r->bad; i++) {
         struct nvrtc_facts *f = &res->facts[i];
         f->mangled = take_str(r, NULL);
+        res->nfacts = (int)i + 1; /* counted before any failure so nvrtc_result_free frees it */
         const char *v = take(r, 6 * sizeof(int32_t));
         if (!f->mangled || !v) { r->bad = 1; break; }
         int32_t x[6];
         memcpy(x, v, sizeof x);
         f->regs = x[0], f->spill_stores = x[1], f->spill_loads = x[2];
         f->smem_bytes = x[3], f->local_bytes = x[4], f->cmem_bytes = x[5];
-        res->nfacts = (int)i + 1;
     }
 }
 

@@ -17,7 +17,7 @@ struct nvsvc {
     int cache_enabled;
 };
 
-enum { DEFAULT_MAX_BATCH = 1 };
+enum { DEFAULT_MAX_BATCH = 4 }; /* measured by scripts/bench-compile: see docs/lua-api.md */
 #define DEFAULT_CACHE_BYTES (2LL << 30)
 
 static void ticket_drop(void *ctx, struct pool_item *item) {

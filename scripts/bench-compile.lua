@@ -1,0 +1,136 @@
+-- bench-compile: configs/s of the NVRTC compile service on distinct configs of a matmul template,
+-- for 1..N threads, unbatched vs batched (coalesced programs), cold vs warm disk cache.
+--   htune run scripts/bench-compile.lua [--short] [--configs N] [--threads 1,2,16] [--batch 1,4]
+--                                        [--arch sm_90a] [--kernel standin|matmul]
+-- Uses kernels/matmul (spec.lua + matmul.cu) when present, else kernels/bench/matmul_mma.cu.
+local htune = require "htune"
+local nv = require "htune.nvrtc"
+local sys = require "htune.sys"
+
+local function parse_args(argv)
+  local o = { configs = 200, threads = nil, batch = { 1, 4 }, arch = nil, kernel = nil }
+  local i = 1
+  while i <= #argv do
+    local a, v = argv[i], argv[i + 1]
+    local function list(s) local t = {} for x in s:gmatch("%d+") do t[#t + 1] = tonumber(x) end return t end
+    if a == "--short" then o.configs, o.short = 16, true
+    elseif a == "--configs" then o.configs, i = tonumber(v), i + 1
+    elseif a == "--threads" then o.threads, i = list(v), i + 1
+    elseif a == "--batch" then o.batch, i = list(v), i + 1
+    elseif a == "--arch" then o.arch, i = v, i + 1
+    elseif a == "--kernel" then o.kernel, i = v, i + 1
+    else error("bench-compile: unknown argument " .. a) end
+    i = i + 1
+  end
+  if not o.threads then
+    o.threads = {}
+    local t = 1
+    while t < sys.ncpus do o.threads[#o.threads + 1] = t; t = t * 2 end
+    o.threads[#o.threads + 1] = sys.ncpus
+    if o.short then o.threads = { 1, sys.ncpus } end
+  end
+  return o
+end
+
+local function read(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- The stand-in's configs: block sizes, warps and stages whose warp tiles split into 16x16.
+local function standin_jobs(n, arch)
+  local src, jobs = read(sys.root .. "/kernels/bench/matmul_mma.cu"), {}
+  local r = htune.rng(1)
+  local all = {}
+  for _, bm in ipairs { 32, 64, 128, 256 } do for _, bn in ipairs { 32, 64, 128, 256 } do
+    for _, bk in ipairs { 16, 32, 64 } do for _, wm in ipairs { 1, 2, 4 } do for _, wn in ipairs { 1, 2, 4 } do
+      for _, st in ipairs { 2, 3, 4, 5 } do
+        if bm // wm >= 16 and bn // wn >= 16 and bm // wm <= 64 and bn // wn <= 64 then
+          all[#all + 1] = string.format("matmul_mma<%d,%d,%d,%d,%d,%d>", bm, bn, bk, wm, wn, st)
+        end
+      end end end end end end
+  r:shuffle(all)
+  for i = 1, math.min(n, #all) do
+    jobs[i] = { source = src, name = "matmul_mma.cu", name_exprs = { all[i] }, options = { "-std=c++17" }, arch = arch }
+  end
+  return jobs, "kernels/bench/matmul_mma.cu"
+end
+
+-- The real template through its problem spec: distinct sampled configs.
+local function matmul_jobs(n, arch)
+  local p = htune.problem("matmul", { shape = { M = 1024, N = 1024, K = 1024 }, M = 1024, N = 1024, K = 1024, dtype = "fp16" })
+  local r, seen, jobs = htune.rng(1), {}, {}
+  for _ = 1, n * 50 do
+    if #jobs >= n then break end
+    local cfg = p.space:sample(r)
+    local h = p.space:hash(cfg)
+    if not seen[h] then
+      seen[h] = true
+      local c = p.compile(cfg)
+      jobs[#jobs + 1] = { source = p.source, name = "matmul.cu", name_exprs = { c.name_expr },
+                          defines = c.defines, options = c.options, arch = arch }
+    end
+  end
+  return jobs, "kernels/matmul/matmul.cu"
+end
+
+local function pick_jobs(o)
+  local has_spec = io.open(sys.root .. "/kernels/matmul/spec.lua") and io.open(sys.root .. "/kernels/matmul/matmul.cu")
+  if o.kernel == "matmul" or (o.kernel == nil and has_spec) then
+    local ok, jobs, name = pcall(matmul_jobs, o.configs, o.arch)
+    if ok then return jobs, name end
+    io.stderr:write("bench-compile: kernels/matmul unusable (" .. tostring(jobs) .. "), using the stand-in\n")
+  end
+  return standin_jobs(o.configs, o.arch)
+end
+
+-- Submits every job, waits for all; returns configs/s, failures, mean batch size.
+local function run_all(jobs)
+  local t0, handles = sys.now_ms(), {}
+  for i, j in ipairs(jobs) do handles[i] = nv.submit(j) end
+  local failed, batch_sum, cached = 0, 0, 0
+  for _, h in ipairs(handles) do
+    local r = h:wait()
+    if not r.ok then
+      failed = failed + 1
+      if failed == 1 then io.stderr:write("first failure: " .. (r.error or "?") .. "\n" .. r.log:sub(1, 600) .. "\n") end
+    end
+    batch_sum = batch_sum + (r.batch or 1)
+    cached = cached + (r.cached and 1 or 0)
+  end
+  local s = (sys.now_ms() - t0) / 1000
+  return #jobs / s, failed, batch_sum / #jobs, cached, s
+end
+
+local o = parse_args(arg or {})
+local ver = nv.version()
+if not ver then
+  io.stderr:write("bench-compile: " .. tostring(nv.unavailable_reason) .. "\n")
+  return 1
+end
+local jobs, kernel = pick_jobs(o)
+local dir = os.tmpname()
+os.remove(dir)
+nv.cache { dir = dir, enabled = true }
+print(string.format("bench-compile: %d configs of %s, NVRTC %s, arch %s, %d CPUs, cache %s",
+  #jobs, kernel, ver, jobs[1].arch or os.getenv("HTUNE_ARCH") or "sm_90", sys.ncpus, dir))
+print(string.format("%-8s %-8s %-6s %10s %8s %7s %7s", "threads", "batch", "cache", "configs/s", "wall_s", "failed", "avg_b"))
+local best_cold = 0
+for _, t in ipairs(o.threads) do
+  for _, b in ipairs(o.batch) do
+    nv.threads(t)
+    nv.max_batch(b)
+    nv.cache_clear()
+    local rate, failed, avg_b, _, wall = run_all(jobs)
+    best_cold = math.max(best_cold, rate)
+    print(string.format("%-8d %-8d %-6s %10.2f %8.2f %7d %7.2f", t, b, "cold", rate, wall, failed, avg_b))
+  end
+end
+local rate, failed, _, cached, wall = run_all(jobs)
+print(string.format("%-8d %-8d %-6s %10.2f %8.3f %7d %7s  (%d/%d cache hits)", nv.threads(), nv.max_batch(), "warm",
+  rate, wall, failed, "-", cached, #jobs))
+nv.cache_clear()
+os.remove(dir)
+return 0
