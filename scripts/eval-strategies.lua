@@ -1,7 +1,8 @@
 -- Strategy quality harness: each strategy x seeds x budgets on replay data (or the toy problem's
 -- full synthetic table when no data is given) -> fraction of the best-known latency reached.
--- Prints a table and writes a PNG with gnuplot.
---   htune run scripts/eval-strategies.lua [--data FILE --problem NAME] [--seeds 50]
+-- Prints a table and writes a PNG with gnuplot. For a sampled table, --nearest lets configs
+-- outside it be answered by their nearest recorded neighbour (else they are misses).
+--   htune run scripts/eval-strategies.lua [--data FILE --problem NAME [--nearest]] [--seeds 50]
 --       [--budgets 25,50,100,200] [--strategies random,pattern,de,surrogate,portfolio] [--png out.png]
 --   htune run scripts/eval-strategies.lua --overhead     (driver cost at 100 configs/s)
 local htune = require "htune"
@@ -17,6 +18,7 @@ local function parse(args)
     elseif k == "--problem" then o.problem = v
     elseif k == "--seeds" then o.seeds = tonumber(v)
     elseif k == "--png" then o.png = v
+    elseif k == "--nearest" then o.nearest = true; i = i - 1
     elseif k == "--overhead" then o.overhead = true; i = i - 1
     elseif k == "--budgets" then o.budgets = {} for b in v:gmatch("%d+") do o.budgets[#o.budgets + 1] = tonumber(b) end
     elseif k == "--strategies" then o.strategies = {} for s in v:gmatch("[^,]+") do o.strategies[#o.strategies + 1] = s end
@@ -86,7 +88,7 @@ local function main(args)
     path = os.tmpname() .. ".replay"
     problem = toy_table(path)
   end
-  local be0 = assert(replay.open(problem, { path = path }))
+  local be0 = assert(replay.open(problem, { path = path, nearest = o.nearest }))
   local best_known = be0.info.best_known_us
   print(string.format("data: %s (%d configs, device %s), best known %.3f us, %d seeds",
     o.data or "toy synthetic table", be0.info.rows, be0.info.device, best_known, o.seeds))
