@@ -98,23 +98,34 @@ static void push_cfg(lua_State *L, const space *sp, const int32_t *cfg) {
 
 /* ---- Lua table -> index vector (non-raising: 0, or -1 with err) ---- */
 
-static int slot_from_lua(lua_State *L, const space *sp, int slot, const char *where, int32_t *cfg,
-                         char *err, size_t el) {
+/* "field 'name'" or "field 'name' element k" (k >= 1), for messages. */
+static void where_of(const space *sp, int slot, char *buf, size_t len) {
+    int p = space_slot_param(sp, slot);
+    if (space_param_kind(sp, p) == SPACE_LIST)
+        snprintf(buf, len, "field '%s' element %d", space_param_name(sp, p), slot - space_param_slot(sp, p) + 1);
+    else
+        snprintf(buf, len, "field '%s'", space_param_name(sp, p));
+}
+
+/* The value at the top into cfg[slot]; messages are built only on failure. */
+static int slot_from_lua(lua_State *L, const space *sp, int slot, int32_t *cfg, char *err, size_t el) {
     space_value v;
-    char dom[256], val[64];
-    space_describe_slot(sp, slot, dom, sizeof dom);
-    if (to_value(L, -1, &v) != 0) {
-        snprintf(err, el, "%s: expected %s, got %s", where, dom, luaL_typename(L, -1));
-        return -1;
+    char where[128], dom[256], val[64];
+    int typed = to_value(L, -1, &v) == 0;
+    int32_t idx = typed ? space_value_index(sp, slot, &v) : -1;
+    if (idx >= 0) {
+        cfg[slot] = idx;
+        return 0;
     }
-    int32_t idx = space_value_index(sp, slot, &v);
-    if (idx < 0) {
+    where_of(sp, slot, where, sizeof where);
+    space_describe_slot(sp, slot, dom, sizeof dom);
+    if (!typed) {
+        snprintf(err, el, "%s: expected %s, got %s", where, dom, luaL_typename(L, -1));
+    } else {
         space_format_value(&v, val, sizeof val);
         snprintf(err, el, "%s: %s is not %s", where, val, dom);
-        return -1;
     }
-    cfg[slot] = idx;
-    return 0;
+    return -1;
 }
 
 /* The array at the top holds exactly n elements? */
@@ -158,12 +169,10 @@ static int perm_from_lua(lua_State *L, const space *sp, int p, int32_t *cfg, cha
 static int list_from_lua(lua_State *L, const space *sp, int p, int32_t *cfg, char *err, size_t el) {
     const char *name = space_param_name(sp, p);
     int n = space_param_n(sp, p), slot = space_param_slot(sp, p);
-    char where[300];
     if (!array_len_ok(L, name, n, err, el)) return -1;
     for (int i = 0; i < n; i++) {
         lua_rawgeti(L, -1, i + 1);
-        snprintf(where, sizeof where, "field '%s' element %d", name, i + 1);
-        int rc = slot_from_lua(L, sp, slot + i, where, cfg, err, el);
+        int rc = slot_from_lua(L, sp, slot + i, cfg, err, el);
         lua_pop(L, 1);
         if (rc) return -1;
     }
@@ -171,11 +180,9 @@ static int list_from_lua(lua_State *L, const space *sp, int p, int32_t *cfg, cha
 }
 
 static int param_from_lua(lua_State *L, const space *sp, int p, int32_t *cfg, char *err, size_t el) {
-    char where[300];
     if (space_param_kind(sp, p) == SPACE_PERM) return perm_from_lua(L, sp, p, cfg, err, el);
     if (space_param_kind(sp, p) == SPACE_LIST) return list_from_lua(L, sp, p, cfg, err, el);
-    snprintf(where, sizeof where, "field '%s'", space_param_name(sp, p));
-    return slot_from_lua(L, sp, space_param_slot(sp, p), where, cfg, err, el);
+    return slot_from_lua(L, sp, space_param_slot(sp, p), cfg, err, el);
 }
 
 /* Names the first key of the table at idx that is not a parameter. */
@@ -376,7 +383,7 @@ static void set_default(lua_State *L, space *sp, int entry, int p, int32_t *cfg)
     if (space_param_kind(sp, p) == SPACE_LIST && !lua_istable(L, -1)) {
         rc = 0;
         for (int i = 0; i < space_param_n(sp, p) && rc == 0; i++)
-            rc = slot_from_lua(L, sp, space_param_slot(sp, p) + i, "default", cfg, err, sizeof err);
+            rc = slot_from_lua(L, sp, space_param_slot(sp, p) + i, cfg, err, sizeof err);
     } else {
         rc = param_from_lua(L, sp, p, cfg, err, sizeof err);
     }

@@ -276,19 +276,19 @@ static int parse_scalar(parser *ps, space_value *v, const char **got) {
 static int parse_slot(parser *ps, const param_t *p, int slot, int k, int32_t *cfg) {
     space_value v;
     const char *got = NULL;
+    int rc = parse_scalar(ps, &v, &got);
+    if (rc < 0) return -1;
+    int32_t idx = rc == 0 ? space_value_index(ps->sp, slot, &v) : -1;
+    if (idx >= 0) {
+        cfg[slot] = idx;
+        return 0;
+    }
     char where[300], dom[256], val[64];
     snprintf(where, sizeof where, k ? "field '%s' element %d" : "field '%s'", p->name, k);
     space_describe_slot(ps->sp, slot, dom, sizeof dom);
-    int rc = parse_scalar(ps, &v, &got);
-    if (rc < 0) return -1;
     if (rc > 0) return perr(ps, "%s: expected %s, got %s", where, dom, got);
-    int32_t idx = space_value_index(ps->sp, slot, &v);
-    if (idx < 0) {
-        space_format_value(&v, val, sizeof val);
-        return perr(ps, "%s: %s is not %s", where, val, dom);
-    }
-    cfg[slot] = idx;
-    return 0;
+    space_format_value(&v, val, sizeof val);
+    return perr(ps, "%s: %s is not %s", where, val, dom);
 }
 
 /* '[' v, v, ... ']' with exactly n elements; each is handed to elem(ps, p, i, ctx). */
