@@ -1,0 +1,263 @@
+-- The live backend: compiles configs on the NVRTC pool (htune.nvrtc.submit) while the GPU
+-- worker (htune.bench) checks and times earlier ones, so compile and measurement overlap.
+-- Results stream back through poll(). Interface: docs/lua-api.md "Backends".
+local sys = require "htune.sys"
+
+local M = {}
+local B = {}
+B.__index = B
+
+local DEFAULTS = { time_cap_ms = 200, target_rse = 0.01, watchdog_floor_ms = 2000, watchdog_mult = 10,
+                   cutoff = true, cutoff_margin = 0.10 }
+
+-- Plain-data buffer specs and the output index (1-based) from the problem's buffers.
+local function buffer_specs(problem)
+  local specs, index, output = {}, {}, nil
+  for i, b in ipairs(problem.buffers) do
+    specs[i] = { dtype = b.dtype, count = b.count, init = b.init or (b.output and "zero") or "zero",
+                 seed = b.seed, value = b.value }
+    index[b.name] = i
+    if b.output then output = i end
+  end
+  if not output then error("htune live backend: problem " .. problem.name .. " marks no buffer output=true", 3) end
+  return specs, index, output
+end
+
+-- Problem args ("A", {i32=M}, ...) to worker args ({buf=1}, {i32=M}, ...).
+local function worker_args(list, index)
+  local out = {}
+  for i, a in ipairs(list) do
+    if type(a) == "string" then
+      if not index[a] then error(string.format("args[%d]: no buffer named '%s'", i, a), 3) end
+      out[i] = { buf = index[a] }
+    else
+      out[i] = a
+    end
+  end
+  return out
+end
+
+local function job_for(problem, name_expr, ce, arch)
+  return { source = problem.source, name = problem.name .. ".cu", name_exprs = { name_expr },
+           options = ce.options, defines = ce.defines, include_dirs = { problem.dir }, arch = arch }
+end
+
+local function compile_now(compiler, job)
+  local res = compiler.submit(job):wait()
+  if not res.ok then return nil, res.log or res.error or "compile failed" end
+  return res
+end
+
+local function open_worker(self, problem, opts)
+  local bench = require "htune.bench"
+  local w, err, code = bench.worker { fake = opts.fake }
+  if not w then return nil, err, code end
+  self.worker = w
+  local specs, index, output = buffer_specs(problem)
+  self.index = index
+  local ref = problem.reference
+  local rjob = job_for(problem, ref.name_expr, problem.compile(problem.space:default()), self.arch)
+  rjob.options, rjob.defines = ref.options or rjob.options, ref.defines or {}
+  local res, cerr = compile_now(self.compiler, rjob)
+  if not res then return nil, "reference " .. ref.name_expr .. " does not compile: " .. cerr, "ECOMPILE" end
+  local l = ref.launch()
+  local tol = problem.tolerance or {}
+  return w:setup { device = opts.device or 0, buffers = specs, output = output, atol = tol.atol, rtol = tol.rtol,
+    reference = { image = res.cubin, name = res.lowered[ref.name_expr], grid = l.grid, block = l.block,
+                  smem = l.smem, args = worker_args(ref.args(), index) } }
+end
+
+-- open(problem, opts) -> backend | nil, msg, code.
+-- opts: fake (CPU fake driver), compiler (an object with submit(job) like htune.nvrtc),
+-- lookahead (compiles in flight, default 2 x CPUs), time_cap_ms, target_rse, cutoff,
+-- cutoff_margin, watchdog_floor_ms, watchdog_mult, arch, device, baseline={name=, params=}.
+function M.open(problem, opts)
+  opts = opts or {}
+  local o = {}
+  for k, v in pairs(DEFAULTS) do o[k] = v end
+  for k, v in pairs(opts) do o[k] = v end
+  local cuda = require "htune.cuda"
+  local devs, err, code = cuda.devices { fake = o.fake }
+  if not devs then return nil, err, code end
+  local dev = devs[(o.device or 0) + 1]
+  local self = setmetatable({ problem = problem, opts = o, queue = {}, compiling = {}, ready = {},
+    done = {}, inflight = nil, npending = 0, best_us = nil, evals = 0, t_open = sys.now_ms(),
+    arch = o.arch or problem.arch or (dev and dev.arch), lookahead = o.lookahead or 2 * sys.ncpus }, B)
+  self.compiler = o.compiler or require "htune.nvrtc"
+  local ok, serr, scode = open_worker(self, problem, o)
+  if not ok then
+    if self.worker then self.worker:close() end
+    return nil, serr, scode
+  end
+  self.info = { backend = "live", device = dev and dev.name or "?", device_info = dev, arch = self.arch }
+  if o.baseline then self:_baseline(o.baseline) end
+  return self
+end
+
+function B:_watchdog_ms()
+  return math.max(self.opts.watchdog_floor_ms, self.opts.watchdog_mult * self.opts.time_cap_ms)
+end
+
+function B:_bench_opts(extra)
+  local o = { time_cap_ms = self.opts.time_cap_ms, target_rse = self.opts.target_rse,
+              cutoff_margin = self.opts.cutoff_margin }
+  if self.opts.cutoff and self.best_us then o.best_us = self.best_us end
+  for k, v in pairs(extra or {}) do o[k] = v end
+  return o
+end
+
+function B:_baseline(spec)
+  self.worker:submit { kind = "baseline", name = spec.name, params = spec.params, opts = self:_bench_opts { best_us = 0 },
+                       timeout_ms = self:_watchdog_ms() }
+  local r
+  repeat r = self.worker:poll(50) until r
+  self.info.baseline_name = spec.name
+  self.info.baseline_us = r.ok and r.stats.median_us or nil
+  self.info.baseline_status = r.status
+  self.info.baseline_message = r.message
+end
+
+function B:submit(trials)
+  for _, t in ipairs(trials) do
+    self.queue[#self.queue + 1] = t
+    self.npending = self.npending + 1
+  end
+  self:_pump()
+end
+
+function B:pending() return self.npending end
+
+function B:_finish(rec)
+  self.npending = self.npending - 1
+  self.evals = self.evals + 1
+  self.done[#self.done + 1] = rec
+end
+
+-- Starts compiles up to the lookahead, collects finished ones, feeds the idle worker.
+function B:_pump()
+  while #self.compiling < self.lookahead and #self.queue > 0 do
+    local t = table.remove(self.queue, 1)
+    local ce = self.problem.compile(t.cfg)
+    local h = self.compiler.submit(job_for(self.problem, ce.name_expr, ce, self.arch))
+    self.compiling[#self.compiling + 1] = { trial = t, handle = h, expr = ce.name_expr }
+  end
+  local i = 1
+  while i <= #self.compiling do
+    local c = self.compiling[i]
+    if c.handle:ready() then
+      table.remove(self.compiling, i)
+      self:_compiled(c, c.handle:wait())
+    else
+      i = i + 1
+    end
+  end
+  if not self.inflight and #self.ready > 0 then self:_start(table.remove(self.ready, 1)) end
+end
+
+function B:_compiled(c, res)
+  local t = c.trial
+  if not res.ok then
+    return self:_finish { id = t.id, hash = t.hash, cfg = t.cfg, ok = false, reason = "compile",
+                          log = res.log or res.error, compile_ms = res.compile_ms }
+  end
+  c.res = res
+  self.ready[#self.ready + 1] = c
+end
+
+function B:_start(c)
+  local cfg = c.trial.cfg
+  local l = self.problem.launch(cfg)
+  c.t_start = sys.now_ms()
+  local ok, err = self.worker:submit { image = c.res.cubin, name = c.res.lowered[c.expr] or c.expr,
+    grid = l.grid, block = l.block, smem = l.smem or 0, args = worker_args(self.problem.args(cfg), self.index),
+    check = true, opts = self:_bench_opts(c.opts), timeout_ms = self:_watchdog_ms() }
+  if not ok then
+    return self:_finish { id = c.trial.id, hash = c.trial.hash, cfg = cfg, ok = false, reason = "fault", log = err }
+  end
+  self.inflight = c
+end
+
+local function record(c, r)
+  local t, facts = c.trial, (c.res.facts or {})[c.expr] or {}
+  local rec = { id = t.id, hash = t.hash, cfg = t.cfg, ok = r.ok, reason = (not r.ok) and r.status or nil,
+    stats = r.stats, latency_us = r.stats and r.stats.median_us or nil, compile_ms = c.res.compile_ms,
+    bench_ms = r.worker_ms, log = r.message, check = r.check, restart_ms = r.restart_ms,
+    facts = { regs = r.facts and r.facts.regs or facts.regs, spills = (facts.spill_stores or 0) + (facts.spill_loads or 0),
+              smem_bytes = facts.smem_bytes or (r.facts and r.facts.smem_bytes), local_bytes = r.facts and r.facts.local_bytes } }
+  if rec.reason == "wrong" and r.check then
+    rec.log = string.format("%s", r.message or "wrong result")
+  end
+  return rec
+end
+
+function B:_collect(wait_ms)
+  local r = self.worker:poll(wait_ms)
+  if not r then return end
+  local c = self.inflight
+  self.inflight = nil
+  local rec = record(c, r)
+  if rec.ok and (not self.best_us or rec.latency_us < self.best_us) then self.best_us = rec.latency_us end
+  if c.on_result then c.on_result(rec) else self:_finish(rec) end
+end
+
+-- poll(timeout_ms) -> array of finished results (possibly empty).
+function B:poll(timeout_ms)
+  local deadline = sys.now_ms() + (timeout_ms or 0)
+  repeat
+    self:_pump()
+    if self.inflight then
+      self:_collect(math.max(0, math.min(2, deadline - sys.now_ms())))
+      self:_pump()
+    elseif #self.compiling > 0 then
+      local hs = {}
+      for i, c in ipairs(self.compiling) do hs[i] = c.handle end
+      if self.compiler.wait_any then self.compiler.wait_any(hs, math.max(0, math.min(2, deadline - sys.now_ms())))
+      else sys.sleep_ms(1) end
+    end
+  until #self.done > 0 or self.npending == 0 or sys.now_ms() >= deadline
+  local out = self.done
+  self.done = {}
+  return out
+end
+
+-- rebench(cfgs) -> results in order: cold timing, L2 flush between samples, tighter target.
+function B:rebench(cfgs)
+  local out = {}
+  for i, cfg in ipairs(cfgs) do
+    local ce = self.problem.compile(cfg)
+    local res = self.compiler.submit(job_for(self.problem, ce.name_expr, ce, self.arch)):wait()
+    local t = { id = "rebench" .. i, cfg = cfg, hash = self.problem.space:hash(cfg) }
+    if not res.ok then
+      out[i] = { id = t.id, hash = t.hash, cfg = cfg, ok = false, reason = "compile", log = res.log }
+    else
+      while self.inflight do self:_collect(50) end
+      local c = { trial = t, res = res, expr = ce.name_expr,
+                  opts = { l2_flush = true, batch = 1, best_us = 0, target_rse = 0.005, time_cap_ms = 2 * self.opts.time_cap_ms },
+                  on_result = function(rec) out[i] = rec end }
+      self:_start(c)
+      while not out[i] do
+        if not self.inflight then break end
+        self:_collect(50)
+      end
+    end
+  end
+  return out
+end
+
+-- Throughput and idle share since open: worker_busy_ms counts requests in flight (module
+-- load, check and timing), so idle_share = 1 - busy / wall is the share of wall time the GPU
+-- had nothing queued.
+function B:stats()
+  local wall = sys.now_ms() - self.t_open
+  local busy = self.worker and self.worker:busy_ms() or 0
+  return { wall_ms = wall, worker_busy_ms = busy, idle_share = wall > 0 and 1 - busy / wall or 0,
+           evals = self.evals, configs_per_s = wall > 0 and self.evals / (wall / 1000) or 0,
+           restarts = self.worker and self.worker:restarts() or 0 }
+end
+
+function B:close()
+  if self.worker then self.worker:close() end
+  self.worker = nil
+end
+
+return M

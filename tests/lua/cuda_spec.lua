@@ -1,0 +1,152 @@
+-- htune.cuda, htune.bench, the live backend and htune.evaluate on the CPU fake driver
+-- (HTUNE fake kernels: fake_<kind>_<us>; see src/cudafake.c) with a fake compiler.
+local htune = require "htune"
+local cuda, bench, sys = htune.cuda, htune.bench, htune.sys
+
+-- A compiler with nvrtc's submit/ready/wait shape: the "cubin" is a marker, lowered = expr.
+local fake_compiler = {
+  submit = function(job)
+    local expr = job.name_exprs[1]
+    local res = expr:match("^bad") and { ok = false, log = "error: " .. expr .. " does not compile", compile_ms = 1 }
+      or { ok = true, cubin = "fake module", lowered = { [expr] = expr }, compile_ms = 1, facts = {} }
+    return { ready = function() return true end, wait = function() return res end }
+  end,
+}
+
+local function fake_problem(kernels)
+  local S = htune.space
+  local n = 1024
+  local args = function() return { "X", "Y", { i32 = n } } end
+  return {
+    name = "fakecopy", source = "", dir = ".", tolerance = {},
+    space = S.new { name = "fakecopy", params = { { "kernel", S.choice(kernels) } } },
+    compile = function(c) return { name_expr = c.kernel, options = {} } end,
+    launch = function() return { grid = { 4, 1, 1 }, block = { 256, 1, 1 }, smem = 0 } end,
+    buffers = { { name = "X", dtype = "fp32", count = n, init = "random", seed = 3 },
+                { name = "Y", dtype = "fp32", count = n, output = true } },
+    args = args,
+    reference = { name_expr = "fake_copy_5", launch = function() return { grid = { 4 }, block = { 256 } } end, args = args },
+  }
+end
+
+local KERNELS = { "fake_copy_10", "fake_copy_30", "fake_wrong_10", "fake_fault", "bad_syntax", "fake_copy_8", "fake_hang" }
+
+describe("htune.cuda", function()
+  it("says why there is no driver, or finds one", function()
+    local ok, info, code = cuda.init()
+    if ok then
+      assert.is_true(#info.devices >= 1)
+    else
+      assert.are.equal("ENODRIVER", code)
+      assert.matches("libcuda", info)
+    end
+  end)
+
+  it("lists the fake device with its facts", function()
+    local devs = assert(cuda.devices { fake = true })
+    assert.are.equal(1, #devs)
+    assert.are.equal("htune fake GPU", devs[1].name)
+    assert.are.equal("9.0", devs[1].cc)
+    assert.are.equal(132, devs[1].sms)
+    assert.is_true(math.abs(devs[1].peak_bandwidth_gbs - 3352.32) < 0.1)
+  end)
+end)
+
+describe("htune.bench worker", function()
+  it("raises on a bad buffer spec, naming the field", function()
+    local w = assert(bench.worker { fake = true })
+    local ok, err = pcall(w.setup, w, { buffers = { { dtype = "fp8", count = 4 } }, output = 1 })
+    assert.is_false(ok)
+    assert.matches("buffers%[1%]%.dtype: unknown dtype 'fp8'", err)
+    ok, err = pcall(w.setup, w, { buffers = { { dtype = "fp32", count = 4 } }, output = 2 })
+    assert.matches("output: 2 is not a buffer index", err)
+    w:close()
+    assert.has_error(function() w:busy() end, "htune.Worker: used after close")
+  end)
+
+  it("times a kernel, catches a wrong one and survives a fault", function()
+    local w = assert(bench.worker { fake = true })
+    assert(w:setup { buffers = { { dtype = "fp32", count = 64, init = "random" }, { dtype = "fp32", count = 64 } }, output = 2,
+      reference = { image = "m", name = "fake_copy_1", block = 64, args = { { buf = 1 }, { buf = 2 }, { i32 = 64 } } } })
+    local function run(name)
+      assert(w:submit { image = "m", name = name, block = 64, args = { { buf = 1 }, { buf = 2 }, { i32 = 64 } },
+                        opts = { time_cap_ms = 10 }, timeout_ms = 300 })
+      local r
+      repeat r = w:poll(10) until r
+      return r
+    end
+    local r = run("fake_copy_20")
+    assert.is_true(r.ok)
+    assert.is_true(math.abs(r.stats.median_us - 20) < 0.5)
+    assert.are.equal(0, r.check.mismatches)
+    r = run("fake_wrong_20")
+    assert.are.equal("wrong", r.status)
+    assert.are.equal(32, r.check.first_bad)
+    local pid = w:pid()
+    r = run("fake_fault")
+    assert.are.equal("fault", r.status)
+    assert.is_true(r.restart_ms < 1500)
+    assert.are_not.equal(pid, w:pid())
+    r = run("fake_hang")
+    assert.are.equal("timeout", r.status)
+    assert.matches("300 ms watchdog", r.message)
+    assert.is_true(run("fake_copy_20").ok)
+    assert.are.equal(2, w:restarts())
+    w:close()
+  end)
+end)
+
+describe("live backend on the fake driver", function()
+  it("streams results with reasons and keeps going after faults", function()
+    local live = require "htune.backends.live"
+    local p = fake_problem(KERNELS)
+    local b = assert(live.open(p, { fake = true, compiler = fake_compiler, time_cap_ms = 10, watchdog_floor_ms = 400, watchdog_mult = 1 }))
+    assert.are.equal("htune fake GPU", b.info.device)
+    local trials = {}
+    for i, k in ipairs(KERNELS) do trials[i] = { id = i, cfg = { kernel = k }, hash = p.space:hash { kernel = k } } end
+    b:submit(trials)
+    local by = {}
+    local t0 = sys.now_ms()
+    while b:pending() > 0 and sys.now_ms() - t0 < 8000 do
+      for _, r in ipairs(b:poll(100)) do by[r.cfg.kernel] = r end
+    end
+    assert.are.equal(0, b:pending())
+    assert.is_true(by.fake_copy_10.ok)
+    assert.is_true(math.abs(by.fake_copy_10.latency_us - 10) < 0.3)
+    assert.are.equal("cutoff", by.fake_copy_30.reason)   -- 3x the best so far: stopped early
+    assert.are.equal("wrong", by.fake_wrong_10.reason)
+    assert.are.equal("fault", by.fake_fault.reason)
+    assert.are.equal("compile", by.bad_syntax.reason)
+    assert.matches("does not compile", by.bad_syntax.log)
+    assert.are.equal("timeout", by.fake_hang.reason)
+    assert.is_true(by.fake_copy_8.ok)
+    local st = b:stats()
+    assert.are.equal(#KERNELS, st.evals)
+    assert.are.equal(2, st.restarts)
+    assert.is_true(st.idle_share >= 0 and st.idle_share <= 1)
+    local rb = b:rebench { { kernel = "fake_copy_8" } }
+    assert.is_true(rb[1].ok)
+    assert.are.equal(1, rb[1].stats.batch)
+    b:close()
+  end)
+end)
+
+describe("htune.evaluate", function()
+  it("yields results as they complete, through an iterator or a callback", function()
+    local p = fake_problem { "fake_copy_10", "fake_copy_12" }
+    local cfgs = { { kernel = "fake_copy_10" }, { kernel = "fake_copy_12" } }
+    local opts = { fake = true, compiler = fake_compiler, time_cap_ms = 5, cutoff = false }
+    local seen = 0
+    for r in htune.evaluate(p, cfgs, opts) do
+      seen = seen + 1
+      assert.is_true(r.ok)
+    end
+    assert.are.equal(2, seen)
+    local n = 0
+    opts.on_result = function(r) n = n + 1 end
+    local all, st = htune.evaluate(p, cfgs, opts)
+    assert.are.equal(2, #all)
+    assert.are.equal(2, n)
+    assert.are.equal(2, st.evals)
+  end)
+end)
