@@ -358,17 +358,13 @@ static int l_cache(lua_State *L) {
         if (nvsvc_cache_config(s, dir, max, enabled, err, sizeof err) != 0) return luaL_error(L, "cache: %s", err);
         lua_pop(L, 3);
     }
-    char err[512];
-    struct cache *c = nvsvc_cache(s, err, sizeof err);
-    lua_createtable(L, 0, 3);
+    lua_createtable(L, 0, 3); /* settings only: reading them creates no directory */
     lua_pushboolean(L, nvsvc_cache_enabled(s));
     lua_setfield(L, -2, "enabled");
-    if (c) {
-        lua_pushstring(L, cache_dir(c));
-        lua_setfield(L, -2, "dir");
-        lua_pushinteger(L, cache_max_bytes(c));
-        lua_setfield(L, -2, "max_bytes");
-    }
+    lua_pushstring(L, nvsvc_cache_dir(s));
+    lua_setfield(L, -2, "dir");
+    lua_pushinteger(L, nvsvc_cache_max(s));
+    lua_setfield(L, -2, "max_bytes");
     return 1;
 }
 

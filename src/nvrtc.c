@@ -33,6 +33,14 @@ static void set_include_dir(struct nvrtc_api *api, const char *home) {
 
 static void *open_library(struct nvrtc_api *api, char *err, size_t errlen) {
     char tried[2048] = "";
+    const char *forced = getenv("HTUNE_NVRTC"); /* an exact library path, nothing else tried */
+    if (forced && forced[0]) {
+        void *dl = dlopen(forced, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+        if (!dl) snprintf(err, errlen, "libnvrtc not loadable from $HTUNE_NVRTC=%s: %s", forced, dlerror());
+        else if (getenv("CUDA_HOME")) set_include_dir(api, getenv("CUDA_HOME"));
+        else set_include_dir(api, HTUNE_CUDA_HOME);
+        return dl;
+    }
     const char *homes[] = {getenv("CUDA_HOME"), HTUNE_CUDA_HOME};
     for (int i = 0; i < 2; i++) {
         if (!homes[i] || !homes[i][0]) continue;

@@ -27,8 +27,9 @@ struct nvrtc_api {
     char include_dir[4096]; /* <CUDA_HOME>/include of the toolkit found, or "" */
 };
 
-/* Loads libnvrtc: $CUDA_HOME/lib64/libnvrtc.so.13, HTUNE_CUDA_HOME's, then libnvrtc.so.13 and
- * libnvrtc.so on the loader path. Returns 0, or -1 with err naming what was tried. */
+/* Loads libnvrtc: $HTUNE_NVRTC (an exact path, alone) if set; else $CUDA_HOME/lib64/libnvrtc.so.13,
+ * HTUNE_CUDA_HOME's, then libnvrtc.so.13 and libnvrtc.so on the loader path.
+ * Returns 0, or -1 with err naming what was tried. */
 int nvrtc_api_load(struct nvrtc_api *api, char *err, size_t errlen);
 void nvrtc_api_unload(struct nvrtc_api *api);
 

@@ -60,9 +60,11 @@ const struct nvrtc_api *nvsvc_api(const struct nvsvc *s) { return &s->api; }
 int nvsvc_threads(const struct nvsvc *s) { return s->nthreads; }
 int nvsvc_max_batch(const struct nvsvc *s) { return s->max_batch; }
 int nvsvc_cache_enabled(const struct nvsvc *s) { return s->cache_enabled; }
+const char *nvsvc_cache_dir(const struct nvsvc *s) { return s->cache_dir; }
+long long nvsvc_cache_max(const struct nvsvc *s) { return s->cache_max; }
 
 int nvsvc_set_threads(struct nvsvc *s, int n) {
-    if (s->pool && pool_pending(s->pool) > 0) return -1;
+    if (s->pool) pool_drain(s->pool);
     pool_free(s->pool);
     s->pool = NULL;
     s->nthreads = n < 1 ? 1 : n;
@@ -76,10 +78,7 @@ void nvsvc_set_max_batch(struct nvsvc *s, int n) {
 
 int nvsvc_cache_config(struct nvsvc *s, const char *dir, long long max_bytes, int enabled,
                        char *err, size_t errlen) {
-    if (s->pool && pool_pending(s->pool) > 0) {
-        snprintf(err, errlen, "cannot change the cache while compile jobs are pending");
-        return -1;
-    }
+    if (s->pool) pool_drain(s->pool); /* workers write into the cache being replaced */
     cache_close(s->cache);
     s->cache = NULL;
     s->cache_err[0] = '\0';

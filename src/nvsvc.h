@@ -23,19 +23,22 @@ void nvsvc_free(struct nvsvc *s);                /* cancels queued work, joins e
 const char *nvsvc_error(const struct nvsvc *s);  /* NULL when NVRTC is available */
 const struct nvrtc_api *nvsvc_api(const struct nvsvc *s);
 
-/* Threads for the pool (default: online CPUs). Returns -1 while work is pending. */
+/* Threads for the pool (default: online CPUs); waits for pending work first. Returns 0. */
 int nvsvc_set_threads(struct nvsvc *s, int n);
 int nvsvc_threads(const struct nvsvc *s);
 void nvsvc_set_max_batch(struct nvsvc *s, int n);
 int nvsvc_max_batch(const struct nvsvc *s);
 
 /* Cache settings: dir NULL keeps the current one, max_bytes < 0 keeps it, enabled < 0 keeps it.
- * Returns 0 or -1 with err. The cache opens lazily on first use. */
+ * Waits for pending work first. Returns 0. The cache opens lazily on first use. */
 int nvsvc_cache_config(struct nvsvc *s, const char *dir, long long max_bytes, int enabled,
                        char *err, size_t errlen);
 /* Current cache; NULL when disabled or it cannot be opened (err then says why). */
 struct cache *nvsvc_cache(struct nvsvc *s, char *err, size_t errlen);
 int nvsvc_cache_enabled(const struct nvsvc *s);
+/* The configured directory and limit (the cache itself may not be open yet). */
+const char *nvsvc_cache_dir(const struct nvsvc *s);
+long long nvsvc_cache_max(const struct nvsvc *s);
 
 /* Synchronous compile through the cache on the calling thread. */
 void nvsvc_compile(struct nvsvc *s, const struct nvrtc_job *job, struct nvrtc_result *res);

@@ -132,6 +132,12 @@ void pool_submit(struct pool *p, struct pool_item *item) {
     pthread_mutex_unlock(&p->mu);
 }
 
+void pool_drain(struct pool *p) {
+    pthread_mutex_lock(&p->mu);
+    while (p->queued + p->running > 0) pthread_cond_wait(&p->done, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+}
+
 int pool_pending(struct pool *p) {
     pthread_mutex_lock(&p->mu);
     int n = p->queued + p->running;

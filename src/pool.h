@@ -33,6 +33,8 @@ void pool_set_max_batch(struct pool *p, int max_batch);
 int pool_threads(const struct pool *p);
 /* Queues item (its refs must already count the submitter; the pool adds its own). */
 void pool_submit(struct pool *p, struct pool_item *item);
+/* Blocks until no item is queued or running. */
+void pool_drain(struct pool *p);
 /* Items submitted and not yet finished. */
 int pool_pending(struct pool *p);
 int pool_state(struct pool *p, struct pool_item *item);

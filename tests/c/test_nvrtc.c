@@ -345,7 +345,24 @@ static void test_real_nvrtc(void) {
     nvrtc_api_unload(&api);
 }
 
+/* No libnvrtc: the service still exists, says why, and its cache still works. */
+static void test_without_nvrtc(void) {
+    setenv("HTUNE_NVRTC", "/nonexistent/libnvrtc.so.13", 1);
+    struct nvsvc *s = nvsvc_new(NULL);
+    unsetenv("HTUNE_NVRTC");
+    CHECK(s != NULL);
+    CHECK(nvsvc_error(s) && strstr(nvsvc_error(s), "/nonexistent/libnvrtc.so.13"));
+    char err[256];
+    nvsvc_cache_config(s, "/tmp/htune-test-nonvrtc", 0, 1, err, sizeof err);
+    struct cache *c = nvsvc_cache(s, err, sizeof err);
+    CHECK(c != NULL);
+    if (c) cache_clear(c);
+    nvsvc_free(s);
+    rmdir("/tmp/htune-test-nonvrtc");
+}
+
 int main(void) {
+    RUN(test_without_nvrtc);
     RUN(test_parse_ptxas);
     RUN(test_fuzz_ptxas);
     RUN(test_encode_decode);
