@@ -26,12 +26,14 @@ static uint64_t seed_arg(lua_State *L, int i) {
         const char *s = lua_tolstring(L, i, &n);
         return util_fnv1a(UTIL_FNV_INIT, s, n);
     }
-    if (!lua_isinteger(L, i)) {
+    int exact = 0;
+    lua_Integer v = lua_tointegerx(L, i, &exact);
+    if (!exact) {
         if (lua_type(L, i) == LUA_TNUMBER)
             return (uint64_t)luaL_error(L, "rng seed must be an integer, got %f", lua_tonumber(L, i));
         return (uint64_t)luaL_typeerror(L, i, "integer or string seed");
     }
-    return (uint64_t)lua_tointeger(L, i);
+    return (uint64_t)v;
 }
 
 static int rng_new(lua_State *L) {

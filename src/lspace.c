@@ -261,6 +261,7 @@ static int preds_ok(lua_State *L, const lspace *u, char *why, size_t wl) {
             snprintf(why, wl, reason ? "constraint '%s': %s" : "constraint '%s' failed", name, reason);
         }
         lua_settop(L, cfg + 2);
+        if (!u->sp) luaL_error(L, "htune.Space was closed by constraint '%s'", name);
     }
     lua_settop(L, cfg);
     return ok;
@@ -528,7 +529,8 @@ static uint64_t count_valid(lua_State *L, const lspace *u) {
     uint64_t n = 0;
     memset(cfg, 0, (size_t)space_nslots(u->sp) * sizeof *cfg);
     do {
-        if (push_if_valid(L, u, cfg)) lua_pop(L, 1), n++;
+        if (u->npred == 0) n += (uint64_t)space_bounds_ok(u->sp, cfg, NULL);
+        else if (push_if_valid(L, u, cfg)) lua_pop(L, 1), n++;
     } while (space_next(u->sp, cfg));
     return n;
 }
@@ -542,7 +544,8 @@ static double estimate_valid(lua_State *L, const lspace *u, double product) {
     int hits = 0;
     for (int i = 0; i < ESTIMATE_SAMPLES; i++) {
         space_sample_raw(u->sp, &r, cfg);
-        if (push_if_valid(L, u, cfg)) lua_pop(L, 1), hits++;
+        if (u->npred == 0) hits += space_bounds_ok(u->sp, cfg, NULL);
+        else if (push_if_valid(L, u, cfg)) lua_pop(L, 1), hits++;
     }
     return product * hits / ESTIMATE_SAMPLES;
 }
@@ -614,12 +617,17 @@ static int m_params(lua_State *L) {
     return 1;
 }
 
-/* Draws until bounds and predicates hold; pushes the config or raises naming the rejecter. */
+/* Draws until bounds and predicates hold (max_tries draws in all); pushes the config or raises
+ * naming the last rejecter. */
 static void sample_one(lua_State *L, const lspace *u, rng_t *r, int32_t *cfg) {
-    char err[512], why[512] = "";
+    char why[512] = "";
+    int which;
     for (int t = 0; t < u->max_tries; t++) {
-        if (space_sample(u->sp, r, cfg, u->max_tries - t, err, sizeof err) != 0)
-            luaL_error(L, "sp:sample: %s", err);
+        space_sample_raw(u->sp, r, cfg);
+        if (!space_bounds_ok(u->sp, cfg, &which)) {
+            snprintf(why, sizeof why, "bound '%s'", space_bound_name(u->sp, which));
+            continue;
+        }
         push_cfg(L, u->sp, cfg);
         if (preds_ok(L, u, why, sizeof why)) return;
         lua_pop(L, 1);
@@ -646,6 +654,7 @@ static int m_sample_many(lua_State *L) {
     uint64_t sum = UTIL_FNV_INIT;
     char err[512];
     int ns = space_nslots(u->sp);
+    if (n < 0) return luaL_error(L, "sp:sample_many: n=%I must be >= 0", n);
     for (lua_Integer i = 0; i < n; i++) {
         if (u->npred) {
             sample_one(L, u, r, cfg);

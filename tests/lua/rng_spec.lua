@@ -66,7 +66,8 @@ describe("htune.rng", function()
   end)
 
   it("rejects bad seeds and non-rng arguments", function()
-    assert.has_error(function() htune.rng(1.5) end)
+    assert.has_error(function() htune.rng(1.5) end, "rng seed must be an integer, got 1.5")
+    assert.are.equal(htune.rng(3):next(), htune.rng(3.0):next())
     assert.has_error(function() htune.rng({}) end)
     local S = require "htune.space"
     local sp = S.new { params = { { "x", S.bool() } } }

@@ -276,6 +276,17 @@ describe("htune.space with bounds and constraints", function()
     assert.are.same({ 0, true }, { empty:size() }) -- 3 configs: counted exactly, all rejected
   end)
 
+  it("names an impossible bound, and survives a constraint that closes its space", function()
+    local sp = S.new { params = { { "x", S.int(1, 3) } }, max_tries = 50,
+      bounds = { { name = "too small", terms = { { 1, "x" } }, max = 0 } } }
+    assert.matches("seems empty.*bound 'too small'", select(2, pcall(sp.sample, sp, htune.rng(1))))
+    assert.are.same({ 0, true }, { sp:size() })
+    local victim
+    victim = S.new { params = { { "x", S.int(1, 3) } },
+      constraints = { { name = "closer", fn = function() victim:close() return true end } } }
+    assert.matches("closed by constraint 'closer'", select(2, pcall(victim.neighbors, victim, { x = 2 })))
+  end)
+
   it("closes and refuses use after close", function()
     local sp = constrained()
     sp:close()

@@ -6,7 +6,8 @@ local M = { summary = "print a config space's parameters and exact size" }
 M.usage = [[
 usage: htune space FILE.lua [--sample N] [--seed S]
 
-FILE returns an htune.Space or a problem table with a .space field.
+FILE returns an htune.Space, a problem table with a .space field, or is a kernel
+spec.lua (built with htune.problem's default shape).
 Prints each parameter (kind, values, count), the bounds and constraints, and the size
 (exact, or an estimate when constraints make counting too slow). --sample N also prints
 N sampled configs as JSON (seed S, default 1).
@@ -46,6 +47,11 @@ local function load_space(path)
   if not chunk then return nil, err end
   local ok, v = pcall(chunk)
   if not ok then return nil, v end
+  if type(v) == "function" then -- a kernel spec.lua: build the problem with default options
+    local built, perr = require("htune.problem").load(path, {})
+    if not built then return nil, perr end
+    v = built
+  end
   if type(v) == "table" and S.is_space(v.space) then v = v.space end
   if not S.is_space(v) then return nil, path .. " returned " .. type(v) .. ", not an htune.Space or a table with .space" end
   return v
