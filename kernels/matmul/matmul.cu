@@ -156,27 +156,33 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
       load_tile<BM, BK, LDA, VEC, NT, EVICT_A>(sA + stage * SA, A, M, K, m0, kt * BK, alA, polA);
       load_tile<BK, BN, LDB, VEC, NT, EVICT_B>(sB + stage * SB, B, K, N, kt * BK, n0, alB, polB);
     };
+    // Fragments are double-buffered across the 16-deep k steps: the ldmatrix of step kk+1 is
+    // issued before the mma of step kk, so shared-memory latency hides behind tensor work.
     auto compute = [&](int stage) {
       const h16* a = sA + stage * SA;
       const h16* b = sB + stage * SB;
-#pragma unroll
-      for (int kk = 0; kk < BK; kk += 16) {
-        unsigned af[MI][4], bf[NI / 2][4];
+      unsigned af[2][MI][4], bf[2][NI / 2][4];
+      auto frags = [&](int buf, int kk) {
 #pragma unroll
         for (int i = 0; i < MI; ++i) {
           int r = wm * TM + i * 16 + (lane % 16), c = kk + (lane / 16) * 8;
-          ldsm_x4(af[i], smem_u32(a + r * LDA + c));
+          ldsm_x4(af[buf][i], smem_u32(a + r * LDA + c));
         }
 #pragma unroll
         for (int j = 0; j < NI / 2; ++j) {
           int r = kk + (lane % 8) + ((lane / 8) % 2) * 8, c = wn * TN + j * 16 + (lane / 16) * 8;
-          ldsm_x4_t(bf[j], smem_u32(b + r * LDB + c));
+          ldsm_x4_t(bf[buf][j], smem_u32(b + r * LDB + c));
         }
+      };
+      frags(0, 0);
+#pragma unroll
+      for (int ks = 0; ks < BK / 16; ++ks) {
+        if (ks + 1 < BK / 16) frags((ks + 1) % 2, (ks + 1) * 16);
 #pragma unroll
         for (int i = 0; i < MI; ++i)
 #pragma unroll
           for (int j = 0; j < NI; ++j)
-            mma16816(acc[i][j], af[i], bf[j / 2][(j % 2) * 2], bf[j / 2][(j % 2) * 2 + 1]);
+            mma16816(acc[i][j], af[ks % 2][i], bf[ks % 2][j / 2][(j % 2) * 2], bf[ks % 2][j / 2][(j % 2) * 2 + 1]);
       }
     };
 
