@@ -205,6 +205,7 @@ static int lw_submit(lua_State *L) {
         get_kernel(L, 2, &t->k);
         get_opts(L, 2, &t->opts);
         t->check = (int)opt_num(L, 2, "check", 1);
+        t->raw_n = (int)opt_num(L, 2, "raw_launches", 0);
         wp_put_trial(&b, t);
         lw->kind = WP_TRIAL;
     }
@@ -253,6 +254,7 @@ static void push_result(lua_State *L, const struct wp_result *r) {
     set_int(L, "regs", r->regs); set_int(L, "local_bytes", r->local_bytes);
     set_int(L, "smem_bytes", r->static_smem); set_int(L, "max_threads", r->max_threads);
     lua_setfield(L, -2, "facts");
+    if (r->raw_us > 0) set_num(L, "raw_us", r->raw_us);
     set_num(L, "load_ms", r->load_ms); set_num(L, "check_ms", r->check_ms); set_num(L, "worker_ms", r->total_ms);
 }
 

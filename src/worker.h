@@ -13,7 +13,8 @@
  * by src/baseline.c (cuBLAS via dlopen, the kernels developer's): the worker opens it once in
  * its context and times baseline_gemm_launch with the same bench loop, C = the problem's
  * output buffer, after the same reference check. No cuBLAS -> status "unavailable" with
- * baseline_open's reason. Another vendor library plugs in the same way: a bench_launch_fn
+ * baseline_open's reason. {name="memcpy", params={src_index}} times cuMemcpyDtoDAsync from
+ * that buffer into the output: the device's measured copy figure. Another vendor library plugs in the same way: a bench_launch_fn
  * plus its context (bench.h). */
 
 /* ---- Worker side ---- */

@@ -162,12 +162,12 @@ int wp_get_setup(struct rbuf *r, struct wp_setup *s, char *err, size_t errlen) {
 
 void wp_put_trial(struct wbuf *b, const struct wp_trial *t) {
     wbuf_begin(b, WP_TRIAL);
-    put_kernel(b, &t->k); put_opts(b, &t->opts); put_i32(b, t->check);
+    put_kernel(b, &t->k); put_opts(b, &t->opts); put_i32(b, t->check); put_i32(b, t->raw_n);
     wbuf_end(b);
 }
 int wp_get_trial(struct rbuf *r, struct wp_trial *t, char *err, size_t errlen) {
     memset(t, 0, sizeof *t);
-    get_kernel(r, &t->k); get_opts(r, &t->opts); t->check = get_i32(r);
+    get_kernel(r, &t->k); get_opts(r, &t->opts); t->check = get_i32(r); t->raw_n = get_i32(r);
     return done(r, "trial", err, errlen);
 }
 

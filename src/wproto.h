@@ -53,7 +53,7 @@ struct wp_setup {
     struct wp_kernel ref;
     double atol, rtol;
 };
-struct wp_trial { struct wp_kernel k; struct bench_opts opts; int32_t check; };
+struct wp_trial { struct wp_kernel k; struct bench_opts opts; int32_t check; int32_t raw_n; };  /* raw_n > 0: also time raw_n back-to-back launches between two events */
 struct wp_baseline { const char *name; int32_t nparams; int64_t params[8]; struct bench_opts opts; int32_t check; };
 
 struct wp_result {
@@ -65,6 +65,7 @@ struct wp_result {
     uint64_t mismatches, first_bad;
     int32_t regs, local_bytes, static_smem, max_threads;
     double load_ms, check_ms, total_ms;
+    double raw_us;   /* per launch, from raw_n back-to-back launches (wp_trial.raw_n) */
 };
 
 /* A growing output buffer for one frame. */

@@ -144,12 +144,37 @@ static void do_trial(struct wstate *st, struct rbuf *rb, struct wp_result *res) 
     if (load_kernel(st, &t.k, &mod, &l, res) == 0) {
         res->load_ms = util_now_ms() - t0;
         measure(st, launch_kernel, &l, &t.opts, t.check, res);
+        int r = res->status == WP_S_OK && t.raw_n > 0 ? bench_raw(st->bench, launch_kernel, &l, t.raw_n, &res->raw_us) : 0;
+        if (r) fail(st, res, r, "raw timing");
     }
     if (mod && !st->dead) st->api.module_unload(mod);
 }
 
+struct dtod { const struct cuda_api *api; CUdeviceptr dst, src; size_t bytes; };
+static int launch_dtod(void *ctx, CUstream s) {
+    struct dtod *d = ctx;
+    return d->api->memcpy_dtod_async(d->dst, d->src, d->bytes, s);
+}
+static size_t buffer_bytes(const struct wp_buffer *b) {
+    return b->count * (size_t)(b->dtype == WP_F16 || b->dtype == WP_BF16 ? 2 : 4);
+}
+
+/* "memcpy": the driver's device-to-device copy from buffer params[0] (default 0) into the
+ * output buffer, timed by the same loop: the device's measured copy figure. */
+static void do_memcpy(struct wstate *st, const struct wp_baseline *b, struct wp_result *res) {
+    int src = b->nparams > 0 ? (int)b->params[0] : 0;
+    if (src < 0 || src >= st->nbufs || src == st->output) {
+        res->status = WP_S_INVALID;
+        snprintf(res->message, sizeof res->message, "memcpy: source buffer %d is not an input buffer", src);
+        return;
+    }
+    size_t a = buffer_bytes(&st->specs[src]), o = buffer_bytes(&st->specs[st->output]);
+    struct dtod d = { &st->api, st->bufs[st->output], st->bufs[src], a < o ? a : o };
+    measure(st, launch_dtod, &d, &b->opts, 0, res);
+}
+
 static int baseline_args(struct wstate *st, const struct wp_baseline *b, struct baseline_gemm_args *g, char *err, size_t errlen) {
-    if (strcmp(b->name ? b->name : "", "cublas") != 0) return snprintf(err, errlen, "unknown baseline '%s' (known: cublas)", b->name ? b->name : ""), -1;
+    if (strcmp(b->name ? b->name : "", "cublas") != 0) return snprintf(err, errlen, "unknown baseline '%s' (known: cublas, memcpy)", b->name ? b->name : ""), -1;
     if (b->nparams < 3) return snprintf(err, errlen, "cublas needs params {M, N, K}, got %d", b->nparams), -1;
     int ia = b->nparams > 3 ? (int)b->params[3] : 0, ib = b->nparams > 4 ? (int)b->params[4] : 1;
     if (ia < 0 || ia >= st->nbufs || ib < 0 || ib >= st->nbufs) return snprintf(err, errlen, "cublas: buffer index out of range"), -1;
@@ -164,6 +189,7 @@ static void do_baseline(struct wstate *st, struct rbuf *rb, struct wp_result *re
     char err[300];
     if (wp_get_baseline(rb, &b, err, sizeof err)) { res->status = WP_S_INVALID; snprintf(res->message, sizeof res->message, "%s", err); return; }
     if (!st->ctx_open || !st->bench) { res->status = WP_S_INVALID; snprintf(res->message, sizeof res->message, "no problem set up"); return; }
+    if (b.name && strcmp(b.name, "memcpy") == 0) return do_memcpy(st, &b, res);
     if (!st->blas && strcmp(st->api.kind, "fake") != 0) st->blas = baseline_open(err, sizeof err);
     else if (!st->blas) snprintf(err, sizeof err, "the fake driver has no cuBLAS");
     if (!st->blas) { res->status = WP_S_UNAVAILABLE; snprintf(res->message, sizeof res->message, "baseline unavailable: %s", err); return; }

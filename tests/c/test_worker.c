@@ -144,6 +144,14 @@ static void test_baseline_unavailable_on_the_fake(void) {
     CHECK_EQ_INT(r.status, WP_S_UNAVAILABLE);   /* the fake driver has no cuBLAS */
     CHECK(strstr(r.message, "baseline unavailable") != NULL);
     wbuf_free(&b);
+    struct wp_baseline mc = { .name = "memcpy", .nparams = 1, .params = { 0 } };   /* the copy figure */
+    wp_put_baseline(&b, &mc);
+    CHECK_EQ_INT(worker_call(w, &b, 2000, &type, &payload, &len), WK_REPLY);
+    struct rbuf rc = { payload, len, 0, 0 };
+    CHECK_EQ_INT(wp_get_result(&rc, &r, err, sizeof err), 0);
+    CHECK_EQ_INT(r.status, WP_S_OK);
+    CHECK(fabs(r.bench.median_us - (1.0 + 8192.0 / 3e6)) < 0.05);
+    wbuf_free(&b);
 }
 
 static void test_truncated_frames_are_refused(void) {
