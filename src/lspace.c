@@ -178,20 +178,22 @@ int lspace_param_from_lua(lua_State *L, const space *sp, int p, int32_t *cfg, ch
     return lspace_slot_from_lua(L, sp, space_param_slot(sp, p), cfg, err, el);
 }
 
-/* Names the first key of the table at idx that is not a parameter. */
-static void unknown_key(lua_State *L, const space *sp, int idx, char *err, size_t el) {
+/* Names the first key of the table at idx that is not a parameter: 1, or 0 when every raw key
+ * is a parameter (the rest came through __index). */
+static int unknown_key(lua_State *L, const space *sp, int idx, char *err, size_t el) {
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         lua_pop(L, 1);
         size_t len = 0;
         const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
         if (!k || space_find_param(sp, k, len) < 0) {
-            const char *shown = luaL_tolstring(L, -1, NULL);
-            snprintf(err, el, "unknown field '%.60s'", shown);
-            lua_pop(L, 2);
-            return;
+            if (k) snprintf(err, el, "unknown field '%.60s'", k);
+            else snprintf(err, el, "unknown field of type %s (fields are parameter names)", luaL_typename(L, -1));
+            lua_pop(L, 1);
+            return 1;
         }
     }
+    return 0;
 }
 
 static int cfg_from_lua(lua_State *L, const space *sp, int idx, int32_t *cfg, char *err, size_t el) {
@@ -215,8 +217,7 @@ static int cfg_from_lua(lua_State *L, const space *sp, int idx, int32_t *cfg, ch
     lua_pushnil(L);
     while (lua_next(L, idx)) lua_pop(L, 1), nkeys++;
     if (nkeys == np) return 0;
-    unknown_key(L, sp, idx, err, el);
-    return -1;
+    return unknown_key(L, sp, idx, err, el) ? -1 : 0;
 }
 
 /* Converts argument i or raises "sp:method: reason". */

@@ -216,6 +216,31 @@ describe("htune.space on the seed's space", function()
   end)
 end)
 
+describe("htune.space validate on garbage tables", function()
+  it("never raises and always gives a reason (bounded fuzz)", function()
+    local r = htune.rng(11)
+    local junk = { 0, -1, 3.5, 0 / 0, math.huge, "", "flat", "x", true, false, {}, { "pointer" },
+      { 0, 1 }, { 1, 1 }, print }
+    local names = {}
+    for _, p in ipairs(helion:params()) do names[#names + 1] = p.name end
+    local accepted = 0
+    for _ = 1, 3000 do
+      local c = helion:sample(r)
+      for _ = 1, r:int(1, 3) do
+        local k = r:int(1, 10) == 1 and "bogus" or r:choice(names)
+        if r:int(1, 8) == 1 then c[k] = nil else c[k] = r:choice(junk) end
+      end
+      if r:int(1, 20) == 1 then c[1] = true end
+      local ok, why = helion:validate(c)
+      assert.is_true(ok == true or (ok == false and type(why) == "string" and #why > 0))
+      if ok then accepted = accepted + 1; assert.are.same(c, helion:from_json(helion:to_json(c))) end
+    end
+    assert.is_true(accepted > 0)
+    assert.matches("unknown field of type number", select(2, helion:validate(setmetatable({ [1] = 1 }, { __index = helion:default() }))))
+    assert.is_true(helion:validate(setmetatable({}, { __index = helion:default() })))
+  end)
+end)
+
 describe("htune.space with bounds and constraints", function()
   it("respects constraints in sample, neighbours and mutate", function()
     local sp, r = constrained(), htune.rng(7)
