@@ -59,6 +59,19 @@ __device__ __forceinline__ void load_tile(h16* s, const h16* g, int rows, int co
                                           bool aligned, unsigned long long pol) {
   constexpr int CPR = COLS / VEC;                 // chunks per row
   constexpr int CHUNKS = ROWS * CPR;
+  if (aligned && r0 + ROWS <= rows && c0 + COLS <= cols) {   // whole tile inside: no predicates
+#pragma unroll
+    for (int i = 0; i < (CHUNKS + NT - 1) / NT; ++i) {
+      int c = i * NT + (int)threadIdx.x;
+      if (CHUNKS % NT != 0 && c >= CHUNKS) break;
+      int r = c / CPR, k = (c % CPR) * VEC;
+      unsigned d = smem_u32(s + r * LD + k);
+      const h16* src = g + (long)(r0 + r) * cols + (c0 + k);
+      if constexpr (VEC == 8) cp_async<EVICT>(d, src, pol);
+      else cp_async_ca<VEC * 2>(d, src);
+    }
+    return;
+  }
 #pragma unroll
   for (int i = 0; i < (CHUNKS + NT - 1) / NT; ++i) {
     int c = i * NT + (int)threadIdx.x;
