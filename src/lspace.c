@@ -43,7 +43,7 @@ int lspace_to_value(lua_State *L, int idx, space_value *v) {
     }
 }
 
-static void push_value(lua_State *L, const space_value *v) {
+void lspace_push_value(lua_State *L, const space_value *v) {
     switch (v->type) {
     case SPACE_VINT: lua_pushinteger(L, v->i); break;
     case SPACE_VFLOAT: lua_pushnumber(L, v->f); break;
@@ -55,7 +55,7 @@ static void push_value(lua_State *L, const space_value *v) {
 static void push_slot(lua_State *L, const space *sp, int slot, int32_t idx) {
     space_value v;
     space_slot_value(sp, slot, idx, &v);
-    push_value(L, &v);
+    lspace_push_value(L, &v);
 }
 
 static void push_perm(lua_State *L, int n, int32_t rank) {
@@ -68,25 +68,38 @@ static void push_perm(lua_State *L, int n, int32_t rank) {
     }
 }
 
-/* Pushes the config table of index vector cfg. */
-static void push_cfg(lua_State *L, const space *sp, const int32_t *cfg) {
+/* Pushes value idx of slot: from the cache table at c when the slot is cached (no string
+ * interning), else built from the C value. */
+static void push_cached(lua_State *L, const lspace *u, int c, int slot, int32_t idx) {
+    if (u->val_off && u->val_off[slot] >= 0) lua_rawgeti(L, c, (lua_Integer)u->val_off[slot] + idx + 1);
+    else push_slot(L, u->sp, slot, idx);
+}
+
+/* Pushes the config table of index vector cfg (self, the space, is at stack index 1). */
+static void push_cfg(lua_State *L, const lspace *u, const int32_t *cfg) {
+    const space *sp = u->sp;
     int np = space_nparams(sp);
+    lua_getiuservalue(L, 1, 3);
+    int c = lua_gettop(L);
     lua_createtable(L, 0, np);
     for (int p = 0; p < np; p++) {
         int slot = space_param_slot(sp, p), n = space_param_n(sp, p);
-        if (space_param_kind(sp, p) == SPACE_PERM) {
+        enum space_kind k = space_param_kind(sp, p);
+        lua_rawgeti(L, c, p + 1); /* the interned key */
+        if (k == SPACE_PERM) {
             push_perm(L, n, cfg[slot]);
-        } else if (space_param_kind(sp, p) == SPACE_LIST) {
+        } else if (k == SPACE_LIST) {
             lua_createtable(L, n, 0);
             for (int i = 0; i < n; i++) {
-                push_slot(L, sp, slot + i, cfg[slot + i]);
+                push_cached(L, u, c, slot + i, cfg[slot + i]);
                 lua_rawseti(L, -2, i + 1);
             }
         } else {
-            push_slot(L, sp, slot, cfg[slot]);
+            push_cached(L, u, c, slot, cfg[slot]);
         }
-        lua_setfield(L, -2, space_param_name(sp, p));
+        lua_rawset(L, c + 1);
     }
+    lua_remove(L, c);
 }
 
 /* ---- Lua table -> index vector (non-raising: 0, or -1 with err) ---- */
@@ -264,7 +277,7 @@ static int preds_ok(lua_State *L, const lspace *u, char *why, size_t wl) {
 /* Pushes cfg's table when it passes the bounds and predicates (returns 1); else pushes nothing. */
 static int push_if_valid(lua_State *L, const lspace *u, const int32_t *cfg) {
     if (!space_bounds_ok(u->sp, cfg, NULL)) return 0;
-    push_cfg(L, u->sp, cfg);
+    push_cfg(L, u, cfg);
     if (preds_ok(L, u, NULL, 0)) return 1;
     lua_pop(L, 1);
     return 0;
@@ -273,7 +286,7 @@ static int push_if_valid(lua_State *L, const lspace *u, const int32_t *cfg) {
 /* Full validity of an index vector: C check, then predicates. 1, or 0 with why. */
 static int valid_cfg(lua_State *L, const lspace *u, const int32_t *cfg, char *why, size_t wl) {
     if (space_check(u->sp, cfg, why, wl) != 0) return 0;
-    push_cfg(L, u->sp, cfg);
+    push_cfg(L, u, cfg);
     int ok = preds_ok(L, u, why, wl);
     lua_pop(L, 1);
     return ok;
@@ -283,6 +296,8 @@ static int space_gc(lua_State *L) {
     lspace *u = (lspace *)luaL_checkudata(L, 1, SPACE_MT);
     space_free(u->sp);
     u->sp = NULL;
+    free(u->val_off);
+    u->val_off = NULL;
     return 0;
 }
 
@@ -366,7 +381,7 @@ static int m_params(lua_State *L) {
     int32_t local[LOCAL_SLOTS];
     int32_t *def = cfg_buf(L, check_space(L, 1), local);
     space_default(sp, def);
-    push_cfg(L, sp, def);
+    push_cfg(L, check_space(L, 1), def);
     lua_createtable(L, np, 0);
     for (int p = 0; p < np; p++) {
         enum space_kind k = space_param_kind(sp, p);
@@ -399,7 +414,7 @@ static void sample_one(lua_State *L, const lspace *u, rng_t *r, int32_t *cfg) {
             snprintf(why, sizeof why, "bound '%s'", space_bound_name(u->sp, which));
             continue;
         }
-        push_cfg(L, u->sp, cfg);
+        push_cfg(L, u, cfg);
         if (preds_ok(L, u, why, sizeof why)) return;
         lua_pop(L, 1);
     }
@@ -450,7 +465,7 @@ static int m_neighbors(lua_State *L) {
     int n = space_neighbors(u->sp, cfg, out, cap), k = 0;
     lua_createtable(L, n, 0);
     for (int i = 0; i < n; i++) {
-        push_cfg(L, u->sp, out + (size_t)i * (size_t)ns);
+        push_cfg(L, u, out + (size_t)i * (size_t)ns);
         if (preds_ok(L, u, NULL, 0)) lua_rawseti(L, -2, ++k);
         else lua_pop(L, 1);
     }
@@ -460,8 +475,8 @@ static int m_neighbors(lua_State *L) {
 /* Shared tail of mutate/crossover: no valid move in max_tries -> the first valid fallback. */
 static int fallback(lua_State *L, const lspace *u, const int32_t *a, const int32_t *b, const char *method) {
     char why[512];
-    if (valid_cfg(L, u, a, why, sizeof why)) return push_cfg(L, u->sp, a), 1;
-    if (b && valid_cfg(L, u, b, why, sizeof why)) return push_cfg(L, u->sp, b), 1;
+    if (valid_cfg(L, u, a, why, sizeof why)) return push_cfg(L, u, a), 1;
+    if (b && valid_cfg(L, u, b, why, sizeof why)) return push_cfg(L, u, b), 1;
     return luaL_error(L, "sp:%s: no valid config found in %d tries (input invalid: %s)", method, u->max_tries, why);
 }
 
@@ -553,7 +568,7 @@ static int m_from_json(lua_State *L) {
     int32_t *cfg = cfg_buf(L, u, local);
     char err[512];
     if (space_from_json(u->sp, s, n, cfg, err, sizeof err) == 0) {
-        push_cfg(L, u->sp, cfg);
+        push_cfg(L, u, cfg);
         if (preds_ok(L, u, err, sizeof err)) return 1;
     }
     luaL_pushfail(L);
@@ -566,7 +581,7 @@ static int m_default(lua_State *L) {
     int32_t local[LOCAL_SLOTS];
     int32_t *cfg = cfg_buf(L, u, local);
     space_default(u->sp, cfg);
-    push_cfg(L, u->sp, cfg);
+    push_cfg(L, u, cfg);
     return 1;
 }
 
@@ -605,7 +620,7 @@ static int m_at(lua_State *L) {
     int32_t *cfg = cfg_buf(L, u, local);
     if (ix < 0 || space_at(u->sp, (uint64_t)ix, cfg) != 0)
         return luaL_error(L, "sp:at: index %I is outside 0..size-1 of the unconstrained space", ix);
-    push_cfg(L, u->sp, cfg);
+    push_cfg(L, u, cfg);
     return 1;
 }
 

@@ -4,6 +4,7 @@
 #include "lspace.h"
 #include <lauxlib.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- declaring: S.new{name=, params=, bounds=, constraints=, max_tries=} ---- */
@@ -265,16 +266,43 @@ static int d_perm(lua_State *L) {
     return 1;
 }
 
+/* Uservalue 3: interned param names and slot values, so building config tables hashes nothing. */
+static void build_cache(lua_State *L, lspace *u, int ud) {
+    const space *sp = u->sp;
+    int np = space_nparams(sp), ns = space_nslots(sp), next = np;
+    if (!(u->val_off = malloc((size_t)ns * sizeof *u->val_off))) luaL_error(L, "htune.space.new: out of memory");
+    lua_createtable(L, np + 16, 0);
+    for (int p = 0; p < np; p++) lua_pushstring(L, space_param_name(sp, p)), lua_rawseti(L, -2, p + 1);
+    for (int s = 0; s < ns; s++) {
+        int p = space_slot_param(sp, s), count = space_slot_count(sp, s);
+        u->val_off[s] = -1;
+        if (space_param_kind(sp, p) == SPACE_PERM || count > 4096) continue;
+        if (s > space_param_slot(sp, p)) { /* later list element: same values as the first */
+            u->val_off[s] = u->val_off[s - 1];
+            continue;
+        }
+        u->val_off[s] = next;
+        for (int32_t i = 0; i < count; i++) {
+            space_value v;
+            space_slot_value(sp, s, i, &v);
+            lspace_push_value(L, &v);
+            lua_rawseti(L, -2, ++next);
+        }
+    }
+    lua_setiuservalue(L, ud, 3);
+}
+
 static int l_new(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_getfield(L, 1, "name");
     const char *name = luaL_optstring(L, -1, "space");
-    lspace *u = (lspace *)lua_newuserdatauv(L, sizeof *u, 2);
+    lspace *u = (lspace *)lua_newuserdatauv(L, sizeof *u, 3);
     memset(u, 0, sizeof *u);
     luaL_setmetatable(L, SPACE_MT);
     int ud = lua_gettop(L);
     if (!(u->sp = space_new(name))) return luaL_error(L, "htune.space.new: out of memory");
     add_params(L, u->sp, 1);
+    build_cache(L, u, ud);
     add_bounds(L, u->sp, 1);
     u->npred = add_constraints(L, ud, 1);
     lua_getfield(L, 1, "max_tries");
