@@ -166,7 +166,7 @@ static void test_bounds(void) {
     space *sp = bounded();
     rng_t r;
     rng_seed(&r, 9);
-    int32_t c[2];
+    int32_t c[5]; /* 2 slots, 5 once word and pair are added */
     for (int i = 0; i < 500; i++) {
         CHECK_EQ_INT(space_sample(sp, &r, c, 1000, err, sizeof err), 0);
         CHECK(2 * (16 << c[0]) * (c[1] + 1) <= 512);
@@ -182,8 +182,28 @@ static void test_bounds(void) {
     space_term bad = {.coef = 1, .nfactors = 1, .factors = {"nope"}};
     CHECK_EQ_INT(space_add_bound(sp, "b2", &bad, 1, 0, 1, err, sizeof err), -1);
     CHECK(strstr(err, "unknown parameter 'nope'") != NULL);
+    static const space_value names[] = {STR("a"), STR("b")};
+    space_spec words = {.kind = SPACE_CHOICE, .values = names, .nvalues = 2}, u8 = {.kind = SPACE_INT, .lo = 0, .hi = 3, .step = 1};
+    space_spec lst = {.kind = SPACE_LIST, .n = 2, .elem = &u8};
+    space_add_param(sp, "word", &words, err, sizeof err);
+    space_add_param(sp, "pair", &lst, err, sizeof err);
+    space_term word = {.coef = 1, .nfactors = 1, .factors = {"word"}};
+    CHECK_EQ_INT(space_add_bound(sp, "w", &word, 1, 0, 1, err, sizeof err), -1);
+    CHECK(strstr(err, "parameter 'word' is not numeric") != NULL);
+    space_term whole = {.coef = 1, .nfactors = 1, .factors = {"pair"}};
+    CHECK_EQ_INT(space_add_bound(sp, "p", &whole, 1, 0, 1, err, sizeof err), -1);
+    CHECK(strstr(err, "needs an element, such as 'pair[1]'") != NULL);
+    space_term past = {.coef = 1, .nfactors = 1, .factors = {"pair[3]"}};
+    CHECK_EQ_INT(space_add_bound(sp, "p", &past, 1, 0, 1, err, sizeof err), -1);
+    space_term elems = {.coef = 1, .nfactors = 2, .factors = {"pair[1]", "pair[2]"}};
+    CHECK_EQ_INT(space_add_bound(sp, "prod", &elems, 1, 0, 2, err, sizeof err), 1);
+    for (int i = 0; i < 200; i++) {
+        int32_t c4[5];
+        CHECK_EQ_INT(space_sample(sp, &r, c4, 1000, err, sizeof err), 0);
+        CHECK(c4[3] * c4[4] <= 2);
+    }
     space_term empty_c = {.coef = 1, .nfactors = 1, .factors = {"block_m"}};
-    CHECK_EQ_INT(space_add_bound(sp, "b3", &empty_c, 1, 0, 8, err, sizeof err), 1);
+    CHECK_EQ_INT(space_add_bound(sp, "b3", &empty_c, 1, 0, 8, err, sizeof err), 2);
     CHECK_EQ_INT(space_sample(sp, &r, c, 50, err, sizeof err), -1);
     CHECK(strstr(err, "seems empty") != NULL && strstr(err, "bound '") != NULL);
     space_free(sp);
