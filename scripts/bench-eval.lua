@@ -93,12 +93,22 @@ for _, items in ipairs { 1, 2, 4, 8 } do
   for _, block in ipairs { 64, 128, 256, 512, 1024 } do cfgs[#cfgs + 1] = { kernel = "saxpy_t", items = items, block = block } end
 end
 local compiler = K.compiler()
-for _, cutoff in ipairs { true, false } do
-  local all, st = htune.evaluate(p, cfgs, { compiler = compiler, cutoff = cutoff, on_result = function() end })
-  local best
-  for _, x in ipairs(all) do if x.ok and (not best or x.latency_us < best.latency_us) then best = x end end
-  print(string.format("bench-eval: pipeline (cutoff %s, nvrtc %s): %d configs in %.0f ms = %.1f configs/s, GPU-idle share %.1f%%, best %s %.2f us",
-    tostring(cutoff), tostring(K.nvrtc_available), st.evals, st.wall_ms, st.configs_per_s, 100 * st.idle_share,
-    best and (best.cfg.items .. "x" .. best.cfg.block) or "-", best and best.latency_us or 0))
+local nv_ok, nvrtc = pcall(require, "htune.nvrtc")
+local function pipeline(label, cutoff, cold)
+  if nv_ok and K.nvrtc_available then nvrtc.cache { enabled = not cold } end
+  local all, st = htune.evaluate(p, cfgs, { compiler = compiler, cutoff = cutoff })
+  local best, nok, ncut = nil, 0, 0
+  for _, x in ipairs(all) do
+    if x.ok then nok = nok + 1 end
+    if x.reason == "cutoff" then ncut = ncut + 1 end
+    if x.ok and (not best or x.latency_us < best.latency_us) then best = x end
+  end
+  print(string.format("bench-eval: pipeline %s: %d configs (%d ok, %d cut off) in %.0f ms = %.1f configs/s, "
+    .. "worker busy %.0f ms, GPU-idle share (no request in flight) %.1f%%, best items=%s block=%s %.2f us",
+    label, st.evals, nok, ncut, st.wall_ms, st.configs_per_s, st.worker_busy_ms, 100 * st.idle_share,
+    best and best.cfg.items or "-", best and best.cfg.block or "-", best and best.latency_us or 0))
 end
+if K.nvrtc_available then pipeline("cold NVRTC (cache off), cutoff on", true, true) end
+pipeline("cached compiles, cutoff on", true, false)
+pipeline("cached compiles, cutoff off", false, false)
 return 0

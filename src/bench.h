@@ -21,7 +21,7 @@ struct bench_opts {
     double warmup_ms;       /* default 1 (at least one launch after the first) */
     int l2_flush;           /* memset a buffer larger than L2 before each sample */
     int batch;              /* launches per sample; 0 = auto (K for kernels under batch_below_us) */
-    double batch_below_us;  /* default 20 */
+    double batch_below_us;  /* default 100: shorter kernels are timed K at a time, K*est >= 2x this */
     double best_us;         /* current best for early cutoff; 0 = none */
     double cutoff_margin;   /* default 0.10 */
     double trim_k;          /* drop samples above median + k*MAD; default 5, < 0 disables */

@@ -1,6 +1,8 @@
 -- htune.evaluate(problem, configs, opts): measures a list of configs on a backend (default
--- "live") and hands back results as they complete: through opts.on_result(result), or as an
--- iterator when no callback is given:  for r in htune.evaluate(p, cfgs) do ... end
+-- "live": NVRTC compiles overlap GPU timing) and hands back results as they complete:
+--   local results, stats = htune.evaluate(p, cfgs, {on_result = function(r) ... end})
+--       results[i] belongs to configs[i]; on_result sees each as it completes
+--   for r in htune.evaluate(p, cfgs, {iterate = true}) do ... end     -- completion order
 local M = {}
 
 local function open_backend(problem, opts)
@@ -14,16 +16,10 @@ local function trials_of(problem, configs)
   return trials
 end
 
--- evaluate(problem, configs, opts) -> iterator (no on_result) | results in completion order,
--- backend stats (with on_result) | nil, msg, code when the backend cannot open.
-function M.evaluate(problem, configs, opts)
-  opts = opts or {}
-  local b, err, code = open_backend(problem, opts)
-  if not b then return nil, err, code end
-  b:submit(trials_of(problem, configs))
-  local owned = not opts.backend_object
+-- An iterator over results in completion order; closes a backend it opened when done.
+local function stream(b, owned)
   local buffered = {}
-  local function next_result()
+  return function()
     while #buffered == 0 do
       if b:pending() == 0 then
         if owned and b.close then b:close() end
@@ -33,13 +29,23 @@ function M.evaluate(problem, configs, opts)
     end
     return table.remove(buffered, 1)
   end
-  if not opts.on_result then return next_result end
-  local all = {}
+end
+
+-- evaluate(problem, configs, opts) -> results (configs' order), backend stats | iterator
+-- (opts.iterate) | nil, msg, code when the backend cannot open.
+function M.evaluate(problem, configs, opts)
+  opts = opts or {}
+  local b, err, code = open_backend(problem, opts)
+  if not b then return nil, err, code end
+  b:submit(trials_of(problem, configs))
+  local next_result = stream(b, not opts.backend_object)
+  if opts.iterate then return next_result end
+  local results = {}
   for r in next_result do
-    all[#all + 1] = r
-    opts.on_result(r)
+    results[r.id] = r
+    if opts.on_result then opts.on_result(r) end
   end
-  return all, b.stats and b:stats() or nil
+  return results, b.stats and b:stats() or nil
 end
 
 return M

@@ -33,11 +33,11 @@ static void test_median_matches_kernel_time(void) {
     char err[200];
     struct bench *b = bench_new(&api, stream, 1000, 0, err, sizeof err);
     CHECK(b != NULL);
-    struct kern k = kernel("fake_sleep_50");
+    struct kern k = kernel("fake_sleep_150");
     struct bench_opts o = { 0 };
     struct bench_result r;
     CHECK_EQ_INT(bench_run(b, launch, &k, &o, &r), 0);
-    CHECK(fabs(r.median_us - 50) < 0.5);
+    CHECK(fabs(r.median_us - 150) < 1.5);
     CHECK(r.converged && !r.cutoff && !r.timed_out);
     CHECK_EQ_INT(r.batch, 1);
     CHECK(r.reps >= 10 && r.noise_pct < 1);
@@ -51,8 +51,11 @@ static void test_short_kernels_are_batched(void) {
     struct bench_opts o = { 0 };
     struct bench_result r;
     CHECK_EQ_INT(bench_run(b, launch, &k, &o, &r), 0);
-    CHECK_EQ_INT(r.batch, 25);
+    CHECK_EQ_INT(r.batch, 100);   /* samples of >= 200 us */
     CHECK(fabs(r.median_us - 2) < 0.05);
+    k = kernel("fake_sleep_10");
+    CHECK_EQ_INT(bench_run(b, launch, &k, &o, &r), 0);
+    CHECK_EQ_INT(r.batch, 20);
     bench_free(b);
 }
 

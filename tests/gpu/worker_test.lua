@@ -88,7 +88,7 @@ function T.copy_bandwidth_matches_device_copy()
     local r
     repeat r = w:poll(20) until r
     assert(r.ok, r.message)
-    if not best or r.stats.median_us < best.stats.median_us then best, best.grid = r, grid end
+    if not best or r.stats.median_us < best.stats.median_us then best = r; best.grid = grid end
   end
   local bytes = 2 * 4 * n
   local bw, bw_ref = bytes / best.stats.median_us / 1e3, bytes / m.stats.median_us / 1e3
@@ -104,8 +104,10 @@ function T.live_pipeline_over_a_space()
   for _, items in ipairs { 1, 2, 4, 8 } do
     for _, block in ipairs { 128, 256, 512 } do cfgs[#cfgs + 1] = { kernel = "saxpy_t", items = items, block = block } end
   end
-  local all, st = htune.evaluate(p, cfgs, { compiler = K.compiler(), on_result = function() end })
+  local streamed = 0
+  local all, st = htune.evaluate(p, cfgs, { compiler = K.compiler(), on_result = function() streamed = streamed + 1 end })
   assert(all, st)
+  assert(streamed == #cfgs and #all == #cfgs)
   local okn = 0
   for _, r in ipairs(all) do if r.ok or r.reason == "cutoff" then okn = okn + 1 end end
   assert(okn == #cfgs, okn .. " of " .. #cfgs .. " ok")

@@ -140,7 +140,7 @@ describe("htune.evaluate", function()
   it("yields results as they complete, through an iterator or a callback", function()
     local p = fake_problem { "fake_copy_10", "fake_copy_12" }
     local cfgs = { { kernel = "fake_copy_10" }, { kernel = "fake_copy_12" } }
-    local opts = { fake = true, compiler = fake_compiler, time_cap_ms = 5, cutoff = false }
+    local opts = { fake = true, compiler = fake_compiler, time_cap_ms = 5, cutoff = false, iterate = true }
     local seen = 0
     for r in htune.evaluate(p, cfgs, opts) do
       seen = seen + 1
@@ -148,9 +148,12 @@ describe("htune.evaluate", function()
     end
     assert.are.equal(2, seen)
     local n = 0
-    opts.on_result = function(r) n = n + 1 end
+    opts.iterate, opts.on_result = nil, function(r) n = n + 1 end
     local all, st = htune.evaluate(p, cfgs, opts)
     assert.are.equal(2, #all)
+    assert.are.equal("fake_copy_12", all[2].cfg.kernel)   -- results in the configs' order
+    assert.is_true(math.abs(all[2].latency_us - 12) < 0.3)
+    assert.is_true(st.idle_share < 1)   -- stats survive the backend's close
     assert.are.equal(2, n)
     assert.are.equal(2, st.evals)
   end)

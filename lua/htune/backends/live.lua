@@ -211,7 +211,7 @@ function B:poll(timeout_ms)
     elseif #self.compiling > 0 then
       local hs = {}
       for i, c in ipairs(self.compiling) do hs[i] = c.handle end
-      if self.compiler.wait_any then self.compiler.wait_any(hs, math.max(0, math.min(2, deadline - sys.now_ms())))
+      if self.compiler.wait_any then self.compiler.wait_any(hs, math.floor(math.max(0, math.min(2, deadline - sys.now_ms()))))
       else sys.sleep_ms(1) end
     end
   until #self.done > 0 or self.npending == 0 or sys.now_ms() >= deadline
@@ -248,6 +248,7 @@ end
 -- load, check and timing), so idle_share = 1 - busy / wall is the share of wall time the GPU
 -- had nothing queued.
 function B:stats()
+  if self.final_stats then return self.final_stats end
   local wall = sys.now_ms() - self.t_open
   local busy = self.worker and self.worker:busy_ms() or 0
   return { wall_ms = wall, worker_busy_ms = busy, idle_share = wall > 0 and 1 - busy / wall or 0,
@@ -256,7 +257,10 @@ function B:stats()
 end
 
 function B:close()
-  if self.worker then self.worker:close() end
+  if self.worker then
+    self.final_stats = self:stats()
+    self.worker:close()
+  end
   self.worker = nil
 end
 
