@@ -34,7 +34,8 @@ for i, case in ipairs(cases) do
   tests[string.format("%s %s matches reference", name, table.concat(parts, ","))] = function()
     local p = assert(htune.problem(name, shape))
     local cfgs = sample(p, CONFIGS, 100 + i)
-    local results = htune.evaluate(p, cfgs, { check = true })
+    local results, err = htune.evaluate(p, cfgs, { check = true })
+    assert(results, "htune.evaluate: " .. tostring(err))
     assert(#results == #cfgs, string.format("%d results for %d configs", #results, #cfgs))
     for j, r in ipairs(results) do
       assert(r.ok, string.format("%s: %s (%s)\n%s", p.compile(cfgs[j]).name_expr, tostring(r.reason),
