@@ -5,9 +5,14 @@
 --   for r in htune.evaluate(p, cfgs, {iterate = true}) do ... end     -- completion order
 local M = {}
 
+-- Every config is measured in full unless opts.cutoff = true: early cutoff is for searches,
+-- where a loser's exact time does not matter.
 local function open_backend(problem, opts)
   if opts.backend_object then return opts.backend_object end
-  return require("htune.backends." .. (opts.backend or "live")).open(problem, opts)
+  local o = {}
+  for k, v in pairs(opts) do o[k] = v end
+  o.cutoff = opts.cutoff == true
+  return require("htune.backends." .. (opts.backend or "live")).open(problem, o)
 end
 
 local function trials_of(problem, configs)
