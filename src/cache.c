@@ -1,4 +1,4 @@
-/* Disk cache: "<dir>/<key hex>.htc" files = 32-byte header (magic, key, length, FNV-1a of the
+/* Disk cache: "<dir>/<key hex>.htc" files = 32-byte header (magic, key, length, checksum of the
  * payload) + payload. Readers verify all four; writers use util_write_atomic; eviction sorts
  * entries by mtime (touched on hit) and removes the oldest down to 80 % of the limit. */
 #include "cache.h"
@@ -20,7 +20,7 @@ struct cache {
     pthread_mutex_t mu;
 };
 
-static const char MAGIC[8] = {'H', 'T', 'N', 'C', 'A', 'C', 'H', '1'};
+static const char MAGIC[8] = {'H', 'T', 'N', 'C', 'A', 'C', 'H', '2'};
 enum { HEADER = 32 };
 
 void cache_default_dir(char *out, size_t outlen) {
@@ -96,20 +96,53 @@ static void count(struct cache *c, long *counter) {
     pthread_mutex_unlock(&c->mu);
 }
 
+/* Checksum of a payload: four independent multiply-xor lanes over 8-byte words (several times
+ * faster than byte-wise FNV on 100 KB cubins: warm-cache hits are dominated by it), FNV tail. */
+static uint64_t checksum(const void *data, size_t n) {
+    const unsigned char *p = data;
+    uint64_t lane[4] = {UTIL_FNV_INIT, 0x9e3779b97f4a7c15ULL, 0xbf58476d1ce4e5b9ULL, 0x94d049bb133111ebULL};
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32)
+        for (int k = 0; k < 4; k++) {
+            uint64_t w;
+            memcpy(&w, p + i + 8 * k, 8);
+            lane[k] = (lane[k] ^ w) * 0x100000001b3ULL;
+            lane[k] ^= lane[k] >> 29;
+        }
+    uint64_t h = util_fnv1a(UTIL_FNV_INIT, lane, sizeof lane);
+    return util_fnv1a(h, p + i, n - i);
+}
+
+/* Reads a whole file in one read of its size (malloc'd; NULL if absent or unreadable). */
+static char *read_entry(const char *path, size_t *len) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return NULL;
+    struct stat st;
+    char *buf = NULL;
+    if (fstat(fd, &st) == 0 && st.st_size >= 0 && (buf = malloc((size_t)st.st_size + 1))) {
+        size_t got = 0;
+        ssize_t r;
+        while (got < (size_t)st.st_size && (r = read(fd, buf + got, (size_t)st.st_size - got)) > 0) got += (size_t)r;
+        *len = got;
+    }
+    close(fd);
+    return buf;
+}
+
 /* 0 when buf holds a whole, unmodified entry for key. */
 static int check_entry(const char *buf, size_t n, uint64_t key) {
     if (n < HEADER || memcmp(buf, MAGIC, 8) != 0) return -1;
     uint64_t hdr[3];
     memcpy(hdr, buf + 8, sizeof hdr);
     if (hdr[0] != key || hdr[1] != n - HEADER) return -1;
-    return util_fnv1a(UTIL_FNV_INIT, buf + HEADER, n - HEADER) == hdr[2] ? 0 : -1;
+    return checksum(buf + HEADER, n - HEADER) == hdr[2] ? 0 : -1;
 }
 
 int cache_get(struct cache *c, uint64_t key, char **data, size_t *len) {
-    char path[4200], err[256];
+    char path[4200];
     cache_entry_path(c, key, path, sizeof path);
     size_t n = 0;
-    char *buf = util_read_file(path, &n, err, sizeof err);
+    char *buf = read_entry(path, &n);
     if (!buf) {
         count(c, &c->misses);
         return CACHE_MISS;
@@ -179,7 +212,7 @@ int cache_put(struct cache *c, uint64_t key, const void *data, size_t len, char 
         snprintf(err, errlen, "out of memory for a %zu-byte cache entry", len);
         return -1;
     }
-    uint64_t hdr[3] = {key, len, util_fnv1a(UTIL_FNV_INIT, data, len)};
+    uint64_t hdr[3] = {key, len, checksum(data, len)};
     memcpy(buf, MAGIC, 8);
     memcpy(buf + 8, hdr, sizeof hdr);
     memcpy(buf + HEADER, data, len);
