@@ -49,6 +49,31 @@ describe("htune.nvrtc without the library", function()
   end)
 end)
 
+describe("htune cache (CLI)", function()
+  local function run_cli(args)
+    local out, real = {}, io.stdout
+    io.stdout = { write = function(_, ...) for _, v in ipairs { ... } do out[#out + 1] = v end end }
+    local ok, code = pcall(require("htune.cli.cache").run, args)
+    io.stdout = real
+    assert(ok, code)
+    return code, table.concat(out)
+  end
+
+  it("prints stats and clears a given directory", function()
+    local saved_settings = nv.cache()
+    local dir = tmpdir()
+    local code, text = run_cli { "stats", "--dir", dir }
+    assert.are.equal(0, code)
+    assert.matches("entries +0", text)
+    assert.matches(dir, text, 1, true)
+    code, text = run_cli { "clear", "--dir", dir }
+    assert.are.equal(0, code)
+    assert.matches("removed 0 entries", text)
+    os.remove(dir)
+    nv.cache { dir = saved_settings.dir }
+  end)
+end)
+
 if not nv.available then
   print("skip: real NVRTC tests: " .. tostring(nv.unavailable_reason))
   return
