@@ -222,6 +222,13 @@ static int ensure_pool(struct nvsvc *s) {
     return s->pool ? 0 : -1;
 }
 
+/* Batching amortises parsing the headers a template includes; a header-free source gains nothing
+ * (measured on kernels/matmul: 0.77 configs/s batched vs 0.87 unbatched on one thread) and loses
+ * parallelism, so only jobs whose source has an #include are coalesced (pool group 0 = alone). */
+static int worth_batching(const struct nvrtc_job *job) {
+    return job->source && memmem(job->source, job->source_len, "#include", 8) != NULL;
+}
+
 struct nvsvc_ticket *nvsvc_submit(struct nvsvc *s, struct nvrtc_job *job) {
     struct nvsvc_ticket *t = calloc(1, sizeof *t);
     if (!t) return NULL;
@@ -237,7 +244,7 @@ struct nvsvc_ticket *nvsvc_submit(struct nvsvc *s, struct nvrtc_job *job) {
         nvsvc_release(t);
         return NULL;
     }
-    t->item.group = nvrtc_job_group_key(&t->job, &s->api) | 1; /* never 0: 0 means "alone" */
+    t->item.group = worth_batching(&t->job) ? nvrtc_job_group_key(&t->job, &s->api) | 1 : 0;
     pool_submit(s->pool, &t->item);
     return t;
 }

@@ -222,7 +222,7 @@ static void test_service_batches_and_splits(void) {
     for (int i = 0; i < 9; i++) {
         struct nvrtc_job j;
         snprintf(expr, sizeof expr, i == 5 ? "bad<%d>" : "k<%d>", i);
-        make_job(&j, "template source", expr);
+        make_job(&j, "#include <x.h>\ntemplate source", expr);
         t[i] = nvsvc_submit(s, &j);
     }
     int ok = 1, batched = 0;
@@ -238,7 +238,7 @@ static void test_service_batches_and_splits(void) {
     CHECK(ok);
     CHECK(batched); /* 9 queued behind one worker: coalesced */
     struct nvrtc_job j; /* the same job again: a cache hit, done at submit */
-    make_job(&j, "template source", "k<3>");
+    make_job(&j, "#include <x.h>\ntemplate source", "k<3>");
     struct nvsvc_ticket *again = nvsvc_submit(s, &j);
     CHECK(nvsvc_ready(s, again) && again->res.cached && again->res.ok);
     CHECK_EQ_INT(nvsvc_wait_any(s, &again, 1, 0), 0);

@@ -230,7 +230,13 @@ describe("htune.nvrtc disk cache", function()
     with_cache(function(dir)
       local rng = require("htune.rng")(7)
       local threads_before = nv.threads(2)
-      local done = 0
+      local done, batched = 0, 0
+      local incdir = tmpdir()
+      sys.mkdirs(incdir)
+      local hf = assert(io.open(incdir .. "/tiny.h", "w"))
+      hf:write("#define TINY_SCALE 2\n")
+      hf:close()
+      local src = '#include "tiny.h"\n' .. KERNEL -- an #include makes jobs eligible for batching
       for round = 1, 4 do
         local names = sys.listdir(dir) or {}
         for _ = 1, math.min(3, #names) do
@@ -240,7 +246,7 @@ describe("htune.nvrtc disk cache", function()
         local handles, exprs = {}, {}
         for i = 1, 60 do
           exprs[i] = ("k<%d>"):format(8 * rng:int(1, 12))
-          handles[i] = nv.submit { source = KERNEL, name_exprs = { exprs[i] } }
+          handles[i] = nv.submit { source = src, name_exprs = { exprs[i] }, include_dirs = { incdir } }
         end
         for i, h in ipairs(handles) do
           local r = h:wait()
@@ -249,10 +255,14 @@ describe("htune.nvrtc disk cache", function()
           assert.are.equal(("_Z1kILi%dEEvPf"):format(tonumber(exprs[i]:match("%d+"))), mangled)
           assert.is_truthy(r.cubin:find(mangled, 1, true))
           done = done + 1
+          batched = batched + (r.batch > 1 and 1 or 0)
         end
       end
       nv.threads(threads_before)
+      os.remove(incdir .. "/tiny.h")
+      os.remove(incdir)
       assert.are.equal(240, done)
+      assert.is_true(batched > 0) -- the first round's 60 misses queue deep enough to coalesce
       assert.is_true(nv.cache_stats().hits > 100)
       assert.is_true(nv.cache_stats().corrupt > 0) -- corrupt entries were read, caught, recompiled
     end)
