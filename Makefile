@@ -13,6 +13,9 @@ SRC_NVRTC = src/nvrtc.c src/nvsvc.c src/pool.c src/cache.c src/lnvrtc.c
 SRC_CUDA  = src/cudaapi.c src/cudafake.c src/cuda.c src/lcuda.c
 SRC_BENCH = src/stats.c src/criterion.c src/bench.c src/worker.c src/wproto.c src/wserve.c src/lbench.c
 SRC_LLM   = src/llm.c src/lllm.c
+all: $(BUILD)/mock_llm
+$(BUILD)/mock_llm: tests/mock_llm/mock_llm.c | $(BUILD)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $<
 SRC_STORE = src/store.c src/lstore.c
 SRC_KERNELS = src/baseline.c
 SRC = $(SRC_CORE) $(SRC_SPACE) $(SRC_NVRTC) $(SRC_CUDA) $(SRC_BENCH) $(SRC_LLM) $(SRC_STORE) $(SRC_KERNELS)

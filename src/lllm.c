@@ -267,7 +267,7 @@ static int dig(lua_State *L, int t, const char *path) {
     return lua_type(L, -1);
 }
 
-static void set_usage(lua_State *L, int reply, int anthropic) {
+static void set_usage(lua_State *L, int res, int reply, int anthropic) {
     lua_newtable(L);
     const char *names[2][2] = {{"usage.prompt_tokens", "usage.completion_tokens"}, {"usage.input_tokens", "usage.output_tokens"}};
     for (int k = 0; k < 2; k++) {
@@ -275,7 +275,7 @@ static void set_usage(lua_State *L, int reply, int anthropic) {
         lua_pop(L, 1);
         set_int(L, k ? "completion_tokens" : "prompt_tokens", v);
     }
-    lua_setfield(L, -2, "usage");
+    lua_setfield(L, res, "usage");
 }
 
 /* Reply text: OpenAI choices[1].message.content; Anthropic the text blocks of content joined. */
@@ -299,32 +299,32 @@ static int push_text(lua_State *L, int reply, int anthropic) {
     return any;
 }
 
-static void fail(lua_State *L, const char *code, const char *msg) {
+static void fail(lua_State *L, int res, const char *code, const char *msg) {
     lua_pushboolean(L, 0);
-    lua_setfield(L, -2, "ok");
+    lua_setfield(L, res, "ok");
     lua_pushstring(L, code);
-    lua_setfield(L, -2, "code");
+    lua_setfield(L, res, "code");
     lua_pushstring(L, msg);
-    lua_setfield(L, -2, "error");
+    lua_setfield(L, res, "error");
 }
 
-/* Decodes a 2xx body into the result table on top; 1 when it held a reply text. */
-static int parse_reply(lua_State *L, client_box *cb, const struct llm_result *res) {
+/* Decodes a 2xx body into the result table at res; 1 when it held a reply text. */
+static int parse_reply(lua_State *L, int res, client_box *cb, const struct llm_result *r) {
     lua_getfield(L, lua_upvalueindex(1), "decode");
-    lua_pushlstring(L, res->body ? res->body : "", res->body_len);
+    lua_pushlstring(L, r->body ? r->body : "", r->body_len);
     lua_call(L, 1, 2);
     int reply = lua_gettop(L) - 1;
     if (!lua_istable(L, reply)) {
-        lua_pushfstring(L, "reply is not a JSON object (%s)", lua_isstring(L, -1) ? lua_tostring(L, -1) : "no detail");
-        fail(L, "EPARSE", lua_tostring(L, -1));
-        lua_settop(L, reply - 1);
+        const char *why = lua_isstring(L, -1) ? lua_tostring(L, -1) : "not an object";
+        fail(L, res, "EPARSE", lua_pushfstring(L, "reply is not a JSON object (%s)", why));
+        lua_settop(L, res);
         return 0;
     }
-    set_usage(L, reply, cb->anthropic);
+    set_usage(L, res, reply, cb->anthropic);
     int ok = push_text(L, reply, cb->anthropic);
-    if (ok) lua_setfield(L, reply - 1, "text");
-    else fail(L, "EPARSE", cb->anthropic ? "reply has no content[].text" : "reply has no choices[1].message.content");
-    lua_settop(L, reply - 1);
+    if (ok) lua_setfield(L, res, "text");
+    else fail(L, res, "EPARSE", cb->anthropic ? "reply has no content[].text" : "reply has no choices[1].message.content");
+    lua_settop(L, res);
     return ok;
 }
 
@@ -336,8 +336,9 @@ static void make_result(lua_State *L, int h, client_box *cb, req_box *r, const s
     set_int(L, "attempts", res->attempts);
     lua_pushboolean(L, res->cached);
     lua_setfield(L, -2, "cached");
-    if (!res->ok) fail(L, res->code ? res->code : "EHTTP", res->error);
-    else if (parse_reply(L, cb, res)) {
+    int t = lua_gettop(L);
+    if (!res->ok) fail(L, t, res->code ? res->code : "EHTTP", res->error);
+    else if (parse_reply(L, t, cb, res)) {
         lua_pushboolean(L, 1);
         lua_setfield(L, -2, "ok");
         llm_cache_put(cb->c, r->id);
