@@ -3,7 +3,8 @@
  * (GET /stats), fault injection, and a "scripted" model that answers with configs drawn from
  * the machine-readable space block htune's prompts carry. Exits by itself (lifetime, idle).
  *   mock_llm [--latency-ms 50] [--lifetime-s 60] [--idle-exit-s 10] [--fault-rate 0]
- *            [--seed 1] [--port-file PATH]        prints "PORT <n>" on stdout when listening
+ *            [--seed 1] [--port-file PATH] [--stats-file PATH]
+ * prints "PORT <n>" on stdout when listening; the port file holds "<port> <pid>".
  * Faults per request: the prompt may say MOCK_FAULTS=429,500,drop,... and attempt k of that
  * same body gets the k-th fault ("ok" past the list). Kinds: ok 429 500 drop truncate badjson
  * prose outside empty. --fault-rate P draws one of them at random for other requests. */
@@ -53,6 +54,7 @@ typedef struct {
 
 typedef struct {
     double latency_ms, fault_rate, t_start, t_last;
+    const char *stats_file;
     long requests, active, max_active, chat_requests;
     uint64_t rng;
     uint64_t seen_hash[4096];
@@ -281,14 +283,31 @@ static void chat_response(server *s, conn *c, char *body, size_t n, int anthropi
     free(out.p);
 }
 
+static void stats_json(server *s, char *js, size_t n) {
+    snprintf(js, n, "{\"requests\":%ld,\"chat_requests\":%ld,\"active\":%ld,\"max_concurrent\":%ld}",
+             s->requests, s->chat_requests, s->active, s->max_active);
+}
+
+/* --stats-file: the same JSON as GET /stats, rewritten (atomically) after every request. */
+static void write_stats(server *s) {
+    if (!s->stats_file) return;
+    char js[256], tmp[4096];
+    stats_json(s, js, sizeof js);
+    snprintf(tmp, sizeof tmp, "%s.tmp", s->stats_file);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return;
+    fputs(js, f);
+    fclose(f);
+    rename(tmp, s->stats_file);
+}
+
 /* A complete request is in c->in: build the response and when it is due. */
 static void route(server *s, conn *c, char *body, size_t n) {
     s->requests++;
     c->due_ms = now_ms();
     if (strncmp(c->in.p, "GET /stats", 10) == 0) {
         char js[256];
-        snprintf(js, sizeof js, "{\"requests\":%ld,\"chat_requests\":%ld,\"active\":%ld,\"max_concurrent\":%ld}",
-                 s->requests, s->chat_requests, s->active, s->max_active);
+        stats_json(s, js, sizeof js);
         respond(c, 200, NULL, js, 0);
         return;
     }
@@ -299,6 +318,7 @@ static void route(server *s, conn *c, char *body, size_t n) {
     if (++s->active > s->max_active) s->max_active = s->active;
     c->due_ms += s->latency_ms;
     chat_response(s, c, body, n, anth);
+    write_stats(s);
 }
 
 /* Reads what is available; routes once headers and Content-Length bytes are in. -1: close. */
@@ -322,7 +342,7 @@ static int on_read(server *s, conn *c) {
 }
 
 static void close_conn(server *s, conn *c) {
-    if (c->counted) s->active--;
+    if (c->counted) s->active--, write_stats(s);
     close(c->fd);
     free(c->in.p);
     free(c->out.p);
@@ -413,6 +433,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--fault-rate")) s.fault_rate = atof(argv[i + 1]);
         else if (!strcmp(argv[i], "--seed")) s.rng ^= strtoull(argv[i + 1], NULL, 10) * 0x9E3779B97F4A7C15ULL;
         else if (!strcmp(argv[i], "--port-file")) port_file = argv[i + 1];
+        else if (!strcmp(argv[i], "--stats-file")) s.stats_file = argv[i + 1];
         else { fprintf(stderr, "mock_llm: unknown option %s\n", argv[i]); return 2; }
     }
     if (lifetime_s > 3600) lifetime_s = 3600;
