@@ -111,7 +111,7 @@ local function remaining(state, d)
   return evals - state.evals - mine
 end
 
-local function launch(state, d, n_configs)
+function M.launch(state, d, n_configs)
   local idx = d.next_island
   d.next_island = idx % #d.islands + 1
   local messages = prompt.build(state.problem, { history = prompt_history(state, d, d.islands[idx]),
@@ -126,7 +126,7 @@ local function launch_some(state, d)
   while #d.inflight < d.concurrency do
     local want = remaining(state, d) - #d.ready - #d.inflight * d.batch
     if want <= 0 then return end
-    launch(state, d, math.min(d.batch, want))
+    M.launch(state, d, math.min(d.batch, want))
   end
 end
 
@@ -203,6 +203,18 @@ local function local_move(state, d, out_hashes)
   end
 end
 
+-- Moves ready LLM configs into out (up to n in all), skipping any measured meanwhile.
+function M.take_ready(state, d, n, out, hashes)
+  while #out < n and #d.ready > 0 do
+    local x = table.remove(d.ready, 1)
+    if not state.seen[x.hash] and not hashes[x.hash] then
+      out[#out + 1], hashes[x.hash], d.proposed[x.hash] = x.cfg, true, true
+      d.stats.llm_evals = d.stats.llm_evals + 1
+    end
+  end
+  return out
+end
+
 function M.propose(state, n)
   local d = state.llm
   M.collect(state, d)
@@ -214,13 +226,7 @@ function M.propose(state, n)
     local h = state.space:hash(cfg)
     out[1], hashes[h], d.proposed[h], d.origin[h] = cfg, true, true, { island = 1, source = "local" }
   end
-  while #out < n and #d.ready > 0 do
-    local x = table.remove(d.ready, 1)
-    if not state.seen[x.hash] and not hashes[x.hash] then
-      out[#out + 1], hashes[x.hash], d.proposed[x.hash] = x.cfg, true, true
-      d.stats.llm_evals = d.stats.llm_evals + 1
-    end
-  end
+  M.take_ready(state, d, n, out, hashes)
   while d.local_fill and #out < n do
     local cfg, h, idx = local_move(state, d, hashes)
     if not cfg then break end
