@@ -1,0 +1,154 @@
+-- htune.llm (the C client's binding) and the llm/hybrid strategies, end to end against the
+-- mock server (tests/mock_llm) on 127.0.0.1 with short latencies; bounded in time.
+local htune = require "htune"
+local llm = require "htune.llm"
+local sys = require "htune.sys"
+local mock_mod = dofile(sys.root .. "/tests/mock_llm/mock.lua")
+
+local SPACE_BLOCK = "htune-space count=2\nparam a 1 2 4\nparam s \"x\" \"y\"\nend htune-space"
+
+local function msgs(tag) return { { role = "system", content = "be brief" }, { role = "user", content = tag .. "\n" .. SPACE_BLOCK } } end
+
+describe("htune.llm", function()
+  local m
+  setup(function() m = assert(mock_mod.start { latency_ms = 30, idle_exit_s = 5, lifetime_s = 60 }) end)
+  teardown(function() if m then m:stop() end end)
+
+  it("raises on misuse naming the field", function()
+    assert.has_error(function() llm.client { base_url = m.url } end, "llm.client: 'model' is required")
+    assert.has_error(function() llm.client { base_url = m.url, model = "x", protocol = "grpc" } end,
+      "llm.client: 'protocol' must be \"openai\" or \"anthropic\", got \"grpc\"")
+    assert.has_error(function() llm.client { base_url = m.url, model = "x", max_concurrency = 0 } end)
+    local c = llm.client { base_url = m.url, model = "x" }
+    assert.has_error(function() c:request { messages = { { role = "user" } } } end,
+      "request: messages[1].content must be a string, got nil")
+  end)
+
+  it("returns nil, msg, ENOKEY for an unset key variable, and never shows a key", function()
+    local c, err, code = llm.client { base_url = m.url, model = "x", api_key_env = "HTUNE_NO_SUCH_KEY_VAR" }
+    assert.is_nil(c)
+    assert.are.equal("ENOKEY", code)
+    assert.matches("HTUNE_NO_SUCH_KEY_VAR", err)
+    local key = os.getenv("HOME")
+    local k = llm.client { base_url = "http://127.0.0.1:1/v1", model = "x", api_key_env = "HOME", retries = 0 }
+    assert.matches("key from %$HOME", tostring(k))
+    assert.is_nil(tostring(k):find(key, 1, true))
+    local r = k:request { messages = msgs("refused") }:wait(3000)
+    assert.is_false(r.ok)
+    assert.are.equal("ENET", r.code)
+    assert.is_nil(r.error:find(key, 1, true))
+  end)
+
+  it("completes a request with text, usage, latency and attempts (openai and anthropic)", function()
+    for _, proto in ipairs { "openai", "anthropic" } do
+      local c = llm.client { base_url = m.url, model = "mock", protocol = proto }
+      local h = c:request { messages = msgs("hello " .. proto), max_tokens = 100, temperature = 0 }
+      local r = h:wait(3000)
+      assert.is_true(r.ok, tostring(r.error))
+      assert.matches("```json", r.text)
+      assert.is_true(r.usage.prompt_tokens > 0 and r.usage.completion_tokens > 0)
+      assert.is_true(r.latency_ms >= 25)
+      assert.are.equal(1, r.attempts)
+      assert.is_true(h:ready())
+      assert.are.equal(r, h:result())
+    end
+  end)
+
+  it("keeps max_concurrency transfers in flight and wait_any returns the first finished", function()
+    local before = m:stats().max_concurrent
+    local c = llm.client { base_url = m.url, model = "mock", max_concurrency = 3 }
+    local hs = {}
+    for i = 1, 6 do hs[i] = c:request { messages = msgs("conc " .. i) } end
+    local i, r = llm.wait_any(hs, 3000)
+    assert.is_true(i >= 1 and i <= 3 and r.ok)
+    for _, h in ipairs(hs) do assert.is_true(h:wait(3000).ok) end
+    assert.are.equal(3, c:stats().max_running)
+    assert.is_true(m:stats().max_concurrent >= 3 or before >= 3)
+    local t0 = sys.now_ms()
+    local j, why = llm.wait_any({ c:request { messages = msgs("to") } }, 5)
+    assert.is_nil(j)
+    assert.are.equal("timeout", why)
+    assert.is_true(sys.now_ms() - t0 < 25)
+  end)
+
+  it("cancels, reports HTTP and parse failures as data, retries a 500", function()
+    local c = llm.client { base_url = m.url, model = "mock", retries = 1, backoff_ms = 10 }
+    local h = c:request { messages = msgs("cancel me") }
+    h:cancel()
+    assert.are.equal("ECANCELED", h:wait(100).code)
+    local r = c:request { messages = msgs("bad MOCK_FAULTS=badjson") }:wait(3000)
+    assert.are.equal("EPARSE", r.code)
+    r = c:request { messages = msgs("flaky MOCK_FAULTS=500") }:wait(3000)
+    assert.is_true(r.ok)
+    assert.are.equal(2, r.attempts)
+    r = c:request { messages = msgs("down MOCK_FAULTS=500,500") }:wait(3000)
+    assert.are.equal("EHTTP", r.code)
+    assert.matches("HTTP 500", r.error)
+  end)
+
+  it("serves a repeated request from the disk cache, which holds no key", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    local c = llm.client { base_url = m.url, model = "mock", cache_dir = dir, api_key_env = "HOME" }
+    local a = c:request { messages = msgs("cache") }:wait(3000)
+    local b = c:request { messages = msgs("cache") }:wait(3000)
+    assert.is_false(a.cached)
+    assert.is_true(b.cached and b.ok)
+    assert.are.equal(a.text, b.text)
+    assert.are.equal(1, c:stats().cache_hits)
+    local names = sys.listdir(dir)
+    assert.are.equal(1, #names)
+    local f = io.open(dir .. "/" .. names[1])
+    local body = f:read("a")
+    f:close()
+    assert.is_nil(body:find(os.getenv("HOME"), 1, true))
+    os.remove(dir .. "/" .. names[1])
+    os.remove(dir)
+  end)
+end)
+
+describe("llm and hybrid strategies", function()
+  local m
+  setup(function() m = assert(mock_mod.start { latency_ms = 150, idle_exit_s = 5, lifetime_s = 60, fault_rate = 0.15 }) end)
+  teardown(function() if m then m:stop() end end)
+
+  local function run(strategy, extra)
+    local problem = require("htune.problems.toy").new()
+    local opts = { client = llm.client { base_url = m.url, model = "mock", max_concurrency = 3, retries = 2, backoff_ms = 20 } }
+    for k, v in pairs(extra or {}) do opts[k] = v end
+    return htune.tune { problem = problem, strategy = strategy, backend = "synthetic", quiet = true, seed = 3,
+      backend_options = { latency_ms = 8 }, budget = { evals = 60 }, strategy_options = opts }
+  end
+
+  it("llm: measures LLM configs with several prompts in flight and never waits for them", function()
+    local pat = htune.tune { problem = require("htune.problems.toy").new(), strategy = "pattern", backend = "synthetic",
+      quiet = true, seed = 3, backend_options = { latency_ms = 8 }, budget = { evals = 60 } }
+    local res = run("llm", { batch = 4 })
+    assert.are.equal("evals", res.stopped_because, res.message)
+    assert.are.equal(60, res.evals)
+    local rep = res.report
+    assert.is_true(rep.calls >= 2)
+    assert.is_true(rep.llm_evals > 0, "no LLM config was measured")
+    assert.is_true(rep.local_moves > 0)
+    assert.is_true(rep.client.max_running >= 2, "prompts were not in flight together")
+    assert.is_true(res.wall_s <= 1.5 * pat.wall_s + 0.2, string.format("llm %.2f s vs pattern %.2f s", res.wall_s, pat.wall_s))
+    assert.are.equal(3, #rep.diversity)
+  end)
+
+  it("hybrid: seeds from the LLM, refines with pattern search", function()
+    local res = run("hybrid", { batch = 6 })
+    assert.are.equal("evals", res.stopped_because, res.message)
+    assert.is_true(res.report.consults >= 1)
+    assert.is_true(res.report.llm_evals > 0)
+    assert.is_truthy(res.best and res.best.latency_us)
+  end)
+
+  it("llm: a dead endpoint still finishes the run on local moves", function()
+    local res = htune.tune { problem = require("htune.problems.toy").new(), strategy = "llm", backend = "synthetic",
+      quiet = true, backend_options = { latency_ms = 1 }, budget = { evals = 30 },
+      strategy_options = { base_url = "http://127.0.0.1:1/v1", model = "none", retries = 0 } }
+    assert.are.equal("evals", res.stopped_because, res.message)
+    assert.is_true(res.report.errors >= 1)
+    assert.matches("ENET", res.report.last_error)
+  end)
+end)
