@@ -227,6 +227,14 @@ function M.propose(state, n)
     out[1], hashes[h], d.proposed[h], d.origin[h] = cfg, true, true, { island = 1, source = "local" }
   end
   M.take_ready(state, d, n, out, hashes)
+  if #out == 0 and not d.local_fill and #d.inflight > 0 then
+    -- Only LLM configs wanted (prompt experiments): wait a little instead of spinning.
+    local hs = {}
+    for k, job in ipairs(d.inflight) do hs[k] = job.handle end
+    require("htune.llm").wait_any(hs, 50)
+    M.collect(state, d)
+    M.take_ready(state, d, n, out, hashes)
+  end
   while d.local_fill and #out < n do
     local cfg, h, idx = local_move(state, d, hashes)
     if not cfg then break end
