@@ -9,35 +9,50 @@ local M = {}
 M.max_reply_bytes = 1 << 20
 M.max_entries = 256
 
+M.max_scan_bytes = 4 << 20 -- bracket scanning work per reply (bounds adversarial replies)
+
+local OPEN, CLOSE, QUOTE, BSLASH = { [91] = true, [123] = true }, { [93] = true, [125] = true }, 34, 92
+
+-- Index of the bracket closing the one at s (string- and escape-aware), or nil; and the
+-- number of bytes scanned.
+function M.balanced_end(text, s, limit)
+  local depth, in_str, esc, n = 0, false, false, #text
+  local stop = limit and math.min(n, s + limit - 1) or n
+  for j = s, stop do
+    local c = text:byte(j)
+    if in_str then
+      if esc then esc = false elseif c == BSLASH then esc = true elseif c == QUOTE then in_str = false end
+    elseif c == QUOTE then in_str = true
+    elseif OPEN[c] then depth = depth + 1
+    elseif CLOSE[c] then
+      depth = depth - 1
+      if depth == 0 then return j, j - s + 1 end
+    end
+  end
+  return nil, stop - s + 1
+end
+
 -- Candidate JSON texts, in order of preference: fenced blocks, then balanced [...] / {...} spans.
 function M.candidates(text)
   local out = {}
-  for body in text:gmatch("```[%w_%-]*[ \t]*\r?\n(.-)```") do out[#out + 1] = body end
-  local i = 1
-  while i <= #text and #out < 32 do
+  local pos = 1
+  while #out < 16 do -- fenced blocks, linear: each fence is looked for once
+    local a = text:find("```", pos, true)
+    local nl = a and text:find("\n", a + 3, true)
+    local b = nl and text:find("```", nl + 1, true)
+    if not b then break end
+    if text:sub(a + 3, nl - 1):match("^[%w_%-]*[ \t\r]*$") then out[#out + 1] = text:sub(nl + 1, b - 1) end
+    pos = b + 3
+  end
+  local i, budget = 1, M.max_scan_bytes
+  while i <= #text and #out < 32 and budget > 0 do
     local s = text:find("[%[{]", i)
     if not s then break end
-    local e = M.balanced_end(text, s)
+    local e, scanned = M.balanced_end(text, s, budget)
+    budget = budget - scanned
     if e then out[#out + 1] = text:sub(s, e) i = e + 1 else i = s + 1 end
   end
   return out
-end
-
--- Index of the bracket closing the one at s (string- and escape-aware), or nil.
-function M.balanced_end(text, s)
-  local depth, in_str, esc = 0, false, false
-  for j = s, #text do
-    local c = text:sub(j, j)
-    if in_str then
-      if esc then esc = false elseif c == "\\" then esc = true elseif c == '"' then in_str = false end
-    elseif c == '"' then in_str = true
-    elseif c == "[" or c == "{" then depth = depth + 1
-    elseif c == "]" or c == "}" then
-      depth = depth - 1
-      if depth == 0 then return j end
-    end
-  end
-  return nil
 end
 
 -- The entries of a decoded value: an array, {configs=[...]}, or one object.
