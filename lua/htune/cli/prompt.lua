@@ -7,8 +7,8 @@ usage: htune prompt render PROBLEM|FILE.lua [--template NAME|FILE.lua] [--n N]
                           [--samples K] [--seed S] [--device FILE.lua]
 
 Prints the system and user messages the llm/hybrid strategies would send.
-PROBLEM: a shipped problem ("toy", "matmul", "softmax"); FILE.lua returns a problem table
-or {problem=, history=, device=, template=, n=}. --samples K measures K random configs on
+PROBLEM: a shipped problem ("toy", "matmul", "softmax") or a kernel's spec.lua; FILE.lua
+returns a problem table or {problem=, history=, device=, template=, n=}. --samples K measures K random configs on
 the synthetic backend (seed S) so the "best so far" sections show something; --device FILE
 returns a table of device specs (sm_count, smem_per_sm_bytes, l2_bytes, bandwidth_gbs,
 tensor_tflops, name). Templates: lua/htune/prompts/*.lua, or your own file.
@@ -33,6 +33,11 @@ local function parse_args(args)
 end
 
 local function load_target(target)
+  if target:match("spec%.lua$") then -- a kernel spec: built with its default shape
+    local p, err = require("htune").problem(target)
+    if not p then return nil, err end
+    return { problem = p }
+  end
   if target:match("%.lua$") then
     local ok, v = pcall(dofile, target)
     if not ok then return nil, tostring(v) end
