@@ -122,14 +122,18 @@ static int create_schema(store *s, char *err, size_t errlen) {
 /* Refuses what is not an htune database of this schema version, before writing anything. */
 static int check_header(store *s, char *err, size_t errlen) {
     int64_t app = 0, version = 0, tables = 0;
+    /* one read transaction, so a schema another process is creating is seen whole or not at all */
+    sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
     int rc = query_int(s, "PRAGMA application_id", &app, err, errlen);
     if (rc == STORE_ECORRUPT) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         snprintf(err, errlen, "store %s: not an SQLite database (corrupt or another kind of file); "
                  "left untouched, move it away or pass another --db", s->path);
         return rc;
     }
     if (rc == 0) rc = query_int(s, "PRAGMA user_version", &version, err, errlen);
     if (rc == 0) rc = query_int(s, "SELECT count(*) FROM sqlite_master", &tables, err, errlen);
+    sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
     if (rc != 0) return rc;
     if (app == 0 && tables == 0) return create_schema(s, err, errlen);
     if (app != STORE_APP_ID) {

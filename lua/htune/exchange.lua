@@ -1,0 +1,222 @@
+-- Moving results between databases and tools: export runs as JSON (the format documented in
+-- docs/lua-api.md, read back by `htune import` and the replay backend) or CSV, and import an
+-- htune export or a Kernel Tuner cache file (JSON cachefile, possibly cut short by a crash).
+local cjson = require "cjson.safe"
+local sys = require "htune.sys"
+
+local M = {}
+local RUN_FIELDS = { "uid", "run_key", "problem", "problem_key", "source_hash", "shape", "dtype", "device", "cc",
+                     "driver", "htune_version", "strategy", "seed", "host", "started", "finished", "status" }
+local STAT_FIELDS = { "median_us", "min_us", "mean_us", "stddev_us", "reps", "noise_pct" }
+
+-- select_runs(st, sel) -> runs (newest first) | nil, msg. sel: id, "latest", "all", or a problem name.
+function M.select_runs(st, sel)
+  local f = {}
+  if math.tointeger(tonumber(sel)) then f.id = math.tointeger(tonumber(sel))
+  elseif sel == "latest" then f.limit = 1
+  elseif sel ~= "all" then f.problem = sel end
+  local runs, err = st:runs(f)
+  if not runs then return nil, err end
+  if #runs == 0 and sel ~= "all" then return nil, "no run matches '" .. tostring(sel) .. "'" end
+  return runs
+end
+
+local function trial_json(row)
+  local t = { seq = row.seq, hash = row.hash, ok = row.ok == 1, reason = row.reason, latency_us = row.latency_us,
+              stats = {}, compile_ms = row.compile_ms, bench_ms = row.bench_ms, wall_ms = row.wall_ms,
+              log = row.log, created = row.created }
+  for _, k in ipairs(STAT_FIELDS) do t.stats[k] = row[k] end
+  local body = cjson.encode(t)
+  return '{"cfg":' .. row.cfg .. ',"facts":' .. (row.facts or "null") .. "," .. body:sub(2)
+end
+
+-- export_json(st, runs, out): one object {"format":"htune-export","version":1,"runs":[...]}.
+function M.export_json(st, runs, out)
+  out:write('{"format":"htune-export","version":1,"runs":[\n')
+  for i, run in ipairs(runs) do
+    local rows, err = st:trials(run.id)
+    if not rows then return nil, err end
+    local head = {}
+    for _, k in ipairs(RUN_FIELDS) do head[k] = run[k] end
+    head.id = run.id
+    out:write(i > 1 and ",\n" or "", cjson.encode(head):sub(1, -2), ',"trials":[\n')
+    for j, row in ipairs(rows) do out:write(j > 1 and ",\n" or "", trial_json(row)) end
+    out:write("]}")
+  end
+  out:write("\n]}\n")
+  return true
+end
+
+local function csv_cell(v)
+  if v == nil then return "" end
+  v = tostring(v)
+  if v:find('[,"\n\r]') then return '"' .. v:gsub('"', '""') .. '"' end
+  return v
+end
+
+local CSV_COLS = { "run", "problem", "shape", "dtype", "device", "strategy", "seq", "hash", "ok", "reason",
+                   "latency_us", "median_us", "min_us", "mean_us", "stddev_us", "reps", "noise_pct",
+                   "compile_ms", "bench_ms", "wall_ms", "cfg" }
+
+-- export_csv(st, runs, out): one row per trial; scalar config fields also get their own columns.
+function M.export_csv(st, runs, out)
+  local all, params, seen = {}, {}, {}
+  for _, run in ipairs(runs) do
+    local rows, err = st:trials(run.id)
+    if not rows then return nil, err end
+    for _, row in ipairs(rows) do
+      row.cfg_t = cjson.decode(row.cfg) or {}
+      for k, v in pairs(row.cfg_t) do
+        if type(v) ~= "table" and not seen[k] then seen[k] = true params[#params + 1] = k end
+      end
+      row.run_row = run
+      all[#all + 1] = row
+    end
+  end
+  table.sort(params)
+  local header = {}
+  for _, c in ipairs(CSV_COLS) do header[#header + 1] = c end
+  for _, p in ipairs(params) do header[#header + 1] = "cfg." .. p end
+  out:write(table.concat(header, ","), "\n")
+  for _, row in ipairs(all) do
+    local r = row.run_row
+    local cells = { r.id, r.problem, r.shape, r.dtype, r.device, r.strategy }
+    for _, k in ipairs { "seq", "hash" } do cells[#cells + 1] = row[k] end
+    cells[#cells + 1] = row.ok == 1 and "true" or "false"
+    for i = 10, #CSV_COLS do cells[i] = row[CSV_COLS[i]] end
+    for _, p in ipairs(params) do cells[#cells + 1] = row.cfg_t[p] end
+    for i = 1, #header do cells[i] = csv_cell(cells[i]) end
+    out:write(table.concat(cells, ",", 1, #header), "\n")
+  end
+  return true
+end
+
+local function trial_row(run_id, t)
+  local s = type(t.stats) == "table" and t.stats or {}
+  local cfg = type(t.cfg) == "table" and cjson.encode(t.cfg) or t.cfg
+  if type(cfg) ~= "string" then return nil, "trial without a cfg" end
+  local row = { run_id = run_id, seq = math.tointeger(t.seq) or 0, cfg = cfg, hash = t.hash or sys.hash(cfg),
+                ok = t.ok == true, reason = t.reason, latency_us = t.latency_us, compile_ms = t.compile_ms,
+                bench_ms = t.bench_ms, wall_ms = t.wall_ms, log = t.log, created = t.created,
+                facts = type(t.facts) == "table" and cjson.encode(t.facts) or nil }
+  for _, k in ipairs(STAT_FIELDS) do row[k] = s[k] end
+  row.reps = math.tointeger(row.reps)
+  for k, v in pairs(row) do if v == cjson.null then row[k] = nil end end
+  return row
+end
+
+-- Adds runs {run fields..., trials={...}}; counts new runs, merged runs and trials.
+local function add_runs(st, runs)
+  local n = { runs = 0, merged = 0, trials = 0 }
+  for _, run in ipairs(runs) do
+    local head = {}
+    for _, k in ipairs(RUN_FIELDS) do if run[k] ~= cjson.null then head[k] = run[k] end end
+    if type(head.seed) ~= "number" then head.seed = nil end
+    head.status = head.status == "running" and "imported" or head.status
+    local id, existed = st:add_run(head)
+    if not id then return nil, existed end
+    if existed then n.merged = n.merged + 1 else n.runs = n.runs + 1 end
+    for _, t in ipairs(run.trials or {}) do
+      local row, why = trial_row(id, t)
+      if not row then return nil, why end
+      local ok, err = st:add_trial(row)
+      if not ok then return nil, err end
+      n.trials = n.trials + 1
+    end
+  end
+  local ok, err = st:flush()
+  if not ok then return nil, err end
+  return n
+end
+
+local KT_REASONS = { InvalidConfig = "invalid", CompilationFailedConfig = "compile", RuntimeFailedConfig = "fault" }
+
+local function kt_stats(times)
+  if type(times) ~= "table" or #times == 0 then return {} end
+  local us, sum = {}, 0
+  for i, t in ipairs(times) do us[i] = t * 1000 sum = sum + us[i] end
+  table.sort(us)
+  local mean, var = sum / #us, 0
+  for _, v in ipairs(us) do var = var + (v - mean) ^ 2 end
+  local mid = #us // 2
+  local median = #us % 2 == 1 and us[mid + 1] or (us[mid] + us[mid + 1]) / 2
+  local sd = #us > 1 and math.sqrt(var / (#us - 1)) or 0
+  return { median_us = median, min_us = us[1], mean_us = mean, stddev_us = sd, reps = #us,
+           noise_pct = mean > 0 and 100 * sd / mean or nil }
+end
+
+-- One Kernel Tuner cache entry -> a trial (times in ms become us; failure strings become reasons).
+local function kt_trial(keys, entry, seq)
+  local parts = {}
+  for i, k in ipairs(keys) do parts[i] = cjson.encode(k) .. ":" .. cjson.encode(entry[k]) end
+  local cfg = "{" .. table.concat(parts, ",") .. "}"
+  local ok = type(entry.time) == "number"
+  return { seq = seq, cfg = cfg, hash = sys.hash(cfg), ok = ok,
+           reason = not ok and (KT_REASONS[entry.time] or "invalid") or nil,
+           latency_us = ok and entry.time * 1000 or nil, stats = ok and kt_stats(entry.times) or {},
+           compile_ms = tonumber(entry.compile_time), bench_ms = tonumber(entry.benchmark_time) }
+end
+
+local function kt_runs(doc)
+  local keys = doc.tune_params_keys
+  local ps = doc.problem_size
+  local shape = type(ps) == "table" and table.concat(ps, "x") or tostring(ps or "default")
+  local uid = sys.hash(table.concat({ "kerneltuner", tostring(doc.device_name), tostring(doc.kernel_name),
+                                      shape, table.concat(keys, ",") }, "\0"))
+  local names = {}
+  for k in pairs(doc.cache) do names[#names + 1] = k end
+  table.sort(names)
+  local trials = {}
+  for i, k in ipairs(names) do trials[i] = kt_trial(keys, doc.cache[k], i) end
+  return { { uid = uid, run_key = uid, problem = doc.kernel_name, problem_key = tostring(doc.kernel_name) .. "/" .. shape,
+             shape = shape, dtype = "unknown", device = doc.device_name, strategy = "kerneltuner",
+             status = "imported", trials = trials } }
+end
+
+-- Parses text as JSON, also a Kernel Tuner cache cut off before its closing "}}".
+local function decode(text)
+  local doc = cjson.decode(text)
+  if doc then return doc end
+  local trimmed = text:gsub("[%s,]+$", "")
+  return cjson.decode(trimmed .. "}}") or cjson.decode(trimmed .. "}")
+end
+
+-- import(st, text) -> {runs=, merged=, trials=, kind=} | nil, msg
+function M.import(st, text)
+  local doc = decode(text)
+  if type(doc) ~= "table" then return nil, "not an htune export or Kernel Tuner cache (not JSON)" end
+  if doc.format == "htune-export" then
+    if doc.version ~= 1 then return nil, "htune export version " .. tostring(doc.version) .. " (this htune reads 1)" end
+    local n, err = add_runs(st, doc.runs or {})
+    if n then n.kind = "htune export" end
+    return n, err
+  end
+  if type(doc.cache) == "table" and type(doc.tune_params_keys) == "table" then
+    local n, err = add_runs(st, kt_runs(doc))
+    if n then n.kind = "Kernel Tuner cache" end
+    return n, err
+  end
+  return nil, "not an htune export or Kernel Tuner cache (no \"format\":\"htune-export\" nor \"cache\"/\"tune_params_keys\")"
+end
+
+-- parse_args(args, flags) -> options, positionals | nil, msg. flags: {["--db"]=true (takes a
+-- value), ["--json"]=false (a switch)}.
+function M.parse_args(args, flags)
+  local o, pos, i = {}, {}, 1
+  while i <= #args do
+    local a = args[i]
+    local name, val = a:match("^(%-%-[%w%-]+)=(.*)$")
+    name = name or a
+    if flags[name] == nil and a:sub(1, 1) == "-" and #a > 1 then return nil, "unknown option '" .. a .. "'" end
+    if flags[name] == true then
+      if not val then i = i + 1 val = args[i] end
+      if val == nil then return nil, "option " .. name .. " needs a value" end
+      o[name:sub(3)] = val
+    elseif flags[name] == false then o[name:sub(3)] = true
+    else pos[#pos + 1] = a end
+    i = i + 1
+  end
+  return o, pos
+end
+
+return M

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The results store from the outside: kill -9 at 20 random points and resume, two writers on one
+# DB, corrupt and foreign DBs refused untouched, best/export/import through the CLI.
+# Usage: tests/cli/store.sh build/htune    (prints "N passed, N failed" last)
+set -u
+HTUNE=${1:-build/htune}
+HERE=$(cd "$(dirname "$0")" && pwd)
+pass=0
+fail=0
+tmp=$(mktemp -d)
+trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+export HTUNE_DB=$tmp/default.db
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); printf 'FAIL %s\n' "$*"; }
+
+# expect NAME EXPECTED_RC PATTERN CMD...
+expect() {
+    local name=$1 want_rc=$2 pattern=$3 out rc
+    shift 3
+    out=$("$@" 2>&1)
+    rc=$?
+    if [ "$rc" -eq "$want_rc" ] && { [ -z "$pattern" ] || printf '%s' "$out" | grep -qE -- "$pattern"; }; then ok
+    else bad "$name: rc=$rc (want $want_rc), output:"; printf '%s\n' "$out" | head -20; fi
+}
+
+# 1. kill -9 at 20 random points, resuming each time, then a run to the end.
+N=1000
+db=$tmp/kill.db
+outs=()
+RANDOM=42
+for k in $(seq 1 20); do
+    "$HTUNE" run "$HERE/store_child.lua" "$db" $N "$k" 7 1 >"$tmp/kill.$k" 2>&1 &
+    pid=$!
+    sleep "0.0$((RANDOM % 80 + 15))"
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    outs+=("$tmp/kill.$k")
+done
+expect kill-final-run 0 'DONE' "$HTUNE" run "$HERE/store_child.lua" "$db" $N 99 7 0.2
+expect kill-resume-no-dup-no-loss 0 '^ok 1000 trials' "$HTUNE" run "$HERE/store_check.lua" "$db" $N "${outs[@]}"
+killed=$(grep -L DONE "${outs[@]}" | wc -l)
+if [ "$killed" -ge 10 ]; then ok; else bad "kill loop: only $killed of 20 children were killed mid-run"; fi
+
+# 2. two processes writing one DB at once both succeed.
+db2=$tmp/two.db
+"$HTUNE" run "$HERE/store_child.lua" "$db2" 200 1 1 0.1 >"$tmp/w1" 2>&1 & p1=$!
+"$HTUNE" run "$HERE/store_child.lua" "$db2" 200 2 2 0.1 >"$tmp/w2" 2>&1 & p2=$!
+wait $p1; r1=$?
+wait $p2; r2=$?
+if [ $r1 -eq 0 ] && [ $r2 -eq 0 ] && grep -q DONE "$tmp/w1" && grep -q DONE "$tmp/w2"; then ok
+else bad "concurrent writers: rc $r1 $r2"; tail -3 "$tmp/w1" "$tmp/w2"; fi
+expect concurrent-both-complete 0 '^400$' sqlite3 "$db2" 'select count(*) from trials'
+
+# 3. corrupt and foreign databases: clear error, file untouched.
+head -c 8192 /dev/urandom >"$tmp/corrupt.db"
+sum=$(md5sum <"$tmp/corrupt.db")
+expect corrupt-refused 1 'not an SQLite database.*untouched' "$HTUNE" best synthetic --db "$tmp/corrupt.db"
+[ "$(md5sum <"$tmp/corrupt.db")" = "$sum" ] && ok || bad "corrupt db was modified"
+sqlite3 "$tmp/foreign.db" 'create table notes(x); insert into notes values (1)'
+sum=$(md5sum <"$tmp/foreign.db")
+expect foreign-refused 1 'another program.*untouched' "$HTUNE" best synthetic --db "$tmp/foreign.db"
+[ "$(md5sum <"$tmp/foreign.db")" = "$sum" ] && ok || bad "foreign db was modified"
+cp "$db" "$tmp/newer.db"
+sqlite3 "$tmp/newer.db" 'pragma user_version=99'
+expect newer-schema-refused 1 'schema version 99.*newer htune' "$HTUNE" best synthetic --db "$tmp/newer.db"
+
+# 4. best, export, import.
+expect best-finds 0 '"a":1[,}].*latency_us' "$HTUNE" best synthetic --shape 64x64 --db "$db"
+expect best-shape-miss 1 'no measured config' "$HTUNE" best synthetic --shape 128x128 --db "$db"
+expect export-csv 0 '^run,' "$HTUNE" export --format csv 1 --db "$db"
+"$HTUNE" export --format csv 1 --db "$db" >"$tmp/e.csv"
+[ "$(wc -l <"$tmp/e.csv")" -eq $((N + 1)) ] && ok || bad "csv export has $(wc -l <"$tmp/e.csv") lines, want $((N + 1))"
+"$HTUNE" export --format json 1 --db "$db" >"$tmp/e.json"
+expect import-json 0 'imported 1 run.* 1000 trials' "$HTUNE" import "$tmp/e.json" --db "$tmp/copy.db"
+expect import-json-again-merges 0 'imported 0 run.*1 merged' "$HTUNE" import "$tmp/e.json" --db "$tmp/copy.db"
+expect import-keeps-trials 0 '^1000$' sqlite3 "$tmp/copy.db" 'select count(*) from trials'
+expect best-after-import 0 '"a":1[,}]' "$HTUNE" best synthetic --shape 64x64 --db "$tmp/copy.db"
+expect import-kerneltuner 0 'imported 1 run.* 3 trials' "$HTUNE" import "$HERE/../data/kt_cache.json" --db "$tmp/kt.db"
+expect kt-best 0 '"block_size_x":64' "$HTUNE" best vector_add --db "$tmp/kt.db"
+expect import-garbage 1 'not an htune export or Kernel Tuner cache' "$HTUNE" import "$tmp/corrupt.db" --db "$tmp/kt.db"
+expect default-db-from-env 0 '' "$HTUNE" export --format json all
+[ -f "$HTUNE_DB" ] && ok || bad "HTUNE_DB not used as the default database"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
