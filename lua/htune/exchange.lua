@@ -160,7 +160,9 @@ end
 local function kt_runs(doc)
   local keys = doc.tune_params_keys
   local ps = doc.problem_size
-  local shape = type(ps) == "table" and table.concat(ps, "x") or tostring(ps or "default")
+  local dims = {}
+  for i, d in ipairs(type(ps) == "table" and ps or { ps or "default" }) do dims[i] = tostring(math.tointeger(d) or d) end
+  local shape = table.concat(dims, "x")
   local uid = sys.hash(table.concat({ "kerneltuner", tostring(doc.device_name), tostring(doc.kernel_name),
                                       shape, table.concat(keys, ",") }, "\0"))
   local names = {}
