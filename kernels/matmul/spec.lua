@@ -144,6 +144,7 @@ return function(opts, env)
       args = args,
     },
     tolerance = { atol = 1e-2, rtol = 1e-2 },
+    baseline = { name = "cublas", params = { M, N, K } }, -- timed by the same loop: "% of cuBLAS"
     flops = 2 * M * N * K,
     bytes = 2 * (M * K + K * N + M * N),
   }

@@ -90,7 +90,10 @@ function M.open(problem, opts)
     return nil, serr, scode
   end
   self.info = { backend = "live", device = dev and dev.name or "?", device_info = dev, arch = self.arch }
-  if o.baseline then self:_baseline(o.baseline) end
+  -- The problem's own vendor baseline (cuBLAS for matmul) unless the caller names one or false.
+  local bl = o.baseline
+  if bl == nil then bl = problem.baseline end
+  if bl then self:_baseline(bl) end
   return self
 end
 
