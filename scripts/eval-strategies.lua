@@ -1,29 +1,48 @@
 -- Strategy quality harness: each strategy x seeds x budgets on replay data (or the toy problem's
 -- full synthetic table when no data is given) -> fraction of the best-known latency reached.
--- Prints a table and writes a PNG with gnuplot. For a sampled table, --nearest lets configs
--- outside it be answered by their nearest recorded neighbour (else they are misses).
---   htune run scripts/eval-strategies.lua [--data FILE --problem NAME [--nearest]] [--seeds 50]
---       [--budgets 25,50,100,200] [--strategies random,pattern,de,surrogate,portfolio] [--png out.png]
---   htune run scripts/eval-strategies.lua --overhead     (driver cost at 100 configs/s)
+-- Prints a table per data file and writes a PNG per file with gnuplot. A sampled table (the
+-- file's `how` is "sampled", e.g. matmul) resolves configs outside it to their nearest recorded
+-- neighbour (as `--nearest`); `--exact` turns that off (then such configs are misses).
+--   htune run scripts/eval-strategies.lua [--data FILE]... [--problem NAME] [--exact] [--seeds 50]
+--       [--budgets 25,50,100,200] [--strategies random,pattern,de,surrogate,portfolio]
+--       [--png results/eval-strategies.png] [--opt strategy.key=value]...
+--   htune run scripts/eval-strategies.lua --replays   (both data/matmul and data/softmax tables)
+--   htune run scripts/eval-strategies.lua --overhead  (driver cost at 100 configs/s)
 local htune = require "htune"
 local replay = require "htune.backends.replay"
 
+local USAGE = "usage: eval-strategies [--data FILE]... [--replays] [--problem NAME] [--nearest|--exact] [--seeds N]\n" ..
+  "  [--budgets 25,50,100,200] [--strategies a,b,...] [--png FILE] [--opt strategy.key=value]... [--overhead]\n"
+
+local function add_opt(o, spec)
+  local s, k, v = spec:match("^([%w_]+)%.([%w_]+)=(.+)$")
+  if not s then io.stderr:write("eval-strategies: --opt wants strategy.key=value, got '", spec, "'\n") os.exit(2) end
+  o.opts[s] = o.opts[s] or {}
+  o.opts[s][k] = tonumber(v) or (v == "true" and true) or (v ~= "false" and v) or false
+end
+
 local function parse(args)
   local o = { seeds = 50, budgets = { 25, 50, 100, 200 }, strategies = { "random", "pattern", "de", "surrogate", "portfolio" },
-              png = "results/eval-strategies.png" }
+              png = "results/eval-strategies.png", data = {}, opts = {} }
+  local flags = { ["--nearest"] = "nearest", ["--exact"] = "exact", ["--overhead"] = "overhead", ["--replays"] = "replays" }
   local i = 1
   while args[i] do
     local k, v = args[i], args[i + 1]
-    if k == "--data" then o.data = v
+    if flags[k] then o[flags[k]] = true; i = i - 1
+    elseif k == "--help" or k == "-h" then io.write(USAGE) os.exit(0)
+    elseif v == nil then io.stderr:write("eval-strategies: option '", k, "' needs a value\n", USAGE) os.exit(2)
+    elseif k == "--data" then o.data[#o.data + 1] = v
     elseif k == "--problem" then o.problem = v
     elseif k == "--seeds" then o.seeds = tonumber(v)
     elseif k == "--png" then o.png = v
-    elseif k == "--nearest" then o.nearest = true; i = i - 1
-    elseif k == "--overhead" then o.overhead = true; i = i - 1
+    elseif k == "--opt" then add_opt(o, v)
     elseif k == "--budgets" then o.budgets = {} for b in v:gmatch("%d+") do o.budgets[#o.budgets + 1] = tonumber(b) end
     elseif k == "--strategies" then o.strategies = {} for s in v:gmatch("[^,]+") do o.strategies[#o.strategies + 1] = s end
-    else io.stderr:write("eval-strategies: unknown option '", k, "'\n") os.exit(2) end
+    else io.stderr:write("eval-strategies: unknown option '", k, "'\n", USAGE) os.exit(2) end
     i = i + 2
+  end
+  if o.replays then
+    for _, name in ipairs { "matmul", "softmax" } do o.data[#o.data + 1] = htune.sys.root .. "/data/" .. name .. ".replay.gz" end
   end
   return o
 end
@@ -37,26 +56,27 @@ local function toy_table(path)
     local c = p.space:at(i)
     if c and p.space:validate(c) then rows[#rows + 1] = be:measure(c, 10, 0) end
   end
-  assert(replay.write(path, p, rows, { device = "synthetic (toy landscape)", driver = "none", commit = "n/a" }))
+  assert(replay.write(path, p, rows, { device = "synthetic (toy landscape)", driver = "none", commit = "n/a", how = "all valid" }))
   return p
 end
 
-local function plot(o, results, path)
+local function plot(o, results, path, title)
   local dat = path:gsub("%.png$", "") .. ".dat"
   local f = assert(io.open(dat, "w"))
   for _, s in ipairs(o.strategies) do
-    for _, b in ipairs(o.budgets) do f:write(string.format("%d %.5f\n", b, results[s][b].mean)) end
+    for _, b in ipairs(o.budgets) do f:write(string.format("%d %.5f %.5f\n", b, results[s][b].mean, results[s][b].hit)) end
     f:write("\n\n")
   end
   f:close()
   local lines = {}
   for i, s in ipairs(o.strategies) do
-    lines[i] = string.format("'%s' index %d with linespoints title '%s'", dat, i - 1, s)
+    lines[i] = string.format("'%s' index %d using 1:2 with linespoints title '%s'", dat, i - 1, s)
   end
-  local gp = io.popen("gnuplot", "w")
+  local gp = io.popen("gnuplot 2>/dev/null", "w")
   if not gp then return nil end
   gp:write("set terminal pngcairo size 800,500\nset output '", path, "'\nset logscale x 2\n",
-    "set xlabel 'evals'\nset ylabel 'fraction of best-known latency'\nset key bottom right\nset grid\n",
+    "set title '", title:gsub("'", ""), "' noenhanced\n",
+    "set xlabel 'evals'\nset ylabel 'mean fraction of best-known latency'\nset key bottom right\nset grid\n",
     "plot ", table.concat(lines, ", "), "\n")
   return gp:close()
 end
@@ -69,7 +89,7 @@ local function overhead(o)
   print(string.format("%-10s %7s %7s %11s %9s %6s %6s", "strategy", "wall_s", "cfg/s", "strategy_ms", "driver_ms", "cpu%", "lost%"))
   for _, s in ipairs(o.strategies) do
     local r = htune.tune { problem = p, strategy = s, backend = "synthetic", budget = { evals = 200 }, seed = 1, quiet = true,
-                          backend_options = { latency_ms = 10, workers = 1 }, rebench_k = 0 }
+                          backend_options = { latency_ms = 10, workers = 1 }, rebench_k = 0, strategy_options = o.opts[s] }
     local t = r.time
     print(string.format("%-10s %7.3f %7.1f %11.1f %9.1f %6.2f %6.2f", s, r.wall_s, r.evals / r.wall_s, t.strategy_ms,
       t.driver_ms, t.overhead_pct, 100 * (r.wall_s - 2.0) / r.wall_s))
@@ -77,22 +97,35 @@ local function overhead(o)
   return 0
 end
 
-local function main(args)
-  local o = parse(args)
-  if o.overhead then return overhead(o) end
-  htune.sys.mkdirs("results")
-  local problem, path
-  if o.data then
-    problem, path = htune.problem(o.problem or o.data:match("([^/]-)%.replay"), {}), o.data
-  else
-    path = os.tmpname() .. ".replay"
-    problem = toy_table(path)
+-- The problem a replay file was recorded for: --problem, else the name in its `problem` header.
+local function problem_for(o, path)
+  if o.problem then return htune.problem(o.problem, {}) end
+  local data = assert(replay.read(path))
+  local name = (data.meta.problem or ""):match("^([^/]+)") or path:match("([^/]-)%.replay")
+  return assert(htune.problem(name, {}))
+end
+
+-- Opens the replay backend; nearest-neighbour answers are memoised by config hash so that 50
+-- seeds do not repeat the linear scan (answers are identical, only faster).
+local function open_backend(problem, path, nearest)
+  local be = assert(replay.open(problem, { path = path, nearest = nearest }))
+  local land, memo, sp = be.landscape, {}, problem.space
+  be.landscape = function(cfg)
+    local h = sp:hash(cfg)
+    local m = memo[h]
+    if not m then m = table.pack(land(cfg)); memo[h] = m end
+    return table.unpack(m, 1, m.n)
   end
-  local be0 = assert(replay.open(problem, { path = path, nearest = o.nearest }))
-  local best_known = be0.info.best_known_us
-  print(string.format("data: %s (%d configs, device %s), best known %.3f us, %d seeds",
-    o.data or "toy synthetic table", be0.info.rows, be0.info.device, best_known, o.seeds))
-  local results, t0 = {}, htune.sys.now_ms()
+  return be
+end
+
+-- Fraction of the best-known latency reached by one run (0 when nothing succeeded).
+local function fraction(res, best_known)
+  return res.best and res.best.ok and res.best.latency_us and best_known / res.best.latency_us or 0
+end
+
+local function evaluate(o, problem, be, best_known)
+  local results = {}
   io.write(string.format("%-10s", "strategy"))
   for _, b in ipairs(o.budgets) do io.write(string.format("  %6d evals (>=98%%)", b)) end
   io.write("\n")
@@ -102,9 +135,10 @@ local function main(args)
     for _, b in ipairs(o.budgets) do
       local sum, hit = 0, 0
       for seed = 1, o.seeds do
-        local res = htune.tune { problem = problem, strategy = s, backend = be0, budget = { evals = b },
-                                 seed = seed, quiet = true, rebench_k = 0 }
-        local frac = res.best and res.best.latency_us and best_known / res.best.latency_us or 0
+        local res = htune.tune { problem = problem, strategy = s, backend = be, budget = { evals = b },
+                                 seed = seed, quiet = true, rebench_k = 0, strategy_options = o.opts[s] }
+        if res.message then error(s .. " seed " .. seed .. ": " .. res.message) end
+        local frac = fraction(res, best_known)
         sum = sum + frac
         if frac >= 0.98 then hit = hit + 1 end
       end
@@ -114,9 +148,42 @@ local function main(args)
     end
     io.write("\n")
   end
+  return results
+end
+
+local function run_one(o, path, png)
+  local problem, label
+  if path then
+    problem, label = problem_for(o, path), path
+  else
+    path, label = os.tmpname() .. ".replay", "toy synthetic table"
+    problem = toy_table(path)
+  end
+  local meta = assert(replay.read(path)).meta
+  local nearest = o.nearest or (meta.how == "sampled" and not o.exact)
+  local be = open_backend(problem, path, nearest)
+  local best_known = be.info.best_known_us
+  print(string.format("data: %s (%s, %d configs %s, device %s, commit %s), best known %.3f us, %d seeds, misses %s",
+    label, problem.key or problem.name, be.info.rows, meta.how or "?", be.info.device, meta.commit or "?", best_known,
+    o.seeds, nearest and "-> nearest recorded config" or "are failures"))
+  local t0 = htune.sys.now_ms()
+  local results = evaluate(o, problem, be, best_known)
   print(string.format("(%.1f s)", (htune.sys.now_ms() - t0) / 1000))
-  if plot(o, results, o.png) then print("plot: " .. o.png) else print("plot: gnuplot failed or missing") end
-  if not o.data then os.remove(path) end
+  if plot(o, results, png, label) then print("plot: " .. png) else print("plot: gnuplot failed or missing") end
+  if label == "toy synthetic table" then os.remove(path) end
+  return results
+end
+
+local function main(args)
+  local o = parse(args)
+  if o.overhead then return overhead(o) end
+  htune.sys.mkdirs(o.png:match("(.*)/") or ".")
+  if #o.data == 0 then run_one(o, nil, o.png) return 0 end
+  for i, path in ipairs(o.data) do
+    local png = #o.data == 1 and o.png or o.png:gsub("%.png$", "") .. "-" .. path:match("([^/]-)%.replay") .. ".png"
+    if i > 1 then print() end
+    run_one(o, path, png)
+  end
   return 0
 end
 
