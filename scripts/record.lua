@@ -1,7 +1,10 @@
 -- Records a replay table: measures every valid config of a problem when there are at most
 -- --all-max of them, else --count (>= 20000) distinct samples, on the live backend (or
 -- --backend synthetic for a dry run), and writes data/<problem>.replay.gz with metadata.
---   htune run scripts/record.lua --problem matmul [--backend live] [--count 20000] [--out FILE]
+-- --seconds S stops submitting after S seconds and writes what was measured (the GPU time one
+-- call may use is limited; a partial sample of a shuffled list is still a uniform sample).
+--   htune run scripts/record.lua --problem matmul [--backend live] [--count 20000] [--seconds S]
+--     [--out FILE] [--commit SHA] [--M 1024 --N 1024 --K 1024 | --rows 4096 --cols 256]
 local htune = require "htune"
 local replay = require "htune.backends.replay"
 
@@ -38,25 +41,55 @@ local function git_commit()
   return c or "unknown"
 end
 
-local problem = o.problem == "toy" and require("htune.problems.toy").new() or htune.problem(o.problem, {})
+local shape = {}
+for _, k in ipairs { "M", "N", "K", "rows", "cols" } do shape[k] = tonumber(o[k]) end
+-- "580.95.05 (CUDA 13.0)": the kernel driver from nvidia-smi and the driver API version.
+local function driver_string(be)
+  if be.info.backend ~= "live" then return be.info.driver or be.info.backend end
+  local p = io.popen("nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null")
+  local kd = p and p:read("l")
+  if p then p:close() end
+  local ok, _, c = pcall(function() return require("htune.cuda").init {} end)
+  local v = ok and type(c) == "table" and c.driver_version
+  local api = v and string.format("CUDA %d.%d", v // 1000, v % 1000 // 10)
+  return (kd or "unknown") .. (api and " (" .. api .. ")" or "")
+end
+
+local problem = o.problem == "toy" and require("htune.problems.toy").new() or htune.problem(o.problem, shape)
 local be = assert(require("htune.backends." .. o.backend).open(problem, {}))
 local cfgs, how = configs(problem.space)
 io.stderr:write(string.format("record: %s: %d configs (%s) on %s\n", problem.key or problem.name, #cfgs, how, be.info.device))
-local rows, next_i, t0 = {}, 1, htune.sys.now_ms()
-while #rows < #cfgs do
-  while next_i <= #cfgs and be:pending() < o.batch do
+-- Shuffle (seeded) so that a run cut short by --seconds is a uniform sample of the list.
+local shuffle = htune.rng(o.seed or 1)
+for i = #cfgs, 2, -1 do
+  local j = shuffle:int(1, i)
+  cfgs[i], cfgs[j] = cfgs[j], cfgs[i]
+end
+local rows, next_i, t0, last = {}, 1, htune.sys.now_ms(), htune.sys.now_ms()
+local deadline = o.seconds and t0 + 1000 * tonumber(o.seconds)
+local function progress(final)
+  local s = (htune.sys.now_ms() - t0) / 1000
+  io.stderr:write(string.format("%srecord: %d/%d measured, %.1f s, %.1f configs/s%s", final and "" or "\r",
+    #rows, #cfgs, s, #rows / math.max(s, 1e-3), final and "\n" or ""))
+end
+while #rows < next_i - 1 or next_i <= #cfgs do
+  local open = not deadline or htune.sys.now_ms() < deadline
+  while open and next_i <= #cfgs and be:pending() < o.batch do
     be:submit { { id = next_i, cfg = cfgs[next_i], hash = problem.space:hash(cfgs[next_i]) } }
     next_i = next_i + 1
   end
+  if not open and be:pending() == 0 then break end
   for _, r in ipairs(be:poll(100)) do rows[#rows + 1] = r end
-  if #rows % 1000 == 0 then io.stderr:write(string.format("\r%d/%d", #rows, #cfgs)) end
+  if htune.sys.now_ms() - last > 5000 then last = htune.sys.now_ms(); progress() end
 end
-io.stderr:write("\n")
+progress(true)
+if #rows < #cfgs then how = string.format("%s, %d of %d measured (--seconds %s)", how, #rows, #cfgs, o.seconds) end
+local driver = driver_string(be)
 be:close()
 local out = o.out or (htune.sys.root .. "/data/" .. problem.name .. ".replay.gz")
 htune.sys.mkdirs(out:match("(.*)/") or ".")
 assert(replay.write(out, problem, rows, {
-  device = be.info.device, driver = be.info.driver or "unknown", commit = git_commit(), how = how,
+  device = be.info.device, driver = driver, commit = o.commit or git_commit(), how = how,
   created = os.date("!%Y-%m-%dT%H:%M:%SZ"), seconds = string.format("%.0f", (htune.sys.now_ms() - t0) / 1000),
   baseline_us = be.info.baseline_us, baseline_name = be.info.baseline_name,
 }))
