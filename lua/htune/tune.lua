@@ -1,7 +1,8 @@
 -- htune.tune: the tuning driver. Asks a strategy for configs, drops duplicates (by hash) and
 -- invalid ones, keeps the backend's queue full while the strategy thinks, feeds results back,
 -- enforces the budget, re-benchmarks the top-k and returns the best with a trace.
--- Every strategy call runs under an instruction budget and a wall-clock check.
+-- Every strategy call runs under an instruction budget and a wall-clock check. One event loop
+-- waits on the backend and on the strategy's LLM requests (its optional waits/poll).
 local sys = require "htune.sys"
 
 local M = {}
@@ -12,7 +13,28 @@ M.defaults = {
   max_empty_rounds = 100,            -- rounds with nothing new and nothing pending
   rebench_k = 3,
   poll_ms = 50,
+  llm_slice_ms = 5,                  -- backend wait slices while LLM requests are in flight
+  max_wait_ms = 300000,              -- idle backend, strategy waiting on its requests: give up after
 }
+
+-- Run-wide values `htune run` flags put in htune.defaults (seed, quiet, db, resume, budget):
+-- used where a call gives none; budget fields are filled one by one.
+local function apply_defaults(opts)
+  local h = package.loaded["htune"]
+  local d = type(h) == "table" and rawget(h, "defaults")
+  if type(d) ~= "table" or next(d) == nil then return opts end
+  local o = {}
+  for k, v in pairs(opts) do o[k] = v end
+  for k, v in pairs(d) do
+    if k == "budget" and type(v) == "table" then
+      local b = {}
+      for bk, bv in pairs(v) do b[bk] = bv end
+      for bk, bv in pairs(opts.budget or {}) do b[bk] = bv end
+      o.budget = b
+    elseif o[k] == nil then o[k] = v end
+  end
+  return o
+end
 
 local function opt(opts, k) if opts[k] ~= nil then return opts[k] end return M.defaults[k] end
 
@@ -74,6 +96,14 @@ local function call_strategy(run, fname, ...)
     return false, string.format("strategy %s took %.0f ms in %s (limit %d ms)", run.name, dt, fname, run.call_ms)
   end
   return true, table.unpack(res, 2, res.n)
+end
+
+-- The device's specs for prompts (state.device): the backend's info.specs, else its name.
+local function device_specs(info)
+  if type(info) ~= "table" then return nil end
+  if type(info.specs) == "table" then return info.specs end
+  if info.device then return { name = tostring(info.device) } end
+  return nil
 end
 
 local function new_state(problem, opts, seed)
@@ -156,47 +186,123 @@ local function stop_reason(run)
   return nil
 end
 
+-- The strategy's LLM requests in flight (its optional waits(state) -> handles [, wake_in_ms]):
+-- sets run.waits (nil when none) and run.wake_ms; returns an error message or nil.
+local function refresh_waits(run)
+  run.waits, run.wake_ms = nil, nil
+  if not run.strategy.waits then return nil end
+  local ok, hs, wake = call_strategy(run, "waits", run.state)
+  if not ok then return hs end
+  if hs ~= nil and type(hs) ~= "table" then
+    return "strategy " .. run.name .. ": waits returned " .. type(hs) .. ", expected an array of LLM requests"
+  end
+  if hs and #hs > 0 then run.waits = hs end
+  if type(wake) == "number" and wake > 0 then run.wake_ms = wake end
+  return nil
+end
+
+-- Hands finished LLM replies to the strategy at once (its optional poll(state) -> configs now
+-- ready). Returns an error message or nil, and the number ready.
+local function strategy_poll(run)
+  if not run.strategy.poll then return nil, 0 end
+  local ok, ready = call_strategy(run, "poll", run.state)
+  if not ok then return ready end
+  local err = refresh_waits(run)
+  if err then return err end
+  return nil, math.type(ready) and ready or 0
+end
+
 -- One round: ask for configs if there is room, then collect results. Returns nil or an error.
 local function propose_round(run)
   local st, pending = run.state, run.backend:pending()
   local room = run.queue - pending
   local left = (run.budget.evals or math.huge) - st.evals - pending
   local n = math.min(room, left)
-  if n <= 0 or run.strategy_done then return nil, 0 end
+  if n <= 0 or run.strategy_done then return refresh_waits(run), 0 end
   local ok, cfgs = call_strategy(run, "propose", st, n)
   if not ok then return cfgs end
   local accepted, cached = filter(run, cfgs or {}, n)
   if not accepted then return cached end
   submit(run, accepted)
   run.cached = cached
-  if #accepted == 0 and pending == 0 then
+  local werr = refresh_waits(run)
+  if werr then return werr end
+  if #accepted > 0 then
+    run.empty_rounds, run.idle_since = 0, nil
+  elseif pending == 0 and (run.waits or run.wake_ms) then
+    -- Nothing to measure while the strategy waits on its LLM requests: a bounded wait, not a spin.
+    run.idle_since = run.idle_since or sys.now_ms()
+    if sys.now_ms() - run.idle_since > run.max_wait_ms then
+      return string.format("strategy %s proposed nothing for %.0f s while waiting on %d LLM request(s)",
+        run.name, (sys.now_ms() - run.idle_since) / 1000, run.waits and #run.waits or 0)
+    end
+  elseif pending == 0 then
     run.empty_rounds = run.empty_rounds + 1
     if run.empty_rounds >= run.max_empty then
       return string.format("strategy %s proposed no new configs in %d rounds", run.name, run.empty_rounds)
     end
-  elseif #accepted > 0 then
-    run.empty_rounds = 0
   end
   return nil, #accepted
+end
+
+local function budget_left_ms(run, t)
+  if not run.budget.seconds then return t end
+  return math.max(0, math.min(t, run.budget.seconds * 1000 - (sys.now_ms() - run.t0)))
 end
 
 local function poll_timeout(run, submitted)
   if run.backend:pending() == 0 then return 0 end
   local room = run.queue - run.backend:pending()
   if submitted > 0 and room > 0 then return 0 end
-  local t = run.poll_ms
-  if run.budget.seconds then
-    local left_ms = run.budget.seconds * 1000 - (sys.now_ms() - run.t0)
-    t = math.max(0, math.min(t, left_ms))
+  return budget_left_ms(run, run.poll_ms)
+end
+
+local function backend_poll(run, ms)
+  local t0 = sys.now_ms()
+  local results = run.backend:poll(ms)
+  run.time.backend_wait_ms = run.time.backend_wait_ms + sys.now_ms() - t0
+  return results
+end
+
+-- Waits up to timeout_ms for backend results. With LLM requests in flight the wait is cut into
+-- llm_slice_ms slices; a reply that arrives meanwhile goes to the strategy's poll at once, and
+-- the wait ends early when it made configs ready and the queue has room for them.
+local function wait_backend(run, timeout_ms)
+  if not run.waits or timeout_ms <= 0 then return backend_poll(run, timeout_ms) end
+  local llm = require "htune.llm"
+  local deadline = sys.now_ms() + timeout_ms
+  while true do
+    local left = deadline - sys.now_ms()
+    local results = backend_poll(run, math.max(0, math.min(run.slice_ms, left)))
+    if #results > 0 or left <= 0 then return results end
+    if run.waits and llm.wait_any(run.waits, 0) then
+      local err, ready = strategy_poll(run)
+      if err then return nil, err end
+      if ready > 0 and run.backend:pending() < run.queue then return results end
+    end
+    if not run.waits then return backend_poll(run, math.max(0, deadline - sys.now_ms())) end
   end
-  return t
+end
+
+-- The backend is idle and the strategy has nothing to measure: wait for whichever of its LLM
+-- requests finishes first (or its wake time), within the seconds budget.
+local function wait_strategy(run)
+  local cap = budget_left_ms(run, math.min(1000, run.wake_ms or 1000))
+  if run.waits then
+    local t0 = sys.now_ms()
+    require("htune.llm").wait_any(run.waits, math.floor(cap))
+    run.time.llm_wait_ms = run.time.llm_wait_ms + sys.now_ms() - t0
+  else
+    sys.sleep_ms(cap)
+  end
+  local err = strategy_poll(run)
+  return err
 end
 
 -- Collects finished results and feeds them (plus cached duplicates) to the strategy.
 local function collect(run, timeout_ms)
-  local t0 = sys.now_ms()
-  local results = run.backend:poll(timeout_ms)
-  run.time.backend_wait_ms = run.time.backend_wait_ms + sys.now_ms() - t0
+  local results, werr = wait_backend(run, timeout_ms)
+  if not results then return werr end
   local feed = run.cached or {}
   run.cached = nil
   for _, r in ipairs(results) do
@@ -264,7 +370,13 @@ local function open_recorder(run, opts, seed)
   if not ok then
     return nil, "tune: db/resume need the store hooks (htune.record), which are not available: " .. tostring(record), "ENOSTORE"
   end
-  local rec, err, code = record.open(opts, run.state.problem, run.name, seed)
+  local ropts = shallow(opts)
+  local info = run.backend.info or {}
+  if ropts.device == nil then
+    local di = type(info.device_info) == "table" and info.device_info or {}
+    ropts.device = { name = info.device, cc = di.cc or info.cc, driver = info.driver or di.driver_version }
+  end
+  local rec, err, code = record.open(ropts, run.state.problem, run.name, seed)
   if not rec then return nil, err, code end
   run.rec = rec
   for _, r in ipairs(rec:previous() or {}) do absorb(run, r, false) end
@@ -274,7 +386,8 @@ end
 local function summary(run, reason)
   local wall_ms = sys.now_ms() - run.t0
   local t = run.time
-  t.driver_ms = math.max(0, wall_ms - t.strategy_ms - t.backend_wait_ms - t.backend_submit_ms - (t.rebench_ms or 0))
+  t.driver_ms = math.max(0, wall_ms - t.strategy_ms - t.backend_wait_ms - t.backend_submit_ms - t.llm_wait_ms
+    - (t.rebench_ms or 0))
   t.overhead_pct = wall_ms > 0 and 100 * (t.strategy_ms + t.driver_ms) / wall_ms or 0
   return {
     best = run.best or run.state.best, trace = run.trace, evals = run.state.evals, wall_s = wall_ms / 1000,
@@ -290,7 +403,11 @@ local function loop(run)
     if reason then return reason end
     local err, submitted = propose_round(run)
     if err then run.message = err return "error" end
-    err = collect(run, poll_timeout(run, submitted or 0))
+    if run.backend:pending() == 0 and (submitted or 0) == 0 and (run.waits or run.wake_ms) then
+      err = wait_strategy(run) or collect(run, 0)
+    else
+      err = collect(run, poll_timeout(run, submitted or 0))
+    end
     if err then run.message = err return "error" end
   end
 end
@@ -299,6 +416,7 @@ end
 --   backend_options=, strategy_options=, quiet=, db=, resume=, queue=, rebench_k=}
 function M.tune(opts)
   if type(opts) ~= "table" then error("tune: expected an options table, got " .. type(opts), 2) end
+  opts = apply_defaults(opts)
   local problem = load_problem(opts.problem, opts)
   local strategy = load_strategy(opts.strategy or "pattern")
   local budget = opts.budget or { evals = 100 }
@@ -308,12 +426,14 @@ function M.tune(opts)
   local run = {
     strategy = strategy, name = tostring(strategy.name or "custom"), budget = budget, backend = backend,
     state = new_state(problem, opts, seed), trace = {}, inflight = {}, next_id = 1, t0 = sys.now_ms(),
-    time = { strategy_ms = 0, backend_wait_ms = 0, backend_submit_ms = 0 }, empty_rounds = 0,
+    time = { strategy_ms = 0, backend_wait_ms = 0, backend_submit_ms = 0, llm_wait_ms = 0 }, empty_rounds = 0,
     instructions = opt(opts, "strategy_instructions"), call_ms = opt(opts, "strategy_call_ms"),
     max_empty = opt(opts, "max_empty_rounds"), poll_ms = opt(opts, "poll_ms"),
+    slice_ms = opt(opts, "llm_slice_ms"), max_wait_ms = opt(opts, "max_wait_ms"),
     queue = opts.queue or math.max(8, 2 * ((backend.info and backend.info.workers) or 1)),
   }
   run.state.budget = budget
+  run.state.device = device_specs(backend.info)
   local ok, rerr, rcode = open_recorder(run, opts, seed)
   if not ok then
     if opts.backend ~= backend then backend:close() end

@@ -97,6 +97,15 @@ function M.observe(state, results)
   llm.collect(state, h.llm)
 end
 
+-- The driver's event loop: the LLM requests in flight, and parsing replies as they arrive.
+function M.waits(state) return (llm.waits_of(state.hybrid.llm)) end
+
+function M.poll(state)
+  local d = state.hybrid.llm
+  llm.collect(state, d)
+  return #d.ready
+end
+
 function M.report(state)
   local h = state.hybrid
   if not h then return nil end

@@ -3,6 +3,7 @@
 -- asks for a batch of configs, showing one island's elites, other islands' bests, failures and
 -- the reasons earlier proposals were rejected), and propose() that never waits: it returns the
 -- LLM's parsed configs that are ready, then cheap local moves (mutations of island elites).
+-- waits/poll let the driver's event loop parse replies as they arrive and sleep on them.
 local prompt = require "htune.prompt"
 local parse = require "htune.llm_parse"
 local util = require "htune.strategies.util"
@@ -34,9 +35,9 @@ function M.new_data(state, o)
               rejected = {}, next_island = 1, observed = 0, pause_until = 0,
               stats = { calls = 0, ok_calls = 0, errors = 0, cached_calls = 0, accepted = 0, rejected = 0,
                         local_moves = 0, llm_evals = 0, prompt_tokens = 0, completion_tokens = 0,
-                        llm_ms = 0, last_error = nil } }
+                        llm_ms = 0, parse_delay_ms = 0, last_error = nil } }
   for k in pairs(M.defaults) do d[k] = setting(o, k) end
-  d.template, d.device = o.template, o.device
+  d.template, d.device = o.template, o.device or state.device
   d.n_islands, d.islands = d.islands, {}
   for i = 1, d.n_islands do d.islands[i] = { members = {} } end
   return d
@@ -141,6 +142,10 @@ end
 local function absorb_reply(state, d, job, res)
   local st = d.stats
   st.llm_ms = st.llm_ms + (res.latency_ms or 0)
+  -- How long a finished reply sat before it was parsed (the event loop keeps this near 0).
+  if res.latency_ms and not res.cached then
+    st.parse_delay_ms = st.parse_delay_ms + math.max(0, sys.now_ms() - job.t0 - res.latency_ms)
+  end
   if not res.ok then
     st.errors, st.last_error = st.errors + 1, (res.code or "?") .. ": " .. tostring(res.error)
     d.pause_until = sys.now_ms() + d.error_backoff_ms * math.min(30, st.errors)
@@ -226,15 +231,8 @@ function M.propose(state, n)
     local h = state.space:hash(cfg)
     out[1], hashes[h], d.proposed[h], d.origin[h] = cfg, true, true, { island = 1, source = "local" }
   end
+  -- Only LLM configs wanted (local_fill=false): an empty answer lets the driver wait on waits().
   M.take_ready(state, d, n, out, hashes)
-  if #out == 0 and not d.local_fill and #d.inflight > 0 then
-    -- Only LLM configs wanted (prompt experiments): wait a little instead of spinning.
-    local hs = {}
-    for k, job in ipairs(d.inflight) do hs[k] = job.handle end
-    require("htune.llm").wait_any(hs, 50)
-    M.collect(state, d)
-    M.take_ready(state, d, n, out, hashes)
-  end
   while d.local_fill and #out < n do
     local cfg, h, idx = local_move(state, d, hashes)
     if not cfg then break end
@@ -260,6 +258,24 @@ function M.observe(state, results)
   launch_some(state, d)
 end
 
+-- The requests in flight, for the driver's wait, and the ms until a paused client may launch.
+function M.waits_of(d)
+  local hs = {}
+  for k, job in ipairs(d.inflight) do hs[k] = job.handle end
+  local wake = d.pause_until - sys.now_ms()
+  return hs, (#hs == 0 and wake > 0) and wake or nil
+end
+
+function M.waits(state) return M.waits_of(state.llm) end
+
+-- Called by the driver when a reply arrived: parse it now; returns configs ready to propose.
+function M.poll(state)
+  local d = state.llm
+  M.collect(state, d)
+  launch_some(state, d)
+  return #d.ready
+end
+
 function M.report(state)
   local d = state.llm
   if not d then return nil end
@@ -268,6 +284,7 @@ function M.report(state)
   r.inflight, r.diversity = #d.inflight, {}
   for i, isl in ipairs(d.islands) do r.diversity[i] = M.diversity(state, isl) end
   r.mean_llm_ms = r.ok_calls + r.errors > 0 and r.llm_ms / (r.ok_calls + r.errors) or 0
+  r.mean_parse_delay_ms = r.ok_calls + r.errors > 0 and r.parse_delay_ms / (r.ok_calls + r.errors) or 0
   r.client = d.client.stats and d.client:stats() or nil
   return r
 end
