@@ -1,6 +1,8 @@
 /* The hot benchmark loop (see bench.h): phases warm-up, rounds of event-timed samples fed
- * to the stopping criterion, outlier trim, summary. */
+ * to the stopping criterion (a round read at a throttled SM clock is discarded), outlier
+ * trim, summary. */
 #include "bench.h"
+#include "nvml.h"
 #include "util.h"
 #include <math.h>
 #include <stdio.h>
@@ -17,7 +19,14 @@ struct bench {
     double *samples, *scratch;
     CUdeviceptr flush;
     size_t flush_bytes;
+    struct nvml *nvml;          /* SM clock source, not owned; NULL: no check */
+    char nvml_why[200];         /* why there is none */
 };
+
+void bench_set_clock(struct bench *b, struct nvml *n, const char *why_not) {
+    b->nvml = n;
+    snprintf(b->nvml_why, sizeof b->nvml_why, "%s", n ? "" : why_not && *why_not ? why_not : "no SM clock source");
+}
 
 void bench_free(struct bench *b) {
     if (!b) return;
@@ -42,6 +51,7 @@ struct bench *bench_new(const struct cuda_api *api, CUstream s, int capacity, si
     for (int i = 0; i < 2 * ROUND && r == CUDA_SUCCESS; i++) r = api->event_create(&b->ev[i], CU_EVENT_DEFAULT);
     if (r == CUDA_SUCCESS && flush_bytes) r = api->mem_alloc(&b->flush, flush_bytes);
     b->flush_bytes = flush_bytes;
+    bench_set_clock(b, NULL, NULL);
     if (r != CUDA_SUCCESS) {
         char msg[200];
         snprintf(err, errlen, "bench setup (capacity %d, flush %zu bytes): %s", capacity, flush_bytes,
@@ -58,6 +68,36 @@ static void fill_defaults(struct bench_opts *o, int capacity) {
     if (o->warmup_ms <= 0) o->warmup_ms = 1;
     if (o->batch_below_us <= 0) o->batch_below_us = 100;
     if (o->trim_k == 0) o->trim_k = 5;
+    if (o->clock_min_frac <= 0) o->clock_min_frac = 0.90;
+    if (o->clock_max_discard <= 0) o->clock_max_discard = 0.5;
+}
+
+/* One SM clock reading: raises the reference (highest clock seen), keeps min/max of the
+ * timed rounds' readings, and says whether the clock is throttled: below clock_min_frac of
+ * the reference, or a reason other than idle / application clocks. A failed read is not. */
+static int clock_read(struct bench *b, const struct bench_opts *o, struct bench_result *out, int timed) {
+    if (!b->nvml || o->clock_off) return 0;
+    struct nvml_reading rd;
+    double t0 = util_now_ms();
+    int rc = nvml_read(b->nvml, &rd);
+    out->clock_read_us += (util_now_ms() - t0) * 1000.0;
+    out->clock_reads++;
+    if (rc || rd.sm_mhz == 0) return 0;
+    out->clock_checked = 1;
+    if (rd.sm_mhz > out->clock_ref_mhz) out->clock_ref_mhz = rd.sm_mhz;
+    if (timed && (out->clock_min_mhz == 0 || rd.sm_mhz < out->clock_min_mhz)) out->clock_min_mhz = rd.sm_mhz;
+    if (timed && rd.sm_mhz > out->clock_max_mhz) out->clock_max_mhz = rd.sm_mhz;
+    uint64_t bad = rd.reasons & ~NVML_REASONS_BENIGN;
+    int throttled = rd.sm_mhz < o->clock_min_frac * out->clock_ref_mhz || bad;
+    if (throttled && timed) out->clock_reasons |= bad;
+    return throttled;
+}
+
+/* Whether a throttled round of n samples may still be discarded: within two rounds' worth,
+ * or while discards stay under clock_max_discard of all samples taken. */
+static int may_discard(const struct criterion *c, const struct bench_opts *o, const struct bench_result *out, int n) {
+    int discards = out->clock_discards + n;
+    return discards <= 2 * ROUND || discards <= o->clock_max_discard * (c->n + discards);
 }
 
 /* Enqueues K launches between events a and b (preceded by an L2 flush when asked). */
@@ -80,7 +120,8 @@ static int elapsed_us(struct bench *b, CUevent ea, CUevent eb, double *us) {
 
 /* Warm-up: one timed cold launch (its time estimates the kernel), then launches worth
  * warmup_ms. */
-static int warm_up(struct bench *b, bench_launch_fn launch, void *ctx, const struct bench_opts *o, double *est_us) {
+static int warm_up(struct bench *b, bench_launch_fn launch, void *ctx, const struct bench_opts *o, double *est_us,
+                   struct bench_result *out) {
     int r = enqueue_sample(b, launch, ctx, 1, 0, b->ev[0], b->ev[1]);
     if (!r) r = b->api->event_synchronize(b->ev[1]);
     if (!r) r = elapsed_us(b, b->ev[0], b->ev[1], est_us);
@@ -88,7 +129,9 @@ static int warm_up(struct bench *b, bench_launch_fn launch, void *ctx, const str
     double est = *est_us > 0.05 ? *est_us : 0.05;
     int n = (int)fmin(1000.0, fmax(1.0, o->warmup_ms * 1000.0 / est));
     r = enqueue_sample(b, launch, ctx, n, 0, b->ev[0], b->ev[1]);
+    if (!r) clock_read(b, o, out, 0);   /* while the GPU runs the warm-up: the clock under load */
     if (!r) r = b->api->event_synchronize(b->ev[1]);
+    if (!r) clock_read(b, o, out, 0);
     double warm_us = 0;
     if (!r && elapsed_us(b, b->ev[0], b->ev[1], &warm_us) == 0 && warm_us > 0) *est_us = warm_us / n;
     return r;
@@ -103,12 +146,20 @@ static int choose_batch(const struct bench_opts *o, double est_us) {
     return k < 1 ? 1 : k > 100 ? 100 : k;
 }
 
-/* One round: enqueue up to ROUND samples, wait, feed the criterion. */
+/* One round: enqueue up to ROUND samples, read the SM clock while they run and after, wait,
+ * feed the criterion unless the clock was throttled (then the round is discarded). */
 static int run_round(struct bench *b, bench_launch_fn launch, void *ctx, const struct bench_opts *o, int k,
-                     int nround, struct criterion *c, enum criterion_verdict *v) {
-    int r = 0;
+                     int nround, struct criterion *c, enum criterion_verdict *v, struct bench_result *out) {
+    int r = 0, throttled = 0;
     for (int i = 0; i < nround && !r; i++) r = enqueue_sample(b, launch, ctx, k, o->l2_flush, b->ev[2 * i], b->ev[2 * i + 1]);
+    if (!r) throttled = clock_read(b, o, out, 1);
     if (!r) r = b->api->event_synchronize(b->ev[2 * nround - 1]);
+    if (!r) throttled |= clock_read(b, o, out, 1);
+    if (!r && throttled && may_discard(c, o, out, nround)) {
+        out->clock_discards += nround;
+        return 0;
+    }
+    if (throttled) out->clock_throttled = 1;
     for (int i = 0; i < nround && !r && *v == CRIT_CONTINUE; i++) {
         double us;
         r = elapsed_us(b, b->ev[2 * i], b->ev[2 * i + 1], &us);
@@ -131,6 +182,21 @@ static void summarize(struct bench *b, struct criterion *c, const struct bench_o
     out->discarded = c->n - n;
 }
 
+/* The clock_note: why nothing was checked, or what was discarded or kept. */
+static void clock_note(struct bench *b, const struct bench_opts *o, const struct bench_result *out, char *note, size_t len) {
+    char why[120];
+    note[0] = 0;
+    if (o->clock_off) snprintf(note, len, "clock check off (clock_check=false)");
+    else if (!b->nvml) snprintf(note, len, "%s", b->nvml_why);
+    else if (!out->clock_checked) snprintf(note, len, "SM clock unreadable: %d NVML reads failed", out->clock_reads);
+    else if (out->clock_discards || out->clock_throttled)
+        snprintf(note, len, "%s %d samples at throttled SM clocks%s (min %.0f MHz, threshold %.0f MHz = %.0f%% of %.0f; reasons %s)",
+                 out->clock_throttled ? "too many throttled rounds: kept throttled samples after discarding" : "discarded",
+                 out->clock_discards, out->clock_throttled ? "; timings are suspect" : "", out->clock_min_mhz,
+                 o->clock_min_frac * out->clock_ref_mhz, 100 * o->clock_min_frac, out->clock_ref_mhz,
+                 out->clock_reasons ? nvml_reason_names(out->clock_reasons, why, sizeof why) : "none (clock only)");
+}
+
 int bench_run(struct bench *b, bench_launch_fn launch, void *ctx, const struct bench_opts *opts,
               struct bench_result *out) {
     double t0 = util_now_ms();
@@ -138,7 +204,8 @@ int bench_run(struct bench *b, bench_launch_fn launch, void *ctx, const struct b
     fill_defaults(&o, b->capacity);
     memset(out, 0, sizeof *out);
     double est_us = 0;
-    int r = warm_up(b, launch, ctx, &o, &est_us);
+    out->clock_rated_mhz = o.clock_off ? 0 : nvml_max_sm_mhz(b->nvml);
+    int r = warm_up(b, launch, ctx, &o, &est_us, out);
     if (r) return r;
     out->first_us = est_us;
     int k = choose_batch(&o, est_us);
@@ -153,7 +220,7 @@ int bench_run(struct bench *b, bench_launch_fn launch, void *ctx, const struct b
         double left_us = co.time_cap_us - c.total_us;
         int nround = (int)fmin(c.n == 0 ? first : ROUND, fmax(1.0, left_us / round_us));
         if (nround > o.max_reps - c.n) nround = o.max_reps - c.n;
-        r = run_round(b, launch, ctx, &o, k, nround, &c, &v);
+        r = run_round(b, launch, ctx, &o, k, nround, &c, &v, out);
         if (v == CRIT_CONTINUE && util_now_ms() - t0 > 2 * o.time_cap_ms + 50) v = CRIT_TIME_CAP;
     }
     if (r) return r;
@@ -162,6 +229,7 @@ int bench_run(struct bench *b, bench_launch_fn launch, void *ctx, const struct b
     out->converged = v == CRIT_CONVERGED;
     out->timed_out = v == CRIT_TIME_CAP || v == CRIT_MAX_REPS;
     summarize(b, &c, &o, out);
+    clock_note(b, &o, out, out->clock_note, sizeof out->clock_note);
     out->wall_ms = util_now_ms() - t0;
     return 0;
 }

@@ -8,6 +8,9 @@
 #define HTUNE_BENCH_H
 #include "cudaapi.h"
 #include "criterion.h"
+#include <stdint.h>
+
+struct nvml;
 
 /* One launch of the thing measured, enqueued on stream s; returns a CUresult (0 = ok).
  * It must not synchronize. */
@@ -25,6 +28,9 @@ struct bench_opts {
     double best_us;         /* current best for early cutoff; 0 = none */
     double cutoff_margin;   /* default 0.10 */
     double trim_k;          /* drop samples above median + k*MAD; default 5, < 0 disables */
+    int clock_off;          /* 1: no SM clock readings (Lua clock_check=false) */
+    double clock_min_frac;  /* a round read below this x the highest SM clock seen is throttled; default 0.90 */
+    double clock_max_discard; /* share of samples that may be discarded (past 2 rounds); default 0.5 */
 };
 
 struct bench_result {
@@ -37,6 +43,17 @@ struct bench_result {
     int cutoff;             /* stopped early: cannot come within the margin of best_us */
     int converged;
     double wall_ms;         /* wall time of bench_run */
+    /* SM clock check (bench_set_clock): read after each round is enqueued and after it completes. */
+    int clock_checked;      /* readings were taken */
+    int clock_discards;     /* samples discarded: their round read a throttled clock */
+    int clock_throttled;    /* too many throttled rounds to discard: some kept samples are throttled */
+    int clock_reads;        /* NVML readings taken */
+    double clock_min_mhz, clock_max_mhz;   /* SM clock read around the timed rounds */
+    double clock_ref_mhz;   /* highest SM clock seen since warm-up: threshold = clock_min_frac x this */
+    double clock_rated_mhz; /* NVML's maximum SM clock of the device; 0 unknown */
+    double clock_read_us;   /* host time spent in the readings (the check's cost) */
+    uint64_t clock_reasons; /* OR of the non-benign clock event reasons seen (NVML_REASON_*) */
+    char clock_note[240];   /* why there was no check, or what was discarded or kept; "" when steady */
 };
 
 struct bench;
@@ -47,6 +64,10 @@ struct bench;
 struct bench *bench_new(const struct cuda_api *api, CUstream s, int capacity, size_t flush_bytes,
                         char *err, size_t errlen);
 void bench_free(struct bench *b);
+
+/* Binds the SM clock source used by bench_run (not owned: the caller closes it after
+ * bench_free). n == NULL disables the check; why_not (copied) is reported in clock_note. */
+void bench_set_clock(struct bench *b, struct nvml *n, const char *why_not);
 
 /* Times launch(ctx, stream) per opts into *out. Returns 0, or the first CUresult error
  * (a faulting kernel surfaces here). Allocates nothing. */

@@ -3,6 +3,7 @@
  * the worker inside poll), and dtype / option parsing from Lua tables into wproto structs. */
 #include "runtime.h"
 #include "worker.h"
+#include "nvml.h"
 #include "util.h"
 #include <lauxlib.h>
 #include <stdio.h>
@@ -115,6 +116,9 @@ static void get_opts(lua_State *L, int t, struct bench_opts *o) {
         o->best_us = opt_num(L, i, "best_us", 0);
         o->cutoff_margin = opt_num(L, i, "cutoff_margin", 0);
         o->trim_k = opt_num(L, i, "trim_k", 0);
+        o->clock_off = !opt_num(L, i, "clock_check", 1);
+        o->clock_min_frac = opt_num(L, i, "clock_min_frac", 0);
+        o->clock_max_discard = opt_num(L, i, "clock_max_discard", 0);
     }
     lua_pop(L, 1);
 }
@@ -224,6 +228,22 @@ static int lw_submit(lua_State *L) {
 static void set_num(lua_State *L, const char *k, double v) { lua_pushnumber(L, v); lua_setfield(L, -2, k); }
 static void set_int(lua_State *L, const char *k, lua_Integer v) { lua_pushinteger(L, v); lua_setfield(L, -2, k); }
 
+static void set_bool(lua_State *L, const char *k, int v) { lua_pushboolean(L, v); lua_setfield(L, -2, k); }
+
+/* The SM clock check's fields of a stats table (on top of the stack). */
+static void push_clock(lua_State *L, const struct bench_result *b) {
+    char names[160];
+    set_bool(L, "clock_checked", b->clock_checked);
+    set_int(L, "clock_discards", b->clock_discards);
+    set_bool(L, "clock_throttled", b->clock_throttled);
+    set_num(L, "clock_min_mhz", b->clock_min_mhz); set_num(L, "clock_max_mhz", b->clock_max_mhz);
+    set_num(L, "clock_ref_mhz", b->clock_ref_mhz); set_num(L, "clock_rated_mhz", b->clock_rated_mhz);
+    set_int(L, "clock_reads", b->clock_reads); set_num(L, "clock_read_us", b->clock_read_us);
+    lua_pushstring(L, nvml_reason_names(b->clock_reasons, names, sizeof names));
+    lua_setfield(L, -2, "clock_reasons");
+    if (b->clock_note[0]) { lua_pushstring(L, b->clock_note); lua_setfield(L, -2, "clock_note"); }
+}
+
 static void push_result(lua_State *L, const struct wp_result *r) {
     lua_createtable(L, 0, 16);
     lua_pushstring(L, wp_status_name(r->status));
@@ -233,7 +253,7 @@ static void push_result(lua_State *L, const struct wp_result *r) {
     if (r->message[0]) { lua_pushstring(L, r->message); lua_setfield(L, -2, "message"); }
     const struct bench_result *b = &r->bench;
     if (r->status == WP_S_OK || r->status == WP_S_CUTOFF) {
-        lua_createtable(L, 0, 12);
+        lua_createtable(L, 0, 24);
         set_num(L, "median_us", b->median_us); set_num(L, "min_us", b->min_us); set_num(L, "mean_us", b->mean_us);
         set_num(L, "stddev_us", b->stddev_us); set_num(L, "noise_pct", b->noise_pct); set_num(L, "first_us", b->first_us);
         set_int(L, "reps", b->reps); set_int(L, "discarded", b->discarded); set_int(L, "batch", b->batch);
@@ -241,6 +261,7 @@ static void push_result(lua_State *L, const struct wp_result *r) {
         lua_pushboolean(L, b->cutoff); lua_setfield(L, -2, "cutoff");
         lua_pushboolean(L, b->converged); lua_setfield(L, -2, "converged");
         set_num(L, "wall_ms", b->wall_ms);
+        push_clock(L, b);
         lua_setfield(L, -2, "stats");
     }
     if (r->checked) {

@@ -5,6 +5,7 @@
 #include "worker.h"
 #include "baseline.h"
 #include "cudadev.h"
+#include "nvml.h"
 #include "util.h"
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@ struct wstate {
     int nbufs, output, has_ref;
     double atol, rtol;
     struct bench *bench;
+    struct nvml *nvml;       /* SM clock source for the bench loop; NULL when NVML is missing */
     struct baseline *blas;   /* opened on the first baseline request */
     struct wbuf out;
 };
@@ -241,6 +243,23 @@ static int run_reference(struct wstate *st, const struct wp_setup *s, char *err,
     return 0;
 }
 
+/* Opens NVML for the context's device, matched by PCI bus id (the fake driver gets the fake
+ * NVML scripted by $HTUNE_FAKE_NVML), and binds it to the bench loop; absent is not an error. */
+static void open_clock(struct wstate *st) {
+    char why[200] = "", pci[32];
+    int dom = 0, bus = 0, dev = 0;
+    if (strcmp(st->api.kind, "fake") == 0) {
+        st->nvml = nvml_fake(getenv("HTUNE_FAKE_NVML"), why, sizeof why);
+    } else {
+        st->api.device_get_attribute(&dom, CU_DEVICE_ATTRIBUTE_PCI_DOMAIN_ID, st->ctx.dev);
+        st->api.device_get_attribute(&bus, CU_DEVICE_ATTRIBUTE_PCI_BUS_ID, st->ctx.dev);
+        st->api.device_get_attribute(&dev, CU_DEVICE_ATTRIBUTE_PCI_DEVICE_ID, st->ctx.dev);
+        snprintf(pci, sizeof pci, "%04x:%02x:%02x.0", dom, bus, dev);
+        st->nvml = nvml_open(pci, st->ctx.info.ordinal, why, sizeof why);
+    }
+    bench_set_clock(st->bench, st->nvml, why);
+}
+
 static int setup_problem(struct wstate *st, const struct wp_setup *s, char *err, size_t errlen) {
     if (s->nbufs < 1 || s->output < 0 || s->output >= s->nbufs)
         return snprintf(err, errlen, "setup: output buffer %d is not one of %d buffers", s->output + 1, s->nbufs), -1;
@@ -251,6 +270,7 @@ static int setup_problem(struct wstate *st, const struct wp_setup *s, char *err,
     if (!st->bench) {
         size_t flush = (size_t)st->ctx.info.l2_bytes * 2;
         if (!(st->bench = bench_new(&st->api, st->ctx.stream, BENCH_CAPACITY, flush, err, errlen))) return -1;
+        open_clock(st);
     }
     free_buffers(st);
     int r = alloc_buffers(st, s);
@@ -344,6 +364,7 @@ int worker_serve(int fd_in, int fd_out, int fake) {
     if (!dead) {   /* a dead context is left to the process exit */
         baseline_close(st->blas);
         bench_free(st->bench);
+        nvml_close(st->nvml);
         free_buffers(st);
         cuda_ctx_close(&st->ctx);
     }
