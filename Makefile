@@ -78,5 +78,11 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
+# The seed's study: live on a GPU, else on replay data (ARGS="--quick" etc., see scripts/compare --help).
+.PHONY: compare
+compare: all
+	HTUNE=$(BUILD)/htune scripts/compare $(ARGS)
+
 help:
 	@echo "targets: all test test-gpu asan run install clean  (CUDA_HOME=$(CUDA_HOME) PREFIX=$(PREFIX) BUILD=$(BUILD))"
+	@echo "         compare  the seed's study into results/<date>-<device>/ (ARGS=\"--quick ...\")"
