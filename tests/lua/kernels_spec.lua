@@ -7,7 +7,7 @@ local htune = require "htune"
 local sys = htune.sys
 
 local SAMPLE = tonumber(os.getenv("HTUNE_KERNELS_SAMPLE") or "")
-local SAMPLES = { matmul = SAMPLE or 2, softmax = SAMPLE or 10 }
+local SAMPLES = { matmul = SAMPLE or 2, softmax = SAMPLE or 10, matmul_wgmma = SAMPLE or 2 }
 
 local function distinct_exprs(p, n, seed)
   local r, seen, exprs = htune.rng(seed), {}, {}
@@ -138,6 +138,7 @@ describe("templates compile with NVRTC", function()
   for _, case in ipairs {
     { "matmul", { M = 1000, N = 1000, K = 1000 } },
     { "softmax", { rows = 4097, cols = 256 } },
+    { "matmul_wgmma", { M = 1000, N = 1000, K = 1000 } },
   } do
     local name, shape = case[1], case[2]
     local test = have and it or pending
@@ -161,4 +162,50 @@ describe("templates compile with NVRTC", function()
       end
     end)
   end
+end)
+
+describe("matmul_wgmma spec", function()
+  local p = htune.problem("matmul_wgmma", { M = 4096, N = 4096, K = 4096, sm_count = 132 })
+  local function with(t)
+    local c = p.space:default()
+    for k, v in pairs(t) do c[k] = v end
+    return c, p.space:validate(c)
+  end
+
+  it("targets sm_90a and maps a config to template arguments", function()
+    assert.are.equal("sm_90a", p.arch)
+    local c, ok = with { block_m = 128, block_n = 256, block_k = 64, num_warps = 12, num_stages = 4,
+                         pid_type = "persistent_interleaved", l2_grouping = 8, loop_order = { 1, 0 } }
+    assert.is_true(ok)
+    assert.are.equal("matmul_wgmma_kernel<128,256,64,2,4,1,8,1>", p.compile(c).name_expr)
+    local l = p.launch(c)
+    assert.are.same({ 132, 1, 1 }, l.grid)
+    assert.are.same({ 384, 1, 1 }, l.block)
+    assert.are.equal(4 * 2 * (128 * 64 + 64 * 256) + 1024, l.smem)
+    c.pid_type = "flat"
+    assert.are.same({ 32 * 16, 1, 1 }, p.launch(c).grid)
+  end)
+
+  it("rejects configs over shared memory, accumulator registers or consumer rows", function()
+    local _, ok, why = with { block_m = 256, block_n = 256, block_k = 128, num_stages = 4 }
+    assert.is_false(ok)
+    assert.matches("smem", why)
+    _, ok, why = with { block_m = 256, block_n = 256, block_k = 64, num_stages = 2, num_warps = 12 }
+    assert.is_false(ok)
+    assert.matches("register", why)
+    _, ok, why = with { block_m = 64, num_warps = 12 }
+    assert.is_false(ok)
+    assert.matches("consumer", why)
+  end)
+
+  it("samples only configs whose tiles split over the warpgroups and fit the chip", function()
+    local r = htune.rng(5)
+    for _ = 1, 300 do
+      local c = p.space:sample(r)
+      local mi = p.row_blocks(c)
+      assert.is_truthy(mi)
+      assert.is_true(mi <= 2 and mi * c.block_n // 2 <= 128)
+      assert.is_true(p.smem_bytes(c) + 16 * c.num_stages <= 232448)
+    end
+  end)
 end)

@@ -1,0 +1,121 @@
+-- matmul_wgmma problem spec: C = A·B (fp16 in, fp32 accumulate, fp16 out, row-major, any M, N,
+-- K) on Hopper only (sm_90a: wgmma.mma_async, setmaxnreg). Same Problem contract and buffers
+-- as kernels/matmul/spec.lua, so results compare one to one; builder called by
+-- htune.problem("matmul_wgmma", {M=, N=, K=, sm_count=}).
+--
+-- Loads: cp.async 16-byte chunks written by a producer warpgroup at 128B-swizzled addresses,
+-- completing on an mbarrier (cp.async.mbarrier.arrive.noinc), not TMA. TMA needs a 128-byte
+-- CUtensorMap built on the host with cuTensorMapEncodeTiled from the device pointer of A and B;
+-- the worker allocates the buffers and passes only pointers and scalars (wproto's wp_arg has no
+-- by-value blob), so TMA would mean a new arg kind across wproto/wserve/live.lua, files being
+-- changed by others now. cp.async into the same swizzled layout keeps the contract unchanged and
+-- handles every tail with zero-fill; the shared layout is the one TMA would write, so a TMA
+-- producer can replace load_tile later without touching the consumers.
+--
+-- Parameters (seed names where they mean the same):
+--   block_m/n/k: tile; block_n is the wgmma N (64, 128, 256), block_k whole 64-wide panels.
+--   num_warps: 8 = one producer + one consumer warpgroup, 12 = one producer + two consumers;
+--     each consumer owns block_m / consumers rows as 1 or 2 m64 wgmma row blocks.
+--   num_stages: mbarrier ring depth (shared-memory slots).
+--   pid_type: flat (one tile per block) or persistent_interleaved (one block per SM, tiles
+--     round-robin, the producer prefetches the next tile while consumers store the last).
+--   l2_grouping, loop_order: tile order as in kernels/matmul (grouped raster, M- or N-major).
+-- Not here: clusters / TMA multicast (need TMA), split-K, eviction hints, vector width.
+return function(opts, env)
+  local S = env.htune.space
+  local M, N, K = opts.M or 1024, opts.N or 1024, opts.K or 1024
+  local sm_count = opts.sm_count or 132
+  local SMEM_MAX = 232448
+
+  local function consumers(c) return c.num_warps // 4 - 1 end
+  -- m64 row blocks per consumer warpgroup, or nil when block_m does not split into them.
+  local function row_blocks(c)
+    local nc = consumers(c)
+    if c.block_m % (64 * nc) ~= 0 then return nil end
+    return c.block_m // (64 * nc)
+  end
+  -- Dynamic shared memory: the ring plus 1024 bytes to align the swizzle atoms.
+  local function smem_bytes(c)
+    return c.num_stages * 2 * (c.block_m * c.block_k + c.block_k * c.block_n) + 1024
+  end
+
+  local space = S.new {
+    name = "matmul_wgmma",
+    params = {
+      { "block_m", S.choice { 64, 128, 256 }, default = 128 },
+      { "block_n", S.choice { 64, 128, 256 }, default = 256 },
+      { "block_k", S.choice { 64, 128 }, default = 64 },
+      { "num_warps", S.choice { 8, 12 }, default = 12 },
+      { "num_stages", S.int(2, 8, 1), default = 4 },
+      { "pid_type", S.choice { "flat", "persistent_interleaved" }, default = "persistent_interleaved" },
+      { "l2_grouping", S.choice { 1, 2, 4, 8, 16, 32 }, default = 8 },
+      { "loop_order", S.perm(2) },
+    },
+    bounds = {
+      -- ring + 16 bytes of mbarriers per stage + 1024 alignment slack
+      { name = "smem_bytes", max = SMEM_MAX - 1024, terms = {
+        { 2, "num_stages", "block_m", "block_k" }, { 2, "num_stages", "block_k", "block_n" },
+        { 16, "num_stages" } } },
+    },
+    constraints = {
+      { name = "consumer rows", fn = function(c)
+        local mi = row_blocks(c)
+        if mi and mi <= 2 then return true end
+        return false, string.format("block_m %d is not 1 or 2 m64 blocks per each of %d consumer warpgroups",
+          c.block_m, consumers(c))
+      end },
+      { name = "registers", fn = function(c)
+        local mi = row_blocks(c) or 1
+        local acc = mi * c.block_n // 2
+        if acc <= 128 then return true end
+        return false, string.format("%d fp32 accumulator registers per thread, over 128", acc)
+      end },
+    },
+  }
+
+  local PID = { flat = 0, persistent_interleaved = 1 }
+  local function cdiv(a, b) return (a + b - 1) // b end
+  local function name_expr(c)
+    return string.format("matmul_wgmma_kernel<%d,%d,%d,%d,%d,%d,%d,%d>", c.block_m, c.block_n, c.block_k,
+      consumers(c), c.num_stages, PID[c.pid_type], c.l2_grouping, c.loop_order[1] == 0 and 0 or 1)
+  end
+  local function args() return { "A", "B", "C", { i32 = M }, { i32 = N }, { i32 = K } } end
+  return {
+    name = "matmul_wgmma", shape = { M = M, N = N, K = K }, dtype = "fp16",
+    key_shape = string.format("%dx%dx%d", M, N, K),
+    source_file = "matmul_wgmma.cu",
+    arch = "sm_90a",
+    space = space,
+    smem_bytes = smem_bytes, consumers = consumers, row_blocks = row_blocks,
+    describe = {
+      block_m = "rows of C per thread block; split over the consumer warpgroups in m64 wgmma blocks",
+      block_n = "columns of C per thread block = the wgmma N (m64nNk16)",
+      block_k = "K depth of one pipeline stage (64-wide 128B-swizzled panels)",
+      num_warps = "8: one producer + one consumer warpgroup; 12: one producer + two consumers",
+      num_stages = "shared-memory slots in the producer/consumer mbarrier ring",
+      pid_type = "flat: one tile per block; persistent_interleaved: one block per SM, tiles round-robin",
+      l2_grouping = "tiles grouped along the major dimension so neighbours reuse operands in L2 (1 = plain order)",
+      loop_order = "{0,1}: tile order walks M first; {1,0}: N first",
+    },
+    compile = function(c) return { name_expr = name_expr(c), defines = {}, options = { "-std=c++17" } } end,
+    launch = function(c)
+      local tiles = cdiv(M, c.block_m) * cdiv(N, c.block_n)
+      local grid = c.pid_type == "flat" and tiles or math.min(tiles, sm_count)
+      return { grid = { grid, 1, 1 }, block = { c.num_warps * 32, 1, 1 }, smem = smem_bytes(c) }
+    end,
+    buffers = {
+      { name = "A", dtype = "fp16", count = M * K, init = "random", seed = 1 },
+      { name = "B", dtype = "fp16", count = K * N, init = "random", seed = 2 },
+      { name = "C", dtype = "fp16", count = M * N, output = true },
+    },
+    args = args,
+    reference = {
+      name_expr = "matmul_reference",
+      launch = function() return { grid = { cdiv(N, 16), cdiv(M, 16), 1 }, block = { 16, 16, 1 }, smem = 0 } end,
+      args = args,
+    },
+    tolerance = { atol = 1e-2, rtol = 1e-2 },
+    flops = 2 * M * N * K,
+    bytes = 2 * (M * K + K * N + M * N),
+  }
+end

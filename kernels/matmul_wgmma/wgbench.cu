@@ -1,0 +1,182 @@
+// wgbench: device harness for matmul_wgmma.cu next to cuBLAS, with tools/kbench.cu's method
+// (fresh random inputs, poisoned output, ||out-ref||/||ref|| against matmul_reference, CUDA
+// events around batches of 20 launches, median of 15 batches, inputs rotated over > L2).
+//   nvcc -O2 -std=c++17 -gencode=arch=compute_90a,code=sm_90a kernels/matmul_wgmma/wgbench.cu -lcublas
+//   wgbench [check|quick|all]   (check: odd shapes only; quick: + 1024^3, 4096^3; all: + gemm shapes)
+#include <cuda_runtime.h>
+#include <cublas_v2.h>
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace wg {
+#include "matmul_wgmma.cu"
+}
+typedef unsigned short h16;
+
+#define CK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { \
+  fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_)); exit(1); } } while (0)
+
+static int g_sms = 132;
+static std::vector<std::string> g_table;
+static int g_wrong = 0;
+
+static h16 f2h_host(float f) {
+  unsigned u; memcpy(&u, &f, 4);
+  unsigned s = (u >> 16) & 0x8000; int e = ((u >> 23) & 0xff) - 127 + 15; unsigned m = u & 0x7fffff;
+  if (e <= 0) return (h16)s;
+  unsigned h = s | (e << 10) | (m >> 13);
+  if ((m >> 12) & 1) h++;
+  return (h16)h;
+}
+static float h2f_host(h16 h) {
+  unsigned s = (h & 0x8000) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff, u;
+  if (e == 0) return s ? -0.f : 0.f;
+  if (e == 31) u = s | 0x7f800000 | (m << 13);
+  else u = s | ((e - 15 + 127) << 23) | (m << 13);
+  float f; memcpy(&f, &u, 4); return f;
+}
+static void fill_random(h16* d, size_t n, unsigned seed) {
+  std::vector<h16> h(n);
+  unsigned x = seed * 2654435761u + 1;
+  for (size_t i = 0; i < n; ++i) { x = x * 1664525u + 1013904223u; h[i] = f2h_host((x >> 8) / 16777216.f * 2 - 1); }
+  CK(cudaMemcpy(d, h.data(), n * 2, cudaMemcpyHostToDevice));
+}
+static double rel_err(const h16* d_out, const h16* d_ref, size_t n, bool* nan) {
+  std::vector<h16> a(n), b(n);
+  CK(cudaMemcpy(a.data(), d_out, n * 2, cudaMemcpyDeviceToHost));
+  CK(cudaMemcpy(b.data(), d_ref, n * 2, cudaMemcpyDeviceToHost));
+  double num = 0, den = 0; *nan = false;
+  for (size_t i = 0; i < n; ++i) {
+    double x = h2f_host(a[i]), y = h2f_host(b[i]);
+    if (!std::isfinite(x)) *nan = true;
+    num += (x - y) * (x - y); den += y * y;
+  }
+  return std::sqrt(num / (den > 0 ? den : 1));
+}
+static double time_us(const std::function<void(int)>& fn, int nsets, int per) {
+  cudaEvent_t a, b; CK(cudaEventCreate(&a)); CK(cudaEventCreate(&b));
+  for (int i = 0; i < 3; ++i) fn(i % nsets);
+  CK(cudaDeviceSynchronize());
+  std::vector<double> v;
+  int k = 0;
+  for (int t = 0; t < 15; ++t) {
+    CK(cudaEventRecord(a));
+    for (int i = 0; i < per; ++i) fn(k++ % nsets);
+    CK(cudaEventRecord(b)); CK(cudaEventSynchronize(b)); CK(cudaGetLastError());
+    float ms; CK(cudaEventElapsedTime(&ms, a, b)); v.push_back(ms * 1000.0 / per);
+  }
+  std::sort(v.begin(), v.end());
+  CK(cudaEventDestroy(a)); CK(cudaEventDestroy(b));
+  return v[v.size() / 2];
+}
+
+typedef void (*Kern)(const h16*, const h16*, h16*, int, int, int);
+struct Cfg { const char* name; Kern k; int BM, BN, BK, NC, ST, PID; };
+#define WGC(BM, BN, BK, NC, ST, PID, G, O) \
+  Cfg{#BM "x" #BN "x" #BK " nc" #NC " s" #ST " p" #PID " g" #G " o" #O, \
+      wg::matmul_wgmma_kernel<BM, BN, BK, NC, ST, PID, G, O>, BM, BN, BK, NC, ST, PID}
+static Cfg cfgs[] = {
+  WGC(128, 256, 64, 2, 4, 1, 8, 0),
+  WGC(128, 256, 64, 2, 4, 0, 8, 0),
+  WGC(128, 256, 64, 2, 3, 1, 8, 0),
+  WGC(128, 256, 64, 2, 4, 1, 16, 1),
+  WGC(256, 128, 64, 2, 4, 1, 8, 0),
+  WGC(128, 128, 64, 2, 6, 1, 8, 0),
+  WGC(128, 128, 64, 1, 5, 1, 8, 0),
+  WGC(128, 256, 128, 2, 2, 1, 8, 0),
+  WGC(64, 256, 64, 1, 4, 1, 8, 0),
+  WGC(64, 128, 64, 1, 6, 0, 8, 0),
+  WGC(128, 64, 64, 2, 6, 0, 8, 0),
+  WGC(64, 64, 64, 1, 8, 0, 1, 0),
+  WGC(128, 128, 64, 2, 4, 0, 8, 0),
+};
+static size_t smem(const Cfg& c) { return (size_t)c.ST * 2 * (c.BM * c.BK + c.BK * c.BN) + 1024; }
+static void launch(const Cfg& c, const h16* A, const h16* B, h16* C, int M, int N, int K) {
+  int tiles = ((M + c.BM - 1) / c.BM) * ((N + c.BN - 1) / c.BN);
+  int grid = c.PID == 0 ? tiles : std::min(tiles, g_sms);
+  c.k<<<grid, (c.NC + 1) * 128, smem(c)>>>(A, B, C, M, N, K);
+}
+static void cublas_mm(cublasHandle_t h, const h16* A, const h16* B, h16* C, int M, int N, int K) {
+  float one = 1.f, zero = 0.f;
+  cublasStatus_t s = cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, N, M, K, &one, B, CUDA_R_16F, N, A, CUDA_R_16F, K,
+                                  &zero, C, CUDA_R_16F, N, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+  if (s != CUBLAS_STATUS_SUCCESS) { fprintf(stderr, "cublasGemmEx: %d\n", (int)s); exit(1); }
+}
+
+static void bench(cublasHandle_t h, int M, int N, int K, bool timing, int misalign = 0) {
+  size_t set_bytes = ((size_t)M * K + (size_t)K * N) * 2;
+  int nsets = timing ? (int)std::max<size_t>(1, std::min<size_t>(16, (200u << 20) / set_bytes)) : 1;
+  std::vector<h16*> A(nsets), B(nsets);
+  for (int i = 0; i < nsets; ++i) {
+    CK(cudaMalloc(&A[i], (size_t)M * K * 2 + 16)); CK(cudaMalloc(&B[i], (size_t)K * N * 2 + 16));
+    A[i] += misalign; B[i] += misalign;   // misalign: base not 16-byte aligned -> plain-load path
+    fill_random(A[i], (size_t)M * K, 11 + i + M); fill_random(B[i], (size_t)K * N, 97 + i + N);
+  }
+  h16 *C, *R; CK(cudaMalloc(&C, (size_t)M * N * 2)); CK(cudaMalloc(&R, (size_t)M * N * 2));
+  wg::matmul_reference<<<dim3((N + 15) / 16, (M + 15) / 16), dim3(16, 16)>>>(A[0], B[0], R, M, N, K);
+  CK(cudaGetLastError()); CK(cudaDeviceSynchronize());
+  double flops = 2.0 * M * N * K, t_cb = 0;
+  char line[256];
+  if (timing) {
+    t_cb = time_us([&](int i) { cublas_mm(h, A[i], B[i], C, M, N, K); }, nsets, 20);
+    snprintf(line, sizeof line, "mm %dx%dx%d %-32s %9.2f us %7.1f TF/s", M, N, K, "cuBLAS", t_cb, flops / t_cb * 1e-6);
+    printf("%s\n", line); g_table.push_back(line);
+  }
+  double best = 1e30; const char* bestn = "";
+  const char* only = getenv("WGBENCH_ONLY");
+  for (auto& c : cfgs) {
+    if (only && !strstr(c.name, only)) continue;
+    CK(cudaFuncSetAttribute(c.k, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem(c)));
+    CK(cudaMemset(C, 0xff, (size_t)M * N * 2));
+    launch(c, A[0], B[0], C, M, N, K); CK(cudaGetLastError()); CK(cudaDeviceSynchronize());
+    bool nan; double e = rel_err(C, R, (size_t)M * N, &nan);
+    bool ok = !nan && e < 1e-2;
+    if (!ok) g_wrong++;
+    double t = (timing && ok) ? time_us([&](int i) { launch(c, A[i], B[i], C, M, N, K); }, nsets, 20) : 0;
+    snprintf(line, sizeof line, "mm %dx%dx%d%s %-32s err %.1e%s %9.2f us %7.1f TF/s %5.1f%% cuBLAS%s", M, N, K,
+             misalign ? " (misaligned)" : "", c.name, e, nan ? " NaN" : "", t, t > 0 ? flops / t * 1e-6 : 0,
+             t > 0 ? 100 * t_cb / t : 0, ok ? "" : " WRONG");
+    printf("%s\n", line);
+    if (!ok) g_table.push_back(line);
+    if (t > 0 && t < best) { best = t; bestn = c.name; }
+  }
+  if (timing) {
+    snprintf(line, sizeof line, "mm %dx%dx%d BEST %-27s %9.2f us %7.1f TF/s = %.1f%% cuBLAS TF/s, %.2fx latency", M, N, K,
+             bestn, best, flops / best * 1e-6, 100 * t_cb / best, best / t_cb);
+    g_table.push_back(line);
+  }
+  for (int i = 0; i < nsets; ++i) { cudaFree(A[i] - misalign); cudaFree(B[i] - misalign); }
+  cudaFree(C); cudaFree(R);
+}
+
+int main(int argc, char** argv) {
+  cudaDeviceProp prop; CK(cudaGetDeviceProperties(&prop, 0)); g_sms = prop.multiProcessorCount;
+  printf("device %s, %d SMs, cc %d.%d\n", prop.name, g_sms, prop.major, prop.minor);
+  cublasHandle_t h; if (cublasCreate(&h) != CUBLAS_STATUS_SUCCESS) { fprintf(stderr, "cublasCreate failed\n"); return 1; }
+  const char* mode = argc > 1 ? argv[1] : "quick";
+  bench(h, 1000, 1000, 1000, false);
+  bench(h, 257, 129, 77, false);
+  bench(h, 1, 300, 64, false);
+  bench(h, 300, 1, 72, false);
+  bench(h, 384, 512, 320, false, 1);
+  bench(h, 4097, 136, 200, false);
+  if (strcmp(mode, "check") != 0) {
+    bench(h, 1024, 1024, 1024, true);
+    bench(h, 4096, 4096, 4096, true);
+  }
+  if (strcmp(mode, "all") == 0) {
+    bench(h, 4096, 1024, 1024, true);
+    bench(h, 1024, 4096, 1024, true);
+    bench(h, 8192, 8192, 8192, true);
+  }
+  printf("\n==== summary (%d wrong) ====\n", g_wrong);
+  for (auto& s : g_table) printf("%s\n", s.c_str());
+  cublasDestroy(h);
+  return g_wrong ? 2 : 0;
+}
