@@ -30,6 +30,7 @@ struct worker_opts {
     const char *exe;          /* executable to run in worker mode; NULL: fork and serve in-process (tests) */
     int fake;                 /* use the CPU fake driver */
     double hello_timeout_ms;  /* default 30000: driver init can be slow */
+    const char *fake_nvml;    /* fake only: the worker's HTUNE_FAKE_NVML clock script (nvml.h); NULL keeps the env's */
 };
 
 struct worker;
