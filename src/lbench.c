@@ -365,7 +365,7 @@ static int self_exe(char *out, size_t cap) {
     return 0;
 }
 
-/* bench.worker{fake=false, hello_timeout_ms=30000, fake_nvml=spec} -> Worker | nil, msg, "ENODRIVER"|"EWORKER" */
+/* bench.worker{fake=false, hello_timeout_ms=30000, fake_nvml=spec, libnvml=path} -> Worker | nil, msg, "ENODRIVER"|"EWORKER" */
 static int l_worker(lua_State *L) {
     struct worker_opts o = { 0 };
     char exe[4096], err[600];
@@ -374,6 +374,8 @@ static int l_worker(lua_State *L) {
         o.hello_timeout_ms = opt_num(L, 1, "hello_timeout_ms", 0);
         lua_getfield(L, 1, "fake_nvml");
         o.fake_nvml = lua_isnil(L, -1) ? NULL : luaL_checkstring(L, -1);   /* stays on the stack */
+        lua_getfield(L, 1, "libnvml");
+        o.libnvml = lua_isnil(L, -1) ? NULL : luaL_checkstring(L, -1);
     }
     const char *env = getenv("HTUNE_FAKE_CUDA");
     if (env && strcmp(env, "1") == 0) o.fake = 1;

@@ -40,7 +40,7 @@ static int query(lua_State *L, int fake) {
     if (n <= 0) return luaL_error(L, "cannot read /proc/self/exe");
     exe[n] = 0;
     const char *env = getenv("HTUNE_FAKE_CUDA");
-    struct worker_opts o = { exe, fake || (env && strcmp(env, "1") == 0), 0, NULL };
+    struct worker_opts o = { exe, fake || (env && strcmp(env, "1") == 0), 0, NULL, NULL };
     struct worker *w;
     int rc = worker_start(&w, &o, err, sizeof err);
     if (rc) {

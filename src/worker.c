@@ -15,7 +15,7 @@
 struct worker {
     struct worker_opts o;
     char exe[4096];
-    char fake_nvml[256];
+    char fake_nvml[256], libnvml[1024];
     pid_t pid;
     int fd_to, fd_from;
     struct wp_hello hello;
@@ -35,6 +35,7 @@ static void child(const struct worker *w, int req_r, int resp_w) {
     close(b);
     dup2(2, 1);   /* device printf must never reach the protocol pipe */
     if (w->fake_nvml[0]) setenv("HTUNE_FAKE_NVML", w->fake_nvml, 1);   /* the child's env only */
+    if (w->libnvml[0]) setenv("HTUNE_LIBNVML", w->libnvml, 1);
     if (!w->exe[0]) _exit(worker_serve(3, 4, w->o.fake));
     char *argv[] = { (char *)w->exe, "__worker", "3", "4", w->o.fake ? "fake" : NULL, NULL };
     execv(w->exe, argv);
@@ -118,8 +119,9 @@ int worker_start(struct worker **out, const struct worker_opts *opts, char *err,
     w->fd_to = w->fd_from = w->pid = -1;
     if (opts->exe) snprintf(w->exe, sizeof w->exe, "%s", opts->exe);
     if (opts->fake_nvml) snprintf(w->fake_nvml, sizeof w->fake_nvml, "%s", opts->fake_nvml);
+    if (opts->libnvml) snprintf(w->libnvml, sizeof w->libnvml, "%s", opts->libnvml);
     w->o.exe = NULL;
-    w->o.fake_nvml = NULL;
+    w->o.fake_nvml = w->o.libnvml = NULL;
     int rc = spawn(w, err, errlen);
     if (rc == 0) rc = read_hello(w, err, errlen);
     if (rc) {

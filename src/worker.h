@@ -31,6 +31,7 @@ struct worker_opts {
     int fake;                 /* use the CPU fake driver */
     double hello_timeout_ms;  /* default 30000: driver init can be slow */
     const char *fake_nvml;    /* fake only: the worker's HTUNE_FAKE_NVML clock script (nvml.h); NULL keeps the env's */
+    const char *libnvml;      /* the worker's HTUNE_LIBNVML (NVML library path); NULL keeps the env's */
 };
 
 struct worker;

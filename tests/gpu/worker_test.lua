@@ -98,6 +98,57 @@ function T.copy_bandwidth_matches_device_copy()
   w:close()
 end
 
+-- The SM clock check on a real GPU: fields present and plausible, few discards for a steady
+-- kernel, the NVML reads' host cost under 2% of the loop's wall time, the median unchanged by
+-- the check; with NVML missing (or made missing through libnvml=) it reports why, no failure.
+local function saxpy_stats(opts, worker_opts)
+  local w = assert(htune.bench.worker(worker_opts))
+  local k = K.kernel("saxpy")
+  local args = { { buf = 1 }, { buf = 2 }, { buf = 3 }, { f32 = 2.0 }, { i32 = N } }
+  assert(w:setup { buffers = { { dtype = "fp32", count = N, init = "random", seed = 1 },
+                               { dtype = "fp32", count = N, init = "random", seed = 2 }, { dtype = "fp32", count = N } },
+                   output = 3 })
+  assert(w:submit { image = k.image, name = k.name, grid = N // 256, block = 256, args = args, opts = opts, timeout_ms = 5000 })
+  local r
+  repeat r = w:poll(20) until r
+  w:close()
+  assert(r.ok, r.message)
+  return r.stats
+end
+
+function T.sm_clock_fields_are_plausible()
+  local s = saxpy_stats { time_cap_ms = 200 }
+  if not s.clock_checked then
+    assert(s.clock_note and s.clock_note:match("NVML unavailable"), "no clock check and no reason: " .. tostring(s.clock_note))
+    print("gpu: skip SM clock figures: " .. s.clock_note)
+    return
+  end
+  local total = s.reps + s.discarded + s.clock_discards
+  local share = s.clock_read_us / (1000 * s.wall_ms)
+  print(string.format("gpu-figure: saxpy SM clock %.0f-%.0f MHz (ref %.0f, rated %.0f), %d of %d samples discarded for clocks, reasons '%s'%s; %d NVML reads %.1f us each = %.2f%% of %.1f ms loop wall",
+    s.clock_min_mhz, s.clock_max_mhz, s.clock_ref_mhz, s.clock_rated_mhz, s.clock_discards, total, s.clock_reasons,
+    s.clock_note and (" (" .. s.clock_note .. ")") or "", s.clock_reads, s.clock_read_us / s.clock_reads, 100 * share, s.wall_ms))
+  assert(s.clock_rated_mhz > 1000, "rated SM clock " .. s.clock_rated_mhz)
+  assert(s.clock_max_mhz > 1000 and s.clock_max_mhz <= s.clock_rated_mhz + 1, "max SM clock " .. s.clock_max_mhz)
+  assert(s.clock_min_mhz > 0 and s.clock_min_mhz <= s.clock_max_mhz)
+  assert(s.clock_reads >= 4)
+  assert(s.clock_discards <= math.max(64, 0.1 * total), s.clock_discards .. " of " .. total .. " discarded for a steady kernel")
+  assert(share < 0.02, string.format("NVML reads took %.2f%% of the loop's wall time", 100 * share))
+  local off = saxpy_stats { time_cap_ms = 200, clock_check = false }
+  local ratio = s.median_us / off.median_us
+  print(string.format("gpu-figure: saxpy median with clock check %.3f us, without %.3f us (ratio %.4f); loop wall %.1f vs %.1f ms",
+    s.median_us, off.median_us, ratio, s.wall_ms, off.wall_ms))
+  assert(off.clock_note == "clock check off (clock_check=false)" and off.clock_reads == 0)
+  assert(math.abs(ratio - 1) < 0.03, "the clock check moved the median by " .. (ratio - 1) * 100 .. "%")
+end
+
+function T.sm_clock_without_nvml_says_why()
+  local s = saxpy_stats({ time_cap_ms = 50 }, { libnvml = "/nonexistent/libnvidia-ml.so.1" })
+  assert(not s.clock_checked and s.clock_reads == 0 and s.clock_discards == 0)
+  assert(s.clock_note and s.clock_note:match("^NVML unavailable: .*/nonexistent/"), tostring(s.clock_note))
+  print("gpu-figure: without NVML -> " .. s.clock_note)
+end
+
 function T.live_pipeline_over_a_space()
   local p = K.saxpy_problem(N, { "saxpy_t" })
   local cfgs = {}
