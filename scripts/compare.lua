@@ -17,14 +17,17 @@ Runs every workload x strategy x seed of the seed's study and writes results/<da
   --strategies a,b             default: random,pattern,de,surrogate,llm,hybrid
   --seeds N                    seeds per strategy (live 2, replay 3, quick 1)
   --evals N                    eval budget per run (live 1000 cap, replay 100, quick 16)
-  --seconds S                  wall budget per run (live 3.5, replay none)
+  --seconds S                  wall budget per run (live 3, replay none)
   --eval-ms MS                 replay: simulated time per eval (20; quick 10)
   --llm-latency S              mock LLM seconds per call (live 2, replay 1, quick 0.05)
   --data DIR                   replay tables <problem>.replay.gz (default data/)
   --out DIR                    output directory (default results/<date>-<device>)
-  --rebench K                  re-measure the K best configs of each run (3)
+  --rebench K                  re-measure the K best configs of each run (live 2, else 3)
   --quick                      the reduced CI set: matmul and softmax_4096x256, 1 seed, 16 evals
   --publish / --no-publish     write docs/results.md and docs/results/*.png (default: live full runs)
+  --docs DIR                   where --publish writes results.md and results/*.png (default docs/)
+  --publish-from DIR           publish a finished live run's directory (e.g. fetched from the GPU
+                               machine); draws its plots here when gnuplot was missing there
   --help
 
 An LLM endpoint is used instead of the mock when HTUNE_LLM_URL is set (with HTUNE_LLM_MODEL,
@@ -55,10 +58,10 @@ end
 
 local SWITCHES = { quick = true, publish = true, no_publish = true, help = true }
 local NUMBERS = { seeds = true, evals = true, seconds = true, eval_ms = true, llm_latency = true, rebench = true }
-local STRINGS = { backend = true, workloads = true, strategies = true, data = true, out = true }
+local STRINGS = { backend = true, workloads = true, strategies = true, data = true, out = true, docs = true, publish_from = true }
 
 local function parse(args)
-  local o, i = { backend = "auto", data = sys.root .. "/data", rebench = 3 }, 1
+  local o, i = { backend = "auto", data = sys.root .. "/data", docs = sys.root .. "/docs" }, 1
   while args[i] do
     local k = (args[i]:match("^%-%-([%w%-]+)$") or ""):gsub("%-", "_")
     if SWITCHES[k] then o[k] = true i = i + 1
@@ -156,8 +159,9 @@ end
 local function settings(o, live)
   local d
   if o.quick then d = { seeds = 1, evals = live and 1000 or 16, seconds = live and 2 or nil, eval_ms = 10, llm_latency = 0.05 }
-  elseif live then d = { seeds = 2, evals = 1000, seconds = 3.5, llm_latency = 2 }
+  elseif live then d = { seeds = 2, evals = 1000, seconds = 3, llm_latency = 2, rebench = 2 }
   else d = { seeds = 3, evals = 100, eval_ms = 20, llm_latency = 1 } end
+  d.rebench = d.rebench or 3
   for k, v in pairs(d) do if o[k] == nil then o[k] = v end end
   o.seeds = math.max(1, math.tointeger(o.seeds) or math.floor(o.seeds))
   o.evals = math.max(1, math.floor(o.evals))
@@ -183,12 +187,12 @@ local function llm_endpoint()
 end
 
 -- An LLM client for one run (and the mock it talks to, started for this run only).
-local function llm_client(ctx)
+local function llm_client(ctx, seed)
   local ep, mock = ctx.endpoint, nil
   local url, model, timeout = ep and ep.url, ep and ep.model or "mock", nil
   if not ep then
     local lat_ms = ctx.o.llm_latency * 1000
-    mock = assert(dofile(sys.root .. "/tests/mock_llm/mock.lua").start {
+    mock = assert(dofile(sys.root .. "/tests/mock_llm/mock.lua").start { seed = seed,
       latency_ms = lat_ms, idle_exit_s = 10, lifetime_s = math.ceil(per_run_s(ctx.o, ctx.live) * 3 + 60) })
     url, timeout = mock.url, math.floor(lat_ms * 3 + 5000)
   end
@@ -225,6 +229,7 @@ local function summarize(ctx, res, busy_ms)
   s.to_best_s = last and last.t or nil
   local rep = res.report
   if rep and rep.llm_ms then s.llm_s, s.llm_calls = rep.llm_ms / 1000, (rep.ok_calls or 0) + (rep.errors or 0) end
+  s.llm_wait_s = res.time.llm_wait_ms and res.time.llm_wait_ms / 1000 or nil
   -- GPU idle: the live worker's busy time over this run, else simulated eval time per worker.
   local busy = busy_ms or 1000 * s.bench_s / ((ctx.be.info and ctx.be.info.workers) or 1)
   s.idle_pct = res.wall_s > 0 and math.max(0, 100 * (1 - busy / (1000 * res.wall_s))) or nil
@@ -234,7 +239,7 @@ end
 local function run_one(ctx, wl, strategy, seed)
   local so, client, mock = { device = ctx.prompt_device }, nil, nil
   if strategy == "llm" or strategy == "hybrid" then
-    client, mock = llm_client(ctx)
+    client, mock = llm_client(ctx, seed)
     if not client then return nil, "LLM client: " .. tostring(mock) end
     so.client = client
   end
@@ -257,24 +262,36 @@ end
 ---------------------------------------------------------------------------------------------
 -- Opening each workload's backend (once, shared by its runs).
 
-local function open_workload(ctx, wl)
+-- Whether a workload can run: its problem loads and (replay) a table recorded for its shape exists.
+local function prepare(ctx, wl)
   local ok, p = pcall(htune.problem, wl.problem, wl.shape)
   if not ok or not p then return nil, "problem " .. wl.problem .. ": " .. tostring(p) end
   wl.p = p
-  if ctx.live then
-    local be, err = require("htune.backends.live").open(p, {})
-    return be, err
-  end
-  local path = replay_path(ctx.o.data, wl.problem)
-  local meta = replay_meta(path)
-  if not meta then return nil, "no replay table " .. path end
+  if ctx.live then return true end
+  wl.path = replay_path(ctx.o.data, wl.problem)
+  local meta = replay_meta(wl.path)
+  if not meta then return nil, "no replay table " .. wl.path end
   if meta.problem ~= p.key then
-    return nil, string.format("replay table %s is for %s, not %s", path, tostring(meta.problem), p.key)
+    return nil, string.format("replay table %s is for %s, not %s", wl.path, tostring(meta.problem), p.key)
   end
-  local be, err = require("htune.backends.replay").open(p, { path = path, nearest = true,
+  wl.meta = meta
+  return true
+end
+
+local function open_workload(ctx, wl)
+  local p = wl.p
+  if ctx.live then return require("htune.backends.live").open(p, {}) end
+  local be, err = require("htune.backends.replay").open(p, { path = wl.path, nearest = true,
     latency_ms = ctx.o.eval_ms, workers = 1 })
-  if be then ctx.replays[#ctx.replays + 1] = { workload = wl.name, path = path, meta = meta } end
-  return be, err
+  if not be then return nil, err end
+  -- Nearest-neighbour answers scan the whole table: memoise them by config for all runs.
+  local land, memo = be.landscape, {}
+  be.landscape = function(cfg)
+    local h = p.space:hash(cfg)
+    memo[h] = memo[h] or table.pack(land(cfg))
+    return table.unpack(memo[h], 1, memo[h].n)
+  end
+  return be
 end
 
 ---------------------------------------------------------------------------------------------
@@ -297,7 +314,7 @@ end
 
 local function aggregate(runs)
   local a = { n = #runs }
-  for _, k in ipairs { "best_us", "wall_s", "evals", "to_best_s", "llm_s", "llm_calls", "compile_s", "bench_s",
+  for _, k in ipairs { "best_us", "wall_s", "evals", "to_best_s", "llm_wait_s", "llm_s", "llm_calls", "compile_s", "bench_s",
                        "strategy_s", "idle_pct" } do
     a[k] = median(field(runs, k))
   end
@@ -325,8 +342,8 @@ end
 
 local function table_rows(ctx)
   local out = { "| workload | strategy | best µs: median (min) | wall s | evals | speedup vs random | % of ref |"
-    .. " to best s | LLM s (calls) | compile s | bench s | strategy s | GPU idle |",
-    "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" }
+    .. " to best s | LLM wait s | LLM calls (s) | compile s | bench s | strategy s | GPU idle |",
+    "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" }
   for _, wl in ipairs(ctx.done) do
     local rnd = wl.agg.random and wl.agg.random.best_us
     for _, s in ipairs(ctx.strategies) do
@@ -334,12 +351,13 @@ local function table_rows(ctx)
       if a then
         local ref = wl.baseline_us and a.best_us and string.format("%.0f%% of %s", 100 * wl.baseline_us / a.best_us, wl.baseline_name)
           or "n/a"
-        local llm = a.llm_s and string.format("%s (%d)", secs(a.llm_s), math.floor(a.llm_calls + 0.5)) or "—"
+        local llm = a.llm_s and string.format("%d (%s)", math.floor(a.llm_calls + 0.5), secs(a.llm_s)) or "—"
+        local wait = a.llm_s and secs(a.llm_wait_s) or "—"
         local best = a.best_us and string.format("%s (%s)", us_fmt(a.best_us), us_fmt(a.min_us)) or "no valid config"
         if a.errors then best = best .. string.format(" ⚠ %d error(s)", a.errors) end
-        out[#out + 1] = string.format("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |",
+        out[#out + 1] = string.format("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |",
           wl.name, s, best, secs(a.wall_s), f("%.0f", a.evals),
-          (rnd and a.best_us) and string.format("%.2fx", rnd / a.best_us) or "—", ref, secs(a.to_best_s), llm,
+          (rnd and a.best_us) and string.format("%.2fx", rnd / a.best_us) or "—", ref, secs(a.to_best_s), wait, llm,
           secs(a.compile_s), secs(a.bench_s), secs(a.strategy_s), f("%.0f%%", a.idle_pct))
       end
     end
@@ -352,8 +370,9 @@ Columns: medians over seeds. *best µs* is the run's best after re-measuring its
 (median over seeds, fastest seed in brackets); *speedup vs random* = random's median best / this
 one's; *% of ref* = the reference's time / best (cuBLAS for matmul/gemm, the device copy of the
 input for softmax; n/a when none was measured); *to best s* = wall time when the run found its
-final best. Time breakdown: *LLM s* = summed latency of the LLM calls (they run concurrently with
-compiling and timing; the driver never blocks on them), *compile s* = NVRTC time summed over
+final best. Time breakdown: *LLM wait s* = time the driver sat waiting on LLM replies with
+nothing else to measure, *LLM calls (s)* = calls finished and their summed latency (calls run
+concurrently with each other and with compiling and timing), *compile s* = NVRTC time summed over
 trials (on a thread pool, overlapped; cache hits count their lookup only), *bench s* = GPU worker
 time summed over trials, *strategy s* = time in the strategy's Lua code, *GPU idle* = share of the
 run's wall time with no kernel check or timing in flight.]]
@@ -384,6 +403,9 @@ local function markdown(ctx, img_prefix)
   for _, wl in ipairs(ctx.done) do
     add("")
     add("## " .. wl.title)
+    add("")
+    add(wl.baseline_us and string.format("Reference (%s): %s µs.", wl.baseline_name, us_fmt(wl.baseline_us))
+      or "Reference: not measured (n/a).")
     add("")
     for _, png in ipairs(wl.pngs or {}) do add(string.format("![%s](%s%s)", png, img_prefix, png)) end
     if not wl.pngs then add("(no plot: " .. tostring(wl.plot_error) .. ")") end
@@ -437,9 +459,11 @@ local function log_tics(lo, hi)
   return "set ytics (" .. table.concat(t, ", ") .. ")"
 end
 
+-- Data and script go to plot-data/ with paths relative to the results directory, so the plot
+-- can be redrawn wherever that directory is copied (cd DIR && gnuplot plot-data/X.gp).
 local function plot_one(ctx, wl, axis, png)
-  local dir = ctx.out .. "/plot-data"
-  local dat, gp = dir .. "/" .. wl.name .. "-" .. axis .. ".dat", dir .. "/" .. wl.name .. "-" .. axis .. ".gp"
+  local base = "plot-data/" .. wl.name .. "-" .. axis
+  local dat, gp = base .. ".dat", base .. ".gp"
   local blocks, plots, lo, hi = {}, {}, math.huge, -math.huge
   for _, s in ipairs(ctx.strategies) do
     local rows, l, h = {}, math.huge, -math.huge
@@ -455,19 +479,19 @@ local function plot_one(ctx, wl, axis, png)
     end
   end
   if #plots == 0 then return nil, "no valid result to plot" end
-  assert(sys.write_atomic(dat, table.concat(blocks, "\n\n\n") .. "\n"))
+  assert(sys.write_atomic(ctx.out .. "/" .. dat, table.concat(blocks, "\n\n\n") .. "\n"))
   local script = table.concat({
     "set terminal pngcairo size 900,560 noenhanced",
-    string.format("set output '%s/%s'", ctx.out, png),
+    string.format("set output '%s'", png),
     string.format("set title '%s: best-so-far latency (median over %d seed(s), band = min-max)'", wl.title, ctx.o.seeds),
     axis == "t" and "set xlabel 'wall time (s)'" or "set xlabel 'evaluations'",
     "set ylabel 'best latency (us)'", "set logscale y", "set autoscale yfix", "set offsets 0, 0, graph 0.05, graph 0.05",
     log_tics(lo, hi), "set grid", "set key top right", "set xrange [0:*]",
     "plot " .. table.concat(plots, ", \\\n  "), "" }, "\n")
-  assert(sys.write_atomic(gp, script))
-  local ok = os.execute("gnuplot '" .. gp .. "' 2>'" .. gp .. ".err'")
+  assert(sys.write_atomic(ctx.out .. "/" .. gp, script))
+  local ok = os.execute(string.format("cd '%s' && gnuplot '%s' 2>'%s.err'", ctx.out, gp, gp))
   if not ok then
-    local e = io.open(gp .. ".err")
+    local e = io.open(ctx.out .. "/" .. gp .. ".err")
     local msg = e and e:read("a") or ""
     if e then e:close() end
     return nil, "gnuplot failed: " .. msg:sub(1, 300)
@@ -535,7 +559,7 @@ local function copy(src, dst)
 end
 
 local function publish(ctx)
-  local docs = sys.root .. "/docs"
+  local docs = ctx.docs
   sys.mkdirs(docs .. "/results")
   for _, wl in ipairs(ctx.done) do
     for _, png in ipairs(wl.pngs or {}) do copy(ctx.out .. "/" .. png, docs .. "/results/" .. png) end
@@ -543,7 +567,7 @@ local function publish(ctx)
   local text = markdown(ctx, "results/"):gsub("^# [^\n]*", "# Results: the seed's study on " .. ctx.device.name
     .. "\n\nRegenerated by `scripts/compare` from a live GPU run (numbers below are measured, not edited).", 1)
   assert(sys.write_atomic(docs .. "/results.md", text))
-  log("published docs/results.md and %d plot(s) in docs/results/", 2 * #ctx.done)
+  log("published %s/results.md and its plots in %s/results/", docs, docs)
 end
 
 ---------------------------------------------------------------------------------------------
@@ -557,13 +581,18 @@ local function clean_outputs(out)
   end
 end
 
+local function skip(ctx, wl, why)
+  ctx.skipped[#ctx.skipped + 1] = { name = wl.name, reason = tostring(why) }
+  log("skip %s: %s", wl.name, tostring(why))
+end
+
 local function setup(o)
   local g, why = nil, nil
   if o.backend ~= "replay" then g, why = gpu() end
   if o.backend == "live" and not g then die("--backend live: no GPU to tune on: " .. tostring(why)) end
   local live = g ~= nil
   settings(o, live)
-  local ctx = { o = o, live = live, skipped = {}, done = {}, replays = {}, by_key = {}, endpoint = llm_endpoint(),
+  local ctx = { o = o, live = live, docs = o.docs, skipped = {}, done = {}, by_key = {}, endpoint = llm_endpoint(),
                 date = os.date("!%Y-%m-%d %H:%M UTC"), commit = commit(),
                 command = os.getenv("HTUNE_COMPARE_CMD") or ("htune run scripts/compare.lua " .. table.concat(arg, " ")) }
   ctx.strategies = pick(STRATEGIES, o.strategies, "strategies")
@@ -574,11 +603,17 @@ local function setup(o)
     ctx.prompt_device = { name = d.name, sm_count = d.sms, smem_per_sm_bytes = d.smem_per_sm,
       smem_per_block_bytes = d.smem_per_block_optin, l2_bytes = d.l2_bytes, bandwidth_gbs = d.peak_bandwidth_gbs, cc = d.cc }
     ctx.backend_text = "live (NVRTC compile pool + GPU worker; NVRTC cache shared by all runs)"
-  else
-    if o.backend == "auto" then log("no GPU (%s): using replay data from %s", tostring(why), o.data) end
-    local meta
-    for _, wl in ipairs(ctx.workloads) do meta = meta or replay_meta(replay_path(o.data, wl.problem)) end
-    meta = meta or {}
+  elseif o.backend == "auto" then
+    log("no GPU (%s): using replay data from %s", tostring(why), o.data)
+  end
+  ctx.runnable = {}
+  for _, wl in ipairs(ctx.workloads) do
+    local ok, err = prepare(ctx, wl)
+    if ok then ctx.runnable[#ctx.runnable + 1] = wl
+    else skip(ctx, wl, err) end
+  end
+  if not live then
+    local meta = (ctx.runnable[1] or {}).meta or {}
     ctx.device = { name = meta.device or "unknown", driver = meta.driver or "unknown", cc = meta.cc }
     ctx.backend_text = string.format("replay (tables in %s recorded on %s, commit %s; nearest recorded config answers "
       .. "misses; %g ms simulated per eval, so wall times are not GPU times)", o.data, ctx.device.name,
@@ -596,11 +631,7 @@ end
 
 local function run_workload(ctx, wl)
   local be, err = open_workload(ctx, wl)
-  if not be then
-    ctx.skipped[#ctx.skipped + 1] = { name = wl.name, reason = tostring(err) }
-    log("skip %s: %s", wl.name, tostring(err))
-    return
-  end
+  if not be then return skip(ctx, wl, err) end
   ctx.be = be
   wl.baseline_us, wl.baseline_name = be.info.baseline_us, be.info.baseline_name
   wl.runs, wl.agg = {}, {}
@@ -622,31 +653,76 @@ local function run_workload(ctx, wl)
   ctx.done[#ctx.done + 1] = wl
 end
 
+-- What markdown() needs, saved so --publish-from can publish a run fetched from another machine.
+local function save_summary(ctx)
+  local done = {}
+  for i, wl in ipairs(ctx.done) do
+    done[i] = { name = wl.name, title = wl.title, baseline_us = wl.baseline_us, baseline_name = wl.baseline_name,
+                agg = wl.agg, pngs = wl.pngs, plot_error = wl.plot_error }
+  end
+  local keep = { "device", "commit", "date", "backend_text", "llm_text", "command", "total_s", "skipped", "strategies", "live" }
+  local t = { format = "htune-compare", version = 1, done = done, o = { seconds = ctx.o.seconds, evals = ctx.o.evals,
+              seeds = ctx.o.seeds, rebench = ctx.o.rebench } }
+  for _, k in ipairs(keep) do t[k] = ctx[k] end
+  assert(sys.write_atomic(ctx.out .. "/summary.json", cjson.encode(t)))
+end
+
+-- --publish-from DIR: docs/results.md from a live run's results directory (its summary.json,
+-- table and plots), e.g. one fetched from the GPU machine; plots missing there are drawn here.
+local function publish_from(o)
+  local f = io.open(o.publish_from .. "/summary.json")
+  local t = f and cjson.decode(f:read("a"))
+  if f then f:close() end
+  if type(t) ~= "table" or t.format ~= "htune-compare" then die("--publish-from: no compare summary.json in " .. o.publish_from) end
+  if not t.live then log("--publish-from: refused, docs/results.md holds live GPU runs only (%s was not)", o.publish_from) return 1 end
+  local ctx = t
+  ctx.out, ctx.docs = o.publish_from, o.docs
+  for _, wl in ipairs(ctx.done) do
+    local pngs = {}
+    for _, axis in ipairs { "t", "n" } do
+      local png = wl.name .. (axis == "t" and "-time.png" or "-evals.png")
+      local have = io.open(ctx.out .. "/" .. png)
+      if have then have:close() pngs[#pngs + 1] = png
+      elseif os.execute(string.format("cd '%s' && gnuplot 'plot-data/%s-%s.gp' 2>/dev/null", ctx.out, wl.name, axis)) then
+        pngs[#pngs + 1] = png
+      end
+    end
+    wl.pngs = #pngs == 2 and pngs or nil
+    wl.plot_error = wl.pngs == nil and (wl.plot_error or "plots missing and gnuplot could not draw them") or nil
+  end
+  publish(ctx)
+  return 0
+end
+
 local function main(args)
   local o = parse(args)
   if o.help then io.stdout:write(USAGE) return 0 end
+  if o.publish_from then return publish_from(o) end
   local ctx = setup(o)
-  local n = #ctx.workloads * #ctx.strategies * o.seeds
-  local est = n * per_run_s(o, ctx.live) + (ctx.live and #ctx.workloads * LIVE_SETUP_S or 0)
+  if o.publish and not ctx.live then
+    log("--publish: refused, docs/results.md holds live GPU runs only (this would be a replay run)")
+    return 1
+  end
+  local nw = #ctx.runnable
+  local n = nw * #ctx.strategies * o.seeds
+  local est = n * per_run_s(o, ctx.live) + (ctx.live and nw * LIVE_SETUP_S or 0)
   log("%s backend on %s: %d runs (%d workloads x %d strategies x %d seeds), about %.1f s each; estimate %d:%02d",
-    ctx.live and "live" or "replay", ctx.device.name, n, #ctx.workloads, #ctx.strategies, o.seeds, per_run_s(o, ctx.live),
+    ctx.live and "live" or "replay", ctx.device.name, n, nw, #ctx.strategies, o.seeds, per_run_s(o, ctx.live),
     math.floor(est) // 60, math.floor(est) % 60)
   log("writing %s", ctx.out)
   local t0 = sys.now_ms()
-  for _, wl in ipairs(ctx.workloads) do run_workload(ctx, wl) end
+  for _, wl in ipairs(ctx.runnable) do run_workload(ctx, wl) end
   ctx.total_s = (sys.now_ms() - t0) / 1000
   for _, wl in ipairs(ctx.done) do plot(ctx, wl) end
   local eok, eerr = export(ctx)
   if not eok then log("CSV export failed: %s", tostring(eerr)) end
   assert(sys.write_atomic(ctx.out .. "/table.md", markdown(ctx, "")))
+  save_summary(ctx)
   log("done in %.0f s: %s/table.md", ctx.total_s, ctx.out)
   io.stdout:write(table_rows(ctx), "\n")
   local want_publish = o.publish
   if want_publish == nil then want_publish = ctx.live and not o.quick and not o.workloads and not o.strategies end
-  if want_publish then
-    if not ctx.live then log("--publish: refused, docs/results.md holds live GPU runs only (this was replay)") return 1 end
-    publish(ctx)
-  end
+  if want_publish then publish(ctx) end
   if #ctx.done == 0 then log("no workload could run") return 1 end
   return 0
 end

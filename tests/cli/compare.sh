@@ -55,7 +55,7 @@ check "one progress line per run on stderr" '[ $(grep -cE "^compare: \S+ +\S+ +s
 check "estimate printed up front" 'grep -qE "estimate [0-9]+:[0-9]{2}" "$tmp/stderr"'
 check "runs.csv lists 12 runs" '[ $(wc -l <"$out/runs.csv") -eq 13 ]'
 check "store holds 12 runs" '[ "$(sqlite3 "$out/trials.db" "select count(*) from runs")" = 12 ]'
-check "the llm runs asked the mock" 'grep -qE "^\| matmul \| llm \|.*\| [0-9.]+ \([1-9][0-9]*\) \|" "$t"'
+check "the llm runs asked the mock" 'grep -qE "^\| matmul \| llm \|.*\| [1-9][0-9]* \([0-9.]+\) \|" "$t"'
 sleep 0.2
 check "no mock_llm of ours left running" '[ "$(pgrep -c -f "$mock_bin" || true)" -le "${mocks_before:-0}" ]'
 
@@ -80,6 +80,15 @@ sum=$(cat "$ROOT/docs/results.md" 2>/dev/null | md5sum)
 expect_fail publish-needs-gpu "refused, docs/results.md holds live GPU runs only" "$ROOT/scripts/compare" --backend replay \
     --data "$data" --out "$tmp/out3" --strategies random --workloads matmul --evals 2 --eval-ms 0 --publish
 check "docs/results.md untouched by a refused publish" '[ "$(cat "$ROOT/docs/results.md" 2>/dev/null | md5sum)" = "$sum" ]'
+expect_fail publish-from-replay "refused, docs/results.md holds live GPU runs only" "$ROOT/scripts/compare" \
+    --publish-from "$out" --docs "$tmp/docs"
+# A live run's directory fetched without its plots (no gnuplot on the GPU machine): published
+# into a temporary docs dir, plots redrawn from plot-data/.
+cp -r "$out" "$tmp/fetched" && rm "$tmp/fetched"/*.png
+sed -i 's/"live":false/"live":true/' "$tmp/fetched/summary.json"
+"$ROOT/scripts/compare" --publish-from "$tmp/fetched" --docs "$tmp/docs" >/dev/null 2>&1
+check "publish-from writes results.md" "grep -q '^| matmul | hybrid |' '$tmp/docs/results.md'"
+check "publish-from links and redraws plots" "grep -q '(results/matmul-time.png)' '$tmp/docs/results.md' && head -c 8 '$tmp/docs/results/softmax_4096x256-evals.png' | grep -q PNG"
 "$ROOT/scripts/compare" --help | grep -q -- '--llm-latency' && ok || bad "--help lists the options"
 
 echo "$pass passed, $fail failed"
