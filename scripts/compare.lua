@@ -651,6 +651,7 @@ local function run_workload(ctx, wl)
   be:close()
   ctx.be = nil
   ctx.done[#ctx.done + 1] = wl
+  return true
 end
 
 -- What markdown() needs, saved so --publish-from can publish a run fetched from another machine.
@@ -711,11 +712,18 @@ local function main(args)
     math.floor(est) // 60, math.floor(est) % 60)
   log("writing %s", ctx.out)
   local t0 = sys.now_ms()
-  for _, wl in ipairs(ctx.runnable) do run_workload(ctx, wl) end
+  -- Outputs are rewritten after each workload, so a run cut short still leaves its results.
+  for _, wl in ipairs(ctx.runnable) do
+    if run_workload(ctx, wl) then
+      ctx.total_s = (sys.now_ms() - t0) / 1000
+      plot(ctx, wl)
+      local eok, eerr = export(ctx)
+      if not eok then log("CSV export failed: %s", tostring(eerr)) end
+      assert(sys.write_atomic(ctx.out .. "/table.md", markdown(ctx, "")))
+      save_summary(ctx)
+    end
+  end
   ctx.total_s = (sys.now_ms() - t0) / 1000
-  for _, wl in ipairs(ctx.done) do plot(ctx, wl) end
-  local eok, eerr = export(ctx)
-  if not eok then log("CSV export failed: %s", tostring(eerr)) end
   assert(sys.write_atomic(ctx.out .. "/table.md", markdown(ctx, "")))
   save_summary(ctx)
   log("done in %.0f s: %s/table.md", ctx.total_s, ctx.out)
