@@ -2,13 +2,14 @@
 -- --all-max of them, else --count (>= 20000) distinct samples, on the live backend (or
 -- --backend synthetic for a dry run), and writes data/<problem>.replay.gz with metadata.
 -- --seconds S stops submitting after S seconds and writes what was measured (the GPU time one
--- call may use is limited; a partial sample of a shuffled list is still a uniform sample).
+-- call may use is limited; a partial sample of a shuffled list is still a uniform sample);
+-- configs still compiling --grace seconds (default 30) after that are left out.
 --   htune run scripts/record.lua --problem matmul [--backend live] [--count 20000] [--seconds S]
 --     [--out FILE] [--commit SHA] [--M 1024 --N 1024 --K 1024 | --rows 4096 --cols 256]
 local htune = require "htune"
 local replay = require "htune.backends.replay"
 
-local o = { problem = "matmul", backend = "live", count = 20000, all_max = 50000, batch = 64 }
+local o = { problem = "matmul", backend = "live", count = 20000, all_max = 50000, batch = 64, grace = 30 }
 for i = 1, #arg, 2 do
   local k = arg[i]:gsub("^%-%-", ""):gsub("-", "_")
   o[k] = tonumber(arg[i + 1]) or arg[i + 1]
@@ -56,7 +57,8 @@ local function driver_string(be)
 end
 
 local problem = o.problem == "toy" and require("htune.problems.toy").new() or htune.problem(o.problem, shape)
-local be = assert(require("htune.backends." .. o.backend).open(problem, {}))
+-- Cutoff off: every row needs its full latency, not "cannot beat the best so far".
+local be = assert(require("htune.backends." .. o.backend).open(problem, { cutoff = false }))
 local cfgs, how = configs(problem.space)
 io.stderr:write(string.format("record: %s: %d configs (%s) on %s\n", problem.key or problem.name, #cfgs, how, be.info.device))
 -- Shuffle (seeded) so that a run cut short by --seconds is a uniform sample of the list.
@@ -78,14 +80,14 @@ while #rows < next_i - 1 or next_i <= #cfgs do
     be:submit { { id = next_i, cfg = cfgs[next_i], hash = problem.space:hash(cfgs[next_i]) } }
     next_i = next_i + 1
   end
-  if not open and be:pending() == 0 then break end
+  if not open and (be:pending() == 0 or htune.sys.now_ms() > deadline + 1000 * o.grace) then break end
   for _, r in ipairs(be:poll(100)) do rows[#rows + 1] = r end
   if htune.sys.now_ms() - last > 5000 then last = htune.sys.now_ms(); progress() end
 end
 progress(true)
+local left = be:pending()
 if #rows < #cfgs then how = string.format("%s, %d of %d measured (--seconds %s)", how, #rows, #cfgs, o.seconds) end
 local driver = driver_string(be)
-be:close()
 local out = o.out or (htune.sys.root .. "/data/" .. problem.name .. ".replay.gz")
 htune.sys.mkdirs(out:match("(.*)/") or ".")
 assert(replay.write(out, problem, rows, {
@@ -93,4 +95,8 @@ assert(replay.write(out, problem, rows, {
   created = os.date("!%Y-%m-%dT%H:%M:%SZ"), seconds = string.format("%.0f", (htune.sys.now_ms() - t0) / 1000),
   baseline_us = be.info.baseline_us, baseline_name = be.info.baseline_name,
 }))
-print(string.format("record: wrote %d rows to %s in %.1f s", #rows, out, (htune.sys.now_ms() - t0) / 1000))
+print(string.format("record: wrote %d rows to %s in %.1f s%s", #rows, out, (htune.sys.now_ms() - t0) / 1000,
+  left > 0 and string.format(" (%d still compiling after --grace %d s left out)", left, o.grace) or ""))
+if left == 0 then be:close() end -- else the worker sees its pipe close and exits
+-- Without closing the Lua state: its collector would wait for compiles still running.
+os.exit(0, false)

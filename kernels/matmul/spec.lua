@@ -42,11 +42,19 @@ return function(opts, env)
   local function smem_bytes(c)
     return c.num_stages * 2 * (c.block_m * (c.block_k + 8) + c.block_k * (c.block_n + 8))
   end
-  -- Registers per thread: accumulators + A/B fragments + ~40 for addresses and indices.
+  -- Registers per thread: accumulators + double-buffered A/B fragments + ~40 for addresses and
+  -- indices (checked against ptxas on sampled configs: the single-buffer estimate let 1-warp
+  -- 128x32 tiles through that ptxas then spilled at 255 registers).
   local function regs_estimate(c)
     local wm, wn = warp_layout(c.block_m, c.block_n, c.num_warps)
     local tm, tn = c.block_m // wm, c.block_n // wn
-    return tm * tn // 32 + (tm // 16) * 4 + (tn // 8) * 2 + 40
+    return tm * tn // 32 + 2 * ((tm // 16) * 4 + (tn // 8) * 2) + 40
+  end
+  -- cp.async copies each thread issues per pipeline stage (the K loop body is unrolled, so this
+  -- is code size: 96 copies x 4 stages took ptxas 7 s and spilled 1 KB; such kernels never win).
+  local MAX_COPIES = 32
+  local function copies_per_thread(c)
+    return (c.block_m * c.block_k + c.block_k * c.block_n) // (c.vector_width * 32 * c.num_warps)
   end
 
   local space = S.new {
@@ -75,6 +83,11 @@ return function(opts, env)
         if warp_layout(c.block_m, c.block_n, c.num_warps) then return true end
         return false, string.format("no WMxWN=%d layout gives 16x16-multiple warp tiles of %dx%d",
           c.num_warps, c.block_m, c.block_n)
+      end },
+      { name = "copies per thread", fn = function(c)
+        local n = copies_per_thread(c)
+        if n <= MAX_COPIES then return true end
+        return false, string.format("%d cp.async per thread per stage (vector_width %d), over %d", n, c.vector_width, MAX_COPIES)
       end },
       { name = "registers", fn = function(c)
         if not warp_layout(c.block_m, c.block_n, c.num_warps) then return false, "no warp layout" end
@@ -112,6 +125,7 @@ return function(opts, env)
     source_file = "matmul.cu",
     space = space,
     warp_layout = warp_layout, smem_bytes = smem_bytes, regs_estimate = regs_estimate,
+    copies_per_thread = copies_per_thread,
     describe = {
       block_m = "rows of C computed by one thread block (tile height)",
       block_n = "columns of C computed by one thread block (tile width)",
