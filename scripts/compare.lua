@@ -192,8 +192,10 @@ local function llm_client(ctx, seed)
   local url, model, timeout = ep and ep.url, ep and ep.model or "mock", nil
   if not ep then
     local lat_ms = ctx.o.llm_latency * 1000
-    mock = assert(dofile(sys.root .. "/tests/mock_llm/mock.lua").start { seed = seed,
-      latency_ms = lat_ms, idle_exit_s = 10, lifetime_s = math.ceil(per_run_s(ctx.o, ctx.live) * 3 + 60) })
+    local merr
+    mock, merr = dofile(sys.root .. "/tests/mock_llm/mock.lua").start { seed = seed,
+      latency_ms = lat_ms, idle_exit_s = 10, lifetime_s = math.ceil(per_run_s(ctx.o, ctx.live) * 3 + 60) }
+    if not mock then return nil, merr end
     url, timeout = mock.url, math.floor(lat_ms * 3 + 5000)
   end
   local c, err = htune.llm.client { base_url = url, model = model, api_key_env = ep and ep.key_env,
