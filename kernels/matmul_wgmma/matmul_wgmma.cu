@@ -151,12 +151,27 @@ __device__ __forceinline__ void load_tile(unsigned s, const h16* g, int rows, in
   }
 }
 
+// ---- TMA (the tensor-map variant) ---------------------------------------------------------
+// A CUtensorMap by value (128 bytes, 64-aligned); the .cu includes no headers, so it is opaque.
+struct __align__(64) TensorMap { unsigned long long v[16]; };
+__device__ __forceinline__ void mbar_expect_tx(unsigned bar, unsigned bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" :: "r"(bar), "r"(bytes) : "memory");
+}
+// Box at (c0 innermost, c1) of the 2-D tensor map into shared memory; completes on bar.
+__device__ __forceinline__ void tma_load_2d(unsigned dst, const TensorMap* tm, int c0, int c1, unsigned bar) {
+  asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];"
+               :: "r"(dst), "l"((unsigned long long)tm), "r"(c0), "r"(c1), "r"(bar) : "memory");
+}
+
 // Tiles of BM x BN, BK deep per stage. Warpgroup 0 loads; warpgroups 1..NC compute, each
 // owning BM/NC rows as MI = BM/(64*NC) wgmma row blocks of m64 x BN. PID 0: one tile per block
 // (flat grid); 1: persistent, tiles round-robin over gridDim.x blocks.
-template <int BM, int BN, int BK, int NC, int STAGES, int PID, int GROUP, int ORDER>
-__global__ void __launch_bounds__((NC + 1) * 128, 1)
-matmul_wgmma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restrict__ C, int M, int N, int K) {
+// TMA: warpgroup 0's first thread loads each stage with two tensor-map copies per 64-wide panel
+// (tmA: K x M box 64 x BM, tmB: N x K box 64 x BK, both SWIZZLE_128B, zero fill past the edges).
+template <int BM, int BN, int BK, int NC, int STAGES, int PID, int GROUP, int ORDER, bool TMA>
+__device__ __forceinline__ void matmul_wgmma_body(const h16* __restrict__ A, const h16* __restrict__ B,
+                                                  h16* __restrict__ C, int M, int N, int K,
+                                                  const TensorMap* tmA, const TensorMap* tmB) {
   constexpr int MI = BM / (64 * NC);
   constexpr unsigned SA = BM * BK * 2, SB = BK * BN * 2, STAGE = SA + SB;   // bytes
   static_assert(MI >= 1 && MI * 64 * NC == BM, "BM must be 64 * NC * MI");
@@ -169,7 +184,7 @@ matmul_wgmma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* _
   const int wg = threadIdx.x / 128, tid = threadIdx.x % 128;
   if (threadIdx.x == 0) {
     for (int s = 0; s < STAGES; ++s) {
-      mbar_init(full0 + 8 * s, 128);        // every producer thread arrives
+      mbar_init(full0 + 8 * s, TMA ? 1 : 128);   // TMA: one expect_tx; else every producer thread
       mbar_init(empty0 + 8 * s, NC * 4);    // lane 0 of every consumer warp
     }
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
@@ -192,7 +207,15 @@ matmul_wgmma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* _
         const int s = it % STAGES;
         mbar_wait(empty0 + 8 * s, ((it / STAGES) & 1) ^ 1);
         const unsigned sa = base + s * STAGE, sb = sa + SA;
-        if (aligned) {
+        if constexpr (TMA) {
+          if (tid == 0) {
+            mbar_expect_tx(full0 + 8 * s, STAGE);
+#pragma unroll
+            for (int p = 0; p < BK / 64; ++p) tma_load_2d(sa + p * BM * 128, tmA, kt * BK + p * 64, pm * BM, full0 + 8 * s);
+#pragma unroll
+            for (int p = 0; p < BN / 64; ++p) tma_load_2d(sb + p * BK * 128, tmB, pn * BN + p * 64, kt * BK, full0 + 8 * s);
+          }
+        } else if (aligned) {
           load_tile<BM, BK, true>(sa, A, M, K, pm * BM, kt * BK, tid);
           load_tile<BK, BN, true>(sb, B, K, N, kt * BK, pn * BN, tid);
           mbar_arrive_cp_async(full0 + 8 * s);
@@ -220,7 +243,7 @@ matmul_wgmma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* _
     for (int kt = 0; kt < KT; ++kt, ++it) {
       const int s = it % STAGES;
       mbar_wait(full0 + 8 * s, (it / STAGES) & 1);
-      fence_proxy_async();   // cp.async wrote through the generic proxy; wgmma reads through the async one
+      if constexpr (!TMA) fence_proxy_async();   // cp.async wrote through the generic proxy; wgmma reads through the async one
       wgmma_fence();
       const unsigned sa = base + s * STAGE, sb = sa + SA;
 #pragma unroll
@@ -269,4 +292,20 @@ matmul_wgmma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* _
           }
         }
   }
+}
+
+template <int BM, int BN, int BK, int NC, int STAGES, int PID, int GROUP, int ORDER>
+__global__ void __launch_bounds__((NC + 1) * 128, 1)
+matmul_wgmma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restrict__ C, int M, int N, int K) {
+  matmul_wgmma_body<BM, BN, BK, NC, STAGES, PID, GROUP, ORDER, false>(A, B, C, M, N, K, nullptr, nullptr);
+}
+
+// Same kernel with TMA loads; needs K % 8 == 0 and N % 8 == 0 (16-byte row pitches) and the two
+// maps encoded on the host with cuTensorMapEncodeTiled (see wgbench.cu). A and B are unused
+// here except through the maps; kept so both kernels take the same leading arguments.
+template <int BM, int BN, int BK, int NC, int STAGES, int PID, int GROUP, int ORDER>
+__global__ void __launch_bounds__((NC + 1) * 128, 1)
+matmul_wgmma_tma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restrict__ C, int M, int N, int K,
+                        const __grid_constant__ TensorMap tmA, const __grid_constant__ TensorMap tmB) {
+  matmul_wgmma_body<BM, BN, BK, NC, STAGES, PID, GROUP, ORDER, true>(A, B, C, M, N, K, &tmA, &tmB);
 }

@@ -1,10 +1,12 @@
 // wgbench: device harness for matmul_wgmma.cu next to cuBLAS, with tools/kbench.cu's method
 // (fresh random inputs, poisoned output, ||out-ref||/||ref|| against matmul_reference, CUDA
 // events around batches of 20 launches, median of 15 batches, inputs rotated over > L2).
-//   nvcc -O2 -std=c++17 -gencode=arch=compute_90a,code=sm_90a kernels/matmul_wgmma/wgbench.cu -lcublas
+//   nvcc -O2 -std=c++17 -gencode=arch=compute_90a,code=sm_90a kernels/matmul_wgmma/wgbench.cu -lcublas -lcuda
+// Configs named "tma ..." run matmul_wgmma_tma_kernel with maps from cuTensorMapEncodeTiled.
 //   wgbench [check|quick|all]   (check: odd shapes only; quick: + 1024^3, 4096^3; all: + gemm shapes)
 #include <cuda_runtime.h>
 #include <cublas_v2.h>
+#include <cuda.h>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -77,30 +79,56 @@ static double time_us(const std::function<void(int)>& fn, int nsets, int per) {
 }
 
 typedef void (*Kern)(const h16*, const h16*, h16*, int, int, int);
-struct Cfg { const char* name; Kern k; int BM, BN, BK, NC, ST, PID; };
+typedef void (*TKern)(const h16*, const h16*, h16*, int, int, int, const wg::TensorMap, const wg::TensorMap);
+struct Cfg { const char* name; Kern k; TKern tk; int BM, BN, BK, NC, ST, PID; };
 #define WGC(BM, BN, BK, NC, ST, PID, G, O) \
   Cfg{#BM "x" #BN "x" #BK " nc" #NC " s" #ST " p" #PID " g" #G " o" #O, \
-      wg::matmul_wgmma_kernel<BM, BN, BK, NC, ST, PID, G, O>, BM, BN, BK, NC, ST, PID}
+      wg::matmul_wgmma_kernel<BM, BN, BK, NC, ST, PID, G, O>, nullptr, BM, BN, BK, NC, ST, PID}
+#define TMAC(BM, BN, BK, NC, ST, PID, G, O) \
+  Cfg{"tma " #BM "x" #BN "x" #BK " nc" #NC " s" #ST " p" #PID " g" #G " o" #O, \
+      nullptr, wg::matmul_wgmma_tma_kernel<BM, BN, BK, NC, ST, PID, G, O>, BM, BN, BK, NC, ST, PID}
 static Cfg cfgs[] = {
+  TMAC(128, 256, 64, 2, 4, 1, 8, 0),
+  TMAC(128, 256, 64, 2, 3, 1, 8, 0),
+  TMAC(128, 256, 64, 2, 4, 0, 8, 0),
+  TMAC(128, 256, 64, 2, 4, 1, 16, 1),
+  TMAC(256, 128, 64, 2, 4, 1, 8, 0),
+  TMAC(128, 128, 64, 2, 6, 1, 8, 0),
+  TMAC(128, 128, 64, 1, 6, 1, 8, 0),
+  TMAC(64, 128, 64, 1, 8, 0, 8, 0),
+  TMAC(128, 64, 64, 2, 8, 0, 8, 0),
+  TMAC(64, 64, 64, 1, 8, 0, 1, 0),
+  TMAC(128, 128, 64, 2, 6, 0, 8, 0),
+  TMAC(64, 256, 64, 1, 4, 1, 8, 0),
   WGC(128, 256, 64, 2, 4, 1, 8, 0),
-  WGC(128, 256, 64, 2, 4, 0, 8, 0),
   WGC(128, 256, 64, 2, 3, 1, 8, 0),
-  WGC(128, 256, 64, 2, 4, 1, 16, 1),
   WGC(256, 128, 64, 2, 4, 1, 8, 0),
   WGC(128, 128, 64, 2, 6, 1, 8, 0),
   WGC(128, 128, 64, 1, 5, 1, 8, 0),
-  WGC(128, 256, 128, 2, 2, 1, 8, 0),
-  WGC(64, 256, 64, 1, 4, 1, 8, 0),
   WGC(64, 128, 64, 1, 6, 0, 8, 0),
-  WGC(128, 64, 64, 2, 6, 0, 8, 0),
   WGC(64, 64, 64, 1, 8, 0, 1, 0),
-  WGC(128, 128, 64, 2, 4, 0, 8, 0),
 };
 static size_t smem(const Cfg& c) { return (size_t)c.ST * 2 * (c.BM * c.BK + c.BK * c.BN) + 1024; }
+// 2-D map of a rows x cols row-major fp16 matrix, box 64 (cols) x box_rows, 128B swizzle.
+static wg::TensorMap make_map(const h16* p, int rows, int cols, int box_rows) {
+  CUtensorMap m;
+  cuuint64_t dims[2] = { (cuuint64_t)cols, (cuuint64_t)rows }, strides[1] = { (cuuint64_t)cols * 2 };
+  cuuint32_t box[2] = { 64, (cuuint32_t)box_rows }, estr[2] = { 1, 1 };
+  CUresult r = cuTensorMapEncodeTiled(&m, CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 2, (void*)p, dims, strides, box, estr,
+                                      CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                                      CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS) { fprintf(stderr, "cuTensorMapEncodeTiled: %d\n", (int)r); exit(1); }
+  wg::TensorMap t; memcpy(&t, &m, sizeof t);
+  return t;
+}
 static void launch(const Cfg& c, const h16* A, const h16* B, h16* C, int M, int N, int K) {
   int tiles = ((M + c.BM - 1) / c.BM) * ((N + c.BN - 1) / c.BN);
   int grid = c.PID == 0 ? tiles : std::min(tiles, g_sms);
-  c.k<<<grid, (c.NC + 1) * 128, smem(c)>>>(A, B, C, M, N, K);
+  if (c.tk) {  // maps are encoded per launch (host-only work, a few microseconds, off the GPU timeline)
+    c.tk<<<grid, (c.NC + 1) * 128, smem(c)>>>(A, B, C, M, N, K, make_map(A, M, K, c.BM), make_map(B, K, N, c.BK));
+  } else {
+    c.k<<<grid, (c.NC + 1) * 128, smem(c)>>>(A, B, C, M, N, K);
+  }
 }
 static void cublas_mm(cublasHandle_t h, const h16* A, const h16* B, h16* C, int M, int N, int K) {
   float one = 1.f, zero = 0.f;
@@ -132,7 +160,9 @@ static void bench(cublasHandle_t h, int M, int N, int K, bool timing, int misali
   const char* only = getenv("WGBENCH_ONLY");
   for (auto& c : cfgs) {
     if (only && !strstr(c.name, only)) continue;
-    CK(cudaFuncSetAttribute(c.k, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem(c)));
+    if (c.tk && (K % 8 || N % 8 || misalign)) continue;   // TMA needs 16-byte row pitches and bases
+    if (c.tk) CK(cudaFuncSetAttribute(c.tk, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem(c)));
+    else CK(cudaFuncSetAttribute(c.k, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem(c)));
     CK(cudaMemset(C, 0xff, (size_t)M * N * 2));
     launch(c, A[0], B[0], C, M, N, K); CK(cudaGetLastError()); CK(cudaDeviceSynchronize());
     bool nan; double e = rel_err(C, R, (size_t)M * N, &nan);
