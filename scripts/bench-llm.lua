@@ -3,7 +3,8 @@
 -- takes --eval-ms). Reports wall time of llm vs pattern at equal evals (target <= 1.2x) and the
 -- evals hybrid needs to reach pattern's best (target <= pattern's own), plus LLM call figures:
 -- idle% = share of wall time the (one, simulated) GPU had nothing to run = 1 - evals x eval_ms /
--- wall; parse_ms = mean time a finished LLM reply waited before it was parsed. --llm-only runs
+-- wall; late_ms = mean LLM call latency seen by htune less the mock's latency (a reply is read
+-- only when someone polls the client: the time replies sat unread). --llm-only runs
 -- llm with local_fill=false (only LLM configs: the driver must wait on the LLM without spinning).
 --   htune run scripts/bench-llm.lua [--llm-ms 8000] [--eval-ms 200] [--evals 100] [--seeds 2]
 --                                   [--fault-rate 0] [--quick] [--llm-only]
@@ -48,7 +49,7 @@ end
 print(string.format("bench-llm: mock %d ms per call, %d ms per eval, %d evals, %d seeds, fault rate %.2f",
   o.llm_ms, o.eval_ms, o.evals, o.seeds, o.fault_rate))
 print(string.format("%-5s %-8s %8s %10s %8s %12s %7s %9s %10s %6s %8s", "seed", "strategy", "wall_s", "best_us", "evals",
-  "to_pat_best", "calls", "llm_cfgs", "tokens", "idle%", "parse_ms"))
+  "to_pat_best", "calls", "llm_cfgs", "tokens", "idle%", "late_ms"))
 local function idle_pct(r) return 100 * math.max(0, 1 - r.evals * o.eval_ms / 1000 / r.wall_s) end
 local sum = { llm_ratio = 0, hyb_ok = 0, hyb_evals = 0, pat_evals = 0, idle = {} }
 for seed = 1, o.seeds do
@@ -61,7 +62,7 @@ for seed = 1, o.seeds do
       r.best and r.best.latency_us or 0 / 0, r.evals,
       tostring(evals_to(r, target) or "never"), tostring(rep.calls or "-"), tostring(rep.llm_evals or "-"),
       rep.prompt_tokens and tostring(rep.prompt_tokens + rep.completion_tokens) or "-", idle_pct(r),
-      rep.mean_parse_delay_ms and string.format("%.1f", rep.mean_parse_delay_ms) or "-"))
+      rep.mean_llm_ms and string.format("%.0f", rep.mean_llm_ms - o.llm_ms) or "-"))
     if r.stopped_because ~= "evals" then print("      " .. s .. " stopped: " .. tostring(r.stopped_because) .. " " .. tostring(r.message)) end
     sum.idle[s] = (sum.idle[s] or 0) + idle_pct(r)
   end

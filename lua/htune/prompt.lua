@@ -65,7 +65,7 @@ local DEVICE_KEYS = {
   { "name", "GPU" }, { "sm_count", "streaming multiprocessors" }, { "smem_per_sm_bytes", "shared memory per SM (bytes)" },
   { "smem_per_block_bytes", "shared memory per block (bytes)" }, { "l2_bytes", "L2 cache (bytes)" },
   { "bandwidth_gbs", "DRAM bandwidth (GB/s)" }, { "tensor_tflops", "tensor-core peak (TFLOP/s)" },
-  { "cc", "compute capability" },
+  { "cc", "compute capability" }, { "clock_mhz", "max SM clock (MHz)" }, { "note", "note" },
 }
 
 function M.device_text(device)

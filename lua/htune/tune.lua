@@ -259,9 +259,26 @@ end
 
 local function backend_poll(run, ms)
   local t0 = sys.now_ms()
-  local results = run.backend:poll(ms)
+  local results = run.backend:poll(math.floor(ms))
   run.time.backend_wait_ms = run.time.backend_wait_ms + sys.now_ms() - t0
   return results
+end
+
+-- Whether one of the strategy's requests finished within ms (0: a non-blocking poll through
+-- h:ready(), which drives the transfers; wait_any with a zero timeout returns before polling),
+-- or nil + a message naming the strategy when waits() gave something that is not a request.
+local function waited_any(run, ms)
+  local ok, got = pcall(function()
+    if ms >= 1 then return require("htune.llm").wait_any(run.waits, math.floor(ms)) ~= nil end
+    local any = false
+    for _, h in ipairs(run.waits) do any = h:ready() or any end
+    return any
+  end)
+  if not ok then
+    run.waits = nil
+    return nil, "strategy " .. run.name .. ": waits returned a bad request list: " .. tostring(got)
+  end
+  return got
 end
 
 -- Waits up to timeout_ms for backend results. With LLM requests in flight the wait is cut into
@@ -269,13 +286,15 @@ end
 -- the wait ends early when it made configs ready and the queue has room for them.
 local function wait_backend(run, timeout_ms)
   if not run.waits or timeout_ms <= 0 then return backend_poll(run, timeout_ms) end
-  local llm = require "htune.llm"
   local deadline = sys.now_ms() + timeout_ms
   while true do
     local left = deadline - sys.now_ms()
     local results = backend_poll(run, math.max(0, math.min(run.slice_ms, left)))
     if #results > 0 or left <= 0 then return results end
-    if run.waits and llm.wait_any(run.waits, 0) then
+    local got, werr = false, nil
+    if run.waits then got, werr = waited_any(run, 0) end
+    if werr then return nil, werr end
+    if got then
       local err, ready = strategy_poll(run)
       if err then return nil, err end
       if ready > 0 and run.backend:pending() < run.queue then return results end
@@ -288,15 +307,26 @@ end
 -- requests finishes first (or its wake time), within the seconds budget.
 local function wait_strategy(run)
   local cap = budget_left_ms(run, math.min(1000, run.wake_ms or 1000))
+  local got = false
   if run.waits then
     local t0 = sys.now_ms()
-    require("htune.llm").wait_any(run.waits, math.floor(cap))
+    local werr
+    got, werr = waited_any(run, cap)
     run.time.llm_wait_ms = run.time.llm_wait_ms + sys.now_ms() - t0
+    if werr then return werr end
   else
     sys.sleep_ms(cap)
   end
-  local err = strategy_poll(run)
-  return err
+  local err, ready = strategy_poll(run)
+  if err then return err end
+  -- A reply that yields nothing counts as an empty round, so finished requests never spin.
+  if got and ready == 0 then
+    run.empty_rounds = run.empty_rounds + 1
+    if run.empty_rounds >= run.max_empty then
+      return string.format("strategy %s: %d LLM replies in a row gave no config to measure", run.name, run.empty_rounds)
+    end
+  end
+  return nil
 end
 
 -- Collects finished results and feeds them (plus cached duplicates) to the strategy.

@@ -143,6 +143,69 @@ describe("llm and hybrid strategies", function()
     assert.is_truthy(res.best and res.best.latency_us)
   end)
 
+  it("the driver parses a reply as it arrives, while the backend is busy", function()
+    -- 5 evals of 250 ms each; replies (150 ms) land mid-eval and are read then, not at the next observe
+    local clean = assert(mock_mod.start { latency_ms = 150, idle_exit_s = 5, lifetime_s = 30 }) -- no faults, no retries
+    local problem = require("htune.problems.toy").new()
+    local res = htune.tune { problem = problem, strategy = "llm", backend = "synthetic", quiet = true, seed = 4,
+      backend_options = { latency_ms = 250 }, budget = { evals = 5 }, rebench_k = 0,
+      strategy_options = { client = llm.client { base_url = clean.url, model = "mock", max_concurrency = 2 }, batch = 2, concurrency = 2 } }
+    clean:stop()
+    assert.are.equal("evals", res.stopped_because, res.message)
+    local rep = res.report
+    assert.is_true(rep.ok_calls + rep.errors >= 1, "no reply arrived")
+    -- a reply is read only when the client is polled: read late, its latency would be ~250-750 ms
+    assert.is_true(rep.mean_llm_ms < 150 + 60, string.format("replies seen after %.0f ms (mock: 150)", rep.mean_llm_ms))
+  end)
+
+  it("llm with local_fill=false: an idle backend waits on the LLM instead of spinning", function()
+    local calls = 0
+    local strat = setmetatable({ propose = function(st, n) calls = calls + 1 return require("htune.strategies.llm").propose(st, n) end },
+      { __index = require("htune.strategies.llm") })
+    local res = htune.tune { problem = require("htune.problems.toy").new(), strategy = strat, backend = "synthetic",
+      quiet = true, seed = 5, backend_options = { latency_ms = 1 }, budget = { evals = 12 }, rebench_k = 0,
+      max_empty_rounds = 3, strategy_options = { client = llm.client { base_url = m.url, model = "mock", retries = 3,
+        backoff_ms = 20 }, local_fill = false, batch = 6, concurrency = 2 } }
+    assert.are.equal("evals", res.stopped_because, res.message)
+    assert.are.equal(12, res.evals)
+    assert.is_true(res.report.llm_evals >= 11)
+    assert.is_true(calls < 60, "propose called " .. calls .. " times: the driver spun")
+    assert.is_true(res.time.llm_wait_ms > 100, "waited " .. res.time.llm_wait_ms .. " ms on the LLM")
+  end)
+
+  -- The prompt's device section in a run: captured through a template table.
+  local function device_text_in_run(backend, backend_options)
+    local seen
+    local tpl = { system = "s", user = function(ctx) seen = seen or ctx.device_text return "u\n" .. ctx.space_block end }
+    local res = htune.tune { problem = require("htune.problems.toy").new(), strategy = "hybrid", backend = backend,
+      quiet = true, seed = 6, backend_options = backend_options, budget = { evals = 6 }, rebench_k = 0,
+      strategy_options = { client = llm.client { base_url = m.url, model = "mock" }, template = tpl } }
+    assert.is_truthy(res, "run failed")
+    return seen, res
+  end
+
+  it("puts the backend's device specs in the prompt (synthetic, replay with recorded specs)", function()
+    local text = device_text_in_run("synthetic", { latency_ms = 1 })
+    assert.matches("synthetic", text)
+    text = device_text_in_run("synthetic", { specs = { name = "Test GPU 77", sm_count = 77, l2_bytes = 1048576 } })
+    assert.matches("Test GPU 77", text)
+    assert.matches("streaming multiprocessors: 77", text)
+    assert.matches("L2 cache %(bytes%): 1048576", text)
+    local problem = require("htune.problems.toy").new()
+    local replay = require "htune.backends.replay"
+    local path = os.tmpname() .. ".replay"
+    local rows, rng = {}, htune.rng(1)
+    for i = 1, 40 do local c = problem.space:sample(rng) rows[i] = { cfg = c, ok = true, latency_us = 10 + i } end
+    assert(replay.write(path, problem, rows, { device = "NVIDIA H100 80GB HBM3", sm_count = 132, l2_bytes = 52428800,
+      bandwidth_gbs = 3352, cc = "9.0" }))
+    text = device_text_in_run("replay", { path = path, nearest = true })
+    os.remove(path)
+    assert.matches("NVIDIA H100 80GB HBM3", text)
+    assert.matches("streaming multiprocessors: 132", text)
+    assert.matches("DRAM bandwidth %(GB/s%): 3352", text)
+    assert.matches("compute capability: 9.0", text)
+  end)
+
   it("llm: a dead endpoint still finishes the run on local moves", function()
     local res = htune.tune { problem = require("htune.problems.toy").new(), strategy = "llm", backend = "synthetic",
       quiet = true, backend_options = { latency_ms = 1 }, budget = { evals = 30 },

@@ -67,6 +67,20 @@ local function open_worker(self, problem, opts)
                   smem = l.smem, args = worker_args(ref.args(), index) } }
 end
 
+-- Dense fp16 tensor-core FLOP per clock per SM by compute capability (A100: 312 TFLOP/s at 108
+-- SMs x 1.41 GHz; H100 SXM: 989 at 132 x 1.83 GHz); other parts leave tensor_tflops out.
+local TENSOR_FLOP_PER_CLK_SM = { ["8.0"] = 2048, ["9.0"] = 4096 }
+
+-- The device query as prompt specs (prompt.device_text's keys).
+function M.specs_of(dev)
+  if type(dev) ~= "table" then return nil end
+  local k = TENSOR_FLOP_PER_CLK_SM[tostring(dev.cc)]
+  return { name = dev.name, sm_count = dev.sms, smem_per_sm_bytes = dev.smem_per_sm,
+    smem_per_block_bytes = dev.smem_per_block_optin or dev.smem_per_block, l2_bytes = dev.l2_bytes,
+    bandwidth_gbs = dev.peak_bandwidth_gbs, cc = dev.cc, clock_mhz = dev.clock_mhz,
+    tensor_tflops = k and dev.sms and dev.clock_mhz and math.floor(k * dev.sms * dev.clock_mhz / 1e6 + 0.5) or nil }
+end
+
 -- open(problem, opts) -> backend | nil, msg, code.
 -- opts: fake (CPU fake driver), compiler (an object with submit(job) like htune.nvrtc),
 -- lookahead (compiles in flight, default 2 x CPUs), time_cap_ms, target_rse, cutoff,
@@ -89,7 +103,8 @@ function M.open(problem, opts)
     if self.worker then self.worker:close() end
     return nil, serr, scode
   end
-  self.info = { backend = "live", device = dev and dev.name or "?", device_info = dev, arch = self.arch }
+  self.info = { backend = "live", device = dev and dev.name or "?", device_info = dev, arch = self.arch,
+                specs = M.specs_of(dev) }
   -- The problem's own vendor baseline (cuBLAS for matmul) unless the caller names one or false.
   local bl = o.baseline
   if bl == nil then bl = problem.baseline end

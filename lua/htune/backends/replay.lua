@@ -134,6 +134,19 @@ local function lookup_fn(space, by_hash, entries, allow_nearest)
   end
 end
 
+-- The recorded device for prompts: header keys device, sm_count, smem_per_sm_bytes,
+-- smem_per_block_bytes, l2_bytes, bandwidth_gbs, tensor_tflops, cc, clock_mhz (numbers where numeric).
+local SPEC_KEYS = { "sm_count", "smem_per_sm_bytes", "smem_per_block_bytes", "l2_bytes", "bandwidth_gbs",
+                    "tensor_tflops", "cc", "clock_mhz" }
+function M.specs_of(meta)
+  local s = { name = meta.device or "unknown (recorded)" }
+  for _, k in ipairs(SPEC_KEYS) do
+    if meta[k] and meta[k] ~= "" then s[k] = k ~= "cc" and tonumber(meta[k]) or meta[k] end
+  end
+  s.note = "figures recorded with this replay table; latencies are replayed, not measured now"
+  return s
+end
+
 -- open(problem, {path=, nearest=, latency_ms=, workers=, noise_pct=}) -> backend or nil, msg, code
 function M.open(problem, opts)
   opts = opts or {}
@@ -157,6 +170,7 @@ function M.open(problem, opts)
   be.info.backend, be.info.device, be.info.path = "replay", data.meta.device or "unknown (recorded)", path
   be.info.driver, be.info.commit, be.info.best_known_us, be.info.rows = data.meta.driver, data.meta.commit, best, #entries
   be.info.baseline_name = data.meta.baseline_name or problem.baseline_name
+  be.info.specs = M.specs_of(data.meta)
   return be
 end
 

@@ -28,7 +28,7 @@ local function generic_landscape(space, seed)
   end
 end
 
--- open(problem, {seed=, noise_pct=, latency_ms=, workers=, landscape=}) -> backend
+-- open(problem, {seed=, noise_pct=, latency_ms=, workers=, landscape=, specs=}) -> backend
 function M.open(problem, opts)
   opts = opts or {}
   if type(problem) ~= "table" or not problem.space then return nil, "synthetic: problem has no space", "EINVAL" end
@@ -38,6 +38,8 @@ function M.open(problem, opts)
     problem = problem, landscape = land, noise_pct = opts.noise_pct or 0, latency_ms = opts.latency_ms or 0,
     rng = rng(opts.seed or 7), queue = {}, free_at = {}, evals = 0,
     info = { backend = "synthetic", device = "synthetic (no GPU)", workers = workers,
+             specs = opts.specs or { name = "synthetic (no GPU)",
+                                     note = "a synthetic landscape: no real device, latencies are simulated" },
              baseline_us = opts.baseline_us or problem.baseline_us, baseline_name = problem.baseline_name },
   }, B)
   for w = 1, workers do self.free_at[w] = 0 end

@@ -35,7 +35,7 @@ function M.new_data(state, o)
               rejected = {}, next_island = 1, observed = 0, pause_until = 0,
               stats = { calls = 0, ok_calls = 0, errors = 0, cached_calls = 0, accepted = 0, rejected = 0,
                         local_moves = 0, llm_evals = 0, prompt_tokens = 0, completion_tokens = 0,
-                        llm_ms = 0, parse_delay_ms = 0, last_error = nil } }
+                        llm_ms = 0, last_error = nil } }
   for k in pairs(M.defaults) do d[k] = setting(o, k) end
   d.template, d.device = o.template, o.device or state.device
   d.n_islands, d.islands = d.islands, {}
@@ -142,10 +142,6 @@ end
 local function absorb_reply(state, d, job, res)
   local st = d.stats
   st.llm_ms = st.llm_ms + (res.latency_ms or 0)
-  -- How long a finished reply sat before it was parsed (the event loop keeps this near 0).
-  if res.latency_ms and not res.cached then
-    st.parse_delay_ms = st.parse_delay_ms + math.max(0, sys.now_ms() - job.t0 - res.latency_ms)
-  end
   if not res.ok then
     st.errors, st.last_error = st.errors + 1, (res.code or "?") .. ": " .. tostring(res.error)
     d.pause_until = sys.now_ms() + d.error_backoff_ms * math.min(30, st.errors)
@@ -284,7 +280,6 @@ function M.report(state)
   r.inflight, r.diversity = #d.inflight, {}
   for i, isl in ipairs(d.islands) do r.diversity[i] = M.diversity(state, isl) end
   r.mean_llm_ms = r.ok_calls + r.errors > 0 and r.llm_ms / (r.ok_calls + r.errors) or 0
-  r.mean_parse_delay_ms = r.ok_calls + r.errors > 0 and r.parse_delay_ms / (r.ok_calls + r.errors) or 0
   r.client = d.client.stats and d.client:stats() or nil
   return r
 end
