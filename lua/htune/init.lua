@@ -6,6 +6,8 @@ M.sys = require "htune.sys"
 M.version = M.sys.version
 M.space = require "htune.space"
 M.rng = require "htune.rng"
+-- Run-wide fallbacks for htune.tune (seed, quiet, db, resume, budget); `htune run` flags fill it.
+M.defaults = {}
 
 -- Entry points implemented in their own modules, loaded on first use so that a script
 -- that only samples spaces does not pay for compilers, drivers or HTTP.
