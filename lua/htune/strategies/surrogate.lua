@@ -14,8 +14,8 @@ function M.init(state)
   local o, evals = state.options, util.budget_evals(state, 200)
   state.surrogate = {
     initial = o.initial or math.max(8, math.min(30, math.floor(evals * 0.15))),
-    quantile = o.quantile or 0.2, candidates = o.candidates or 400, explore = o.explore or 0.1,
-    trees = o.trees or 16, top = o.top or 5, refit = o.refit or 4, kappa = o.kappa or 1, model = o.model or "regression", proposed = {}, n_proposed = 0,
+    quantile = o.quantile or 0.2, candidates = o.candidates or 400, explore = o.explore or 0.2,
+    trees = o.trees or 16, top = o.top or 5, refit = o.refit or 4, kappa = o.kappa or 1, model = o.model or "regression", exploit = o.exploit or 0.8, proposed = {}, n_proposed = 0,
   }
 end
 
@@ -35,18 +35,34 @@ local function training_set(state, s)
   return X, y
 end
 
+-- The first of the best configs (in rank order, up to 4 * top) that still has unmeasured,
+-- unproposed single neighbours: the centre of the exploitation step (pattern search's
+-- copies, restarting from the next-best point once a local optimum is fully measured).
+local function centre(state, ranked, taken, limit)
+  local sp = state.space
+  for i = 1, math.min(limit, #ranked) do
+    for _, n1 in ipairs(sp:neighbors(ranked[i].cfg)) do
+      local h = sp:hash(n1)
+      if not taken[h] and not state.seen[h] then return i end
+    end
+  end
+end
+
 -- Candidate configs, as LFBO's pattern search draws them: every neighbour of the `top` best
 -- configs and neighbours of those neighbours (two-field moves), plus a few random samples.
+-- Single neighbours of the centre are marked `near`.
 local function candidates(state, s, taken)
   local sp, out = state.space, {}
-  local function add(c)
+  local function add(c, near)
     local h = sp:hash(c)
-    if not taken[h] and not state.seen[h] then taken[h] = true; out[#out + 1] = c end
+    if not taken[h] and not state.seen[h] then taken[h] = true; out[#out + 1] = { c = c, near = near } end
   end
   local ranked = util.ranked(state.history)
+  local at = centre(state, ranked, taken, 4 * s.top)
+  if at and at > s.top then for _, n1 in ipairs(sp:neighbors(ranked[at].cfg)) do add(n1, true) end end
   for i = 1, math.min(s.top, #ranked) do
     for _, n1 in ipairs(sp:neighbors(ranked[i].cfg)) do
-      add(n1)
+      add(n1, i == at)
       if i == 1 then for _, n2 in ipairs(sp:neighbors(n1)) do add(n2) end end
     end
   end
@@ -54,33 +70,49 @@ local function candidates(state, s, taken)
     if #ranked == 0 then break end
     add(sp:mutate(ranked[state.rng:int(1, math.min(s.top, #ranked))].cfg, state.rng, 3))
   end
-  for _, c in ipairs(util.sample_unseen(state, s.candidates // 4, taken)) do out[#out + 1] = c end
+  for _, c in ipairs(util.sample_unseen(state, s.candidates // 4, taken)) do out[#out + 1] = { c = c } end
   return out
 end
 
--- Refits the forest and re-ranks candidates every `refit` new results; between refits the
--- batch comes from the ranked list, so cost per proposal stays small at high eval rates.
+-- Refits the forest and re-ranks candidates every `refit` new results: configs one or two
+-- moves from the best by predicted mean (exploitation, a model-ordered pattern step), the
+-- rest by mean + kappa * spread (exploration). Between refits the batch comes from the ranked
+-- lists, so cost per proposal stays small at high eval rates.
 local function refit(state, s)
   local X, y = training_set(state, s)
   local forest = util.fit_forest(X, y, state.rng, { trees = s.trees })
   local taken = {}
   for h in pairs(s.proposed) do taken[h] = true end
-  local scored = {}
-  for i, c in ipairs(candidates(state, s, taken)) do
-    local mean, sd = util.predict_forest(forest, state.space:encode(c))
-    scored[i] = { c = c, p = mean + s.kappa * sd + 1e-6 * state.rng:float() }
+  local near, far = {}, {}
+  for _, e in ipairs(candidates(state, s, taken)) do
+    local mean, sd = util.predict_forest(forest, state.space:encode(e.c))
+    local tie = 1e-6 * state.rng:float()
+    if e.near then near[#near + 1] = { c = e.c, p = mean + tie } end
+    far[#far + 1] = { c = e.c, p = mean + s.kappa * sd + tie }
   end
-  table.sort(scored, function(a, b) return a.p > b.p end)
-  s.ranked, s.fit_at = scored, #state.history
+  local function by_p(a, b) return a.p > b.p end
+  table.sort(near, by_p)
+  table.sort(far, by_p)
+  s.near, s.far, s.fit_at = near, far, #state.history
+end
+
+-- Next unproposed config from a ranked list, or nil.
+local function pop(state, s, list)
+  while #list > 0 do
+    local c = table.remove(list, 1).c
+    local h = state.space:hash(c)
+    if not state.seen[h] and not s.proposed[h] then return c end
+  end
 end
 
 local function model_batch(state, s, n)
-  if not s.ranked or #state.history >= s.fit_at + s.refit or #s.ranked == 0 then refit(state, s) end
+  if not s.near or #state.history >= s.fit_at + s.refit or #s.far == 0 then refit(state, s) end
   local out, n_explore = {}, math.floor(n * s.explore + state.rng:float())
-  while #out < n - n_explore and #s.ranked > 0 do
-    local c = table.remove(s.ranked, 1).c
-    local h = state.space:hash(c)
-    if not state.seen[h] and not s.proposed[h] then out[#out + 1] = c end
+  while #out < n - n_explore do
+    local c = (state.rng:float() < s.exploit) and pop(state, s, s.near) or pop(state, s, s.far) or pop(state, s, s.near)
+    if not c then break end
+    out[#out + 1] = c
+    s.proposed[state.space:hash(c)] = true
   end
   for _, c in ipairs(util.sample_unseen(state, n - #out, s.proposed)) do out[#out + 1] = c end
   return out
