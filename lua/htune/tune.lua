@@ -141,7 +141,8 @@ end
 -- Filters a proposal: returns accepted trials, cached results, or nil + message.
 local function filter(run, cfgs, limit)
   if type(cfgs) ~= "table" then
-    return nil, "strategy " .. run.name .. ": propose returned " .. type(cfgs) .. ", expected an array of configs"
+    return nil, "strategy " .. run.name .. ": propose returned " .. type(cfgs) .. " (" .. tostring(cfgs):sub(1, 60)
+      .. "), expected an array of configs"
   end
   local sp, st = run.state.space, run.state
   local accepted, cached, batch = {}, {}, {}
@@ -233,7 +234,7 @@ local function propose_round(run)
     -- Nothing to measure while the strategy waits on its LLM requests: a bounded wait, not a spin.
     run.idle_since = run.idle_since or sys.now_ms()
     if sys.now_ms() - run.idle_since > run.max_wait_ms then
-      return string.format("strategy %s proposed nothing for %.0f s while waiting on %d LLM request(s)",
+      return string.format("strategy %s proposed nothing for %.1f s while waiting on %d LLM request(s)",
         run.name, (sys.now_ms() - run.idle_since) / 1000, run.waits and #run.waits or 0)
     end
   elseif pending == 0 then

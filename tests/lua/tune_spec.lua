@@ -86,6 +86,75 @@ describe("htune.tune", function()
     assert.matches("strategy odd: propose returned number", res.message)
   end)
 
+  it("stops a strategy that returns nothing forever, quickly and with what it has", function()
+    local n = 0
+    local t0 = htune.sys.now_ms()
+    local res = run(strat("silent", function(state)
+      n = n + 1
+      if n == 1 then return { state.space:default() } end
+      return {}
+    end))
+    assert.are.equal("error", res.stopped_because)
+    assert.matches("strategy silent proposed no new configs in 100 rounds", res.message)
+    assert.are.equal(1, res.evals)
+    assert.is_truthy(res.best and res.best.latency_us)
+    assert.is_true(htune.sys.now_ms() - t0 < 2000)
+  end)
+
+  it("names the strategy and the value for entries that are not configs and failing hooks", function()
+    local res = run(strat("junk", function() return { 42 } end))
+    assert.matches("strategy junk proposed an invalid config %(#1 of 1%): config must be a table, got number", res.message)
+    local c
+    res = run(strat("extra", function(state) c = state.space:default() c.colour = "red" return { c } end))
+    assert.matches("strategy extra proposed an invalid config .*unknown field 'colour'", res.message)
+    res = run(strat("odd", function() return "configs" end))
+    assert.matches("propose returned string %(configs%)", res.message)
+    local s = strat("blind", function(state) return { state.space:sample(state.rng) } end)
+    s.observe = function() error("cannot see") end
+    res = run(s)
+    assert.are.equal("error", res.stopped_because)
+    assert.matches("strategy blind: observe failed: .*cannot see", res.message)
+    assert.are.equal(1, res.evals)
+    s = strat("late", function() return {} end)
+    s.init = function() error("no init") end
+    res = run(s)
+    assert.matches("strategy late: init failed: .*no init", res.message)
+    assert.are.equal(0, res.evals)
+  end)
+
+  it("bounds a strategy that waits: bad request lists, wake times that never end", function()
+    local s = strat("waiter", function() return {} end)
+    s.waits = function() return { "not a request" } end
+    local res = run(s)
+    assert.are.equal("error", res.stopped_because)
+    assert.matches("strategy waiter: waits returned a bad request list", res.message)
+    local calls = 0
+    s = strat("dozy", function() calls = calls + 1 return {} end)
+    s.waits = function() return {}, 40 end -- "something to do in 40 ms", forever
+    local t0 = htune.sys.now_ms()
+    res = run(s, { max_wait_ms = 300 })
+    assert.are.equal("error", res.stopped_because)
+    assert.matches("strategy dozy proposed nothing for 0%.%d s while waiting", res.message)
+    assert.is_true(calls <= 15, "propose called " .. calls .. " times in 300 ms: the driver spun")
+    assert.is_true(htune.sys.now_ms() - t0 < 1500)
+    s = strat("wrongwait", function() return {} end)
+    s.waits = function() return 7 end
+    res = run(s)
+    assert.matches("strategy wrongwait: waits returned number", res.message)
+  end)
+
+  it("takes seed, quiet, db, resume and budget from htune.defaults where the call gives none", function()
+    htune.defaults.budget = { evals = 6 }
+    htune.defaults.seed = 9
+    local ok, res = pcall(run, "random", { budget = false })
+    local ok2, own = pcall(run, "random", { budget = { evals = 4 } })
+    htune.defaults.budget, htune.defaults.seed = nil, nil
+    assert.is_true(ok, tostring(res))
+    assert.is_true(ok2, tostring(own))
+    assert.are.equal(6, res.evals)
+    assert.are.equal(4, own.evals)
+  end)
+
   it("raises on misuse and gives a clear error for db/resume without the store hooks", function()
     assert.has_error(function() htune.tune { problem = toy.new(), strategy = "nope", backend = "synthetic" } end)
     assert.has_error(function() htune.tune { problem = 3 } end)
