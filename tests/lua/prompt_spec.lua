@@ -83,4 +83,18 @@ describe("htune.prompt", function()
     assert.matches("Propose 3 NEW", out)
     assert.matches("best %d+ %d+", out)
   end)
+  it("renders a backend's device specs: the live device query (fake driver), replay header, synthetic", function()
+    local devs = assert(require("htune.cuda").devices { fake = true })
+    local specs = require("htune.backends.live").specs_of(devs[1])
+    local text = prompt.build(problem, { device = specs })[2].content
+    assert.matches("GPU: htune fake GPU", text)
+    assert.matches("streaming multiprocessors: " .. devs[1].sms, text)
+    assert.matches("L2 cache %(bytes%): " .. devs[1].l2_bytes, text)
+    assert.matches("tensor%-core peak %(TFLOP/s%): %d+", text) -- cc 9.0: derived from SMs x clock
+    local rs = require("htune.backends.replay").specs_of { device = "NVIDIA A100", sm_count = "108", cc = "8.0" }
+    assert.are.equal(108, rs.sm_count)
+    assert.matches("streaming multiprocessors: 108", prompt.device_text(rs))
+    local b = assert(require("htune.backends.synthetic").open(problem, {}))
+    assert.matches("synthetic", prompt.device_text(b.info.specs))
+  end)
 end)
