@@ -62,7 +62,7 @@ for seed = 1, o.seeds do
       r.best and r.best.latency_us or 0 / 0, r.evals,
       tostring(evals_to(r, target) or "never"), tostring(rep.calls or "-"), tostring(rep.llm_evals or "-"),
       rep.prompt_tokens and tostring(rep.prompt_tokens + rep.completion_tokens) or "-", idle_pct(r),
-      rep.mean_llm_ms and string.format("%.0f", rep.mean_llm_ms - o.llm_ms) or "-"))
+      (rep.ok_calls or 0) > 0 and string.format("%.0f", rep.mean_llm_ms - o.llm_ms) or "-"))
     if r.stopped_because ~= "evals" then print("      " .. s .. " stopped: " .. tostring(r.stopped_because) .. " " .. tostring(r.message)) end
     sum.idle[s] = (sum.idle[s] or 0) + idle_pct(r)
   end
