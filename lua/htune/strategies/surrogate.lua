@@ -13,7 +13,7 @@ local M = { name = "surrogate" }
 function M.init(state)
   local o, evals = state.options, util.budget_evals(state, 200)
   state.surrogate = {
-    initial = o.initial or math.max(8, math.min(30, math.floor(evals * 0.15))),
+    initial = o.initial or math.max(8, math.min(30, math.floor(evals * 0.25))),
     quantile = o.quantile or 0.2, candidates = o.candidates or 400, explore = o.explore or 0.2,
     trees = o.trees or 16, top = o.top or 5, refit = o.refit or 4, kappa = o.kappa or 1, model = o.model or "regression", exploit = o.exploit or 0.8, proposed = {}, n_proposed = 0,
   }
@@ -74,13 +74,12 @@ local function candidates(state, s, taken)
   return out
 end
 
--- Refits the forest and re-ranks candidates every `refit` new results: configs one or two
+-- Ranks candidates under the current forest: configs one or two
 -- moves from the best by predicted mean (exploitation, a model-ordered pattern step), the
--- rest by mean + kappa * spread (exploration). Between refits the batch comes from the ranked
--- lists, so cost per proposal stays small at high eval rates.
-local function refit(state, s)
-  local X, y = training_set(state, s)
-  local forest = util.fit_forest(X, y, state.rng, { trees = s.trees })
+-- rest by mean + kappa * spread (exploration). Between re-rankings the batch comes from the
+-- ranked lists, so cost per proposal stays small at high eval rates.
+local function rank(state, s)
+  local forest = s.forest
   local taken = {}
   for h in pairs(s.proposed) do taken[h] = true end
   local near, far = {}, {}
@@ -93,7 +92,25 @@ local function refit(state, s)
   local function by_p(a, b) return a.p > b.p end
   table.sort(near, by_p)
   table.sort(far, by_p)
-  s.near, s.far, s.fit_at = near, far, #state.history
+  local best = util.ranked(state.history)[1]
+  s.near, s.far, s.ranked_for = near, far, best and best.hash
+end
+
+-- Fitting dominates the cost (about 14 ms for 150 results of matmul in Lua), so the interval
+-- between fits grows with the history (`refit`, or a tenth of the results); a new best only
+-- re-ranks the candidates around it with the current forest.
+local function refit(state, s)
+  local X, y = training_set(state, s)
+  s.forest = util.fit_forest(X, y, state.rng, { trees = s.trees })
+  s.fit_at = #state.history
+  rank(state, s)
+end
+
+local function update_model(state, s)
+  local n = #state.history
+  if not s.forest or n >= s.fit_at + math.max(s.refit, n // 10) or #s.far == 0 then return refit(state, s) end
+  local best = util.ranked(state.history)[1]
+  if best and best.hash ~= s.ranked_for then rank(state, s) end
 end
 
 -- Next unproposed config from a ranked list, or nil.
@@ -106,7 +123,7 @@ local function pop(state, s, list)
 end
 
 local function model_batch(state, s, n)
-  if not s.near or #state.history >= s.fit_at + s.refit or #s.far == 0 then refit(state, s) end
+  update_model(state, s)
   local out, n_explore = {}, math.floor(n * s.explore + state.rng:float())
   while #out < n - n_explore do
     local c = (state.rng:float() < s.exploit) and pop(state, s, s.near) or pop(state, s, s.far) or pop(state, s, s.near)
