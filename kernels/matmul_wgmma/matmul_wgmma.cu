@@ -208,7 +208,12 @@ __device__ __forceinline__ void matmul_wgmma_body(const h16* __restrict__ A, con
         mbar_wait(empty0 + 8 * s, ((it / STAGES) & 1) ^ 1);
         const unsigned sa = base + s * STAGE, sb = sa + SA;
         if constexpr (TMA) {
+#ifdef WG_NOLOAD   // wgbench diagnostic: consumers run on whatever the slots hold (wrong results)
+          if (tid == 0) mbar_arrive(full0 + 8 * s);
+          if (false) {
+#else
           if (tid == 0) {
+#endif
             mbar_expect_tx(full0 + 8 * s, STAGE);
 #pragma unroll
             for (int p = 0; p < BK / 64; ++p) tma_load_2d(sa + p * BM * 128, tmA, kt * BK + p * 64, pm * BM, full0 + 8 * s);
