@@ -9,8 +9,9 @@
 -- the worker allocates the buffers and passes only pointers and scalars (wproto's wp_arg has no
 -- by-value blob), so TMA would mean a new arg kind across wproto/wserve/live.lua, files being
 -- changed by others now. cp.async into the same swizzled layout keeps the contract unchanged and
--- handles every tail with zero-fill; the shared layout is the one TMA would write, so a TMA
--- producer can replace load_tile later without touching the consumers.
+-- handles every tail with zero-fill. The same .cu also holds matmul_wgmma_tma_kernel (TMA
+-- producer, same consumers and layout; 3x faster at 4096^3 in kernels/NOTES.md wg run 2),
+-- measured by wgbench.cu only until the worker can pass a by-value tensor-map argument.
 --
 -- Parameters (seed names where they mean the same):
 --   block_m/n/k: tile; block_n is the wgmma N (64, 128, 256), block_k whole 64-wide panels.
