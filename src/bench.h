@@ -43,7 +43,7 @@ struct bench_result {
     int cutoff;             /* stopped early: cannot come within the margin of best_us */
     int converged;
     double wall_ms;         /* wall time of bench_run */
-    /* SM clock check (bench_set_clock): read after each round is enqueued and after it completes. */
+    /* SM clock check (bench_set_clock): read while the warm-up and each round run on the GPU. */
     int clock_checked;      /* readings were taken */
     int clock_discards;     /* samples discarded: their round read a throttled clock */
     int clock_throttled;    /* too many throttled rounds to discard: some kept samples are throttled */

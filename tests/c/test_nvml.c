@@ -87,20 +87,20 @@ static void test_steady_clock_discards_nothing(void) {
     CHECK_EQ_INT(bench_run(b, launch, &k, &many_rounds, &r), 0);
     CHECK(r.clock_checked && r.clock_discards == 0 && !r.clock_throttled);
     CHECK(r.clock_min_mhz == 1980 && r.clock_max_mhz == 1980 && r.clock_ref_mhz == 1980 && r.clock_rated_mhz == 1980);
-    CHECK_EQ_INT(r.clock_reads, 2 + 2 * 7);   /* warm-up + 7 rounds (8 + 6 x 32 = 200 samples) */
+    CHECK_EQ_INT(r.clock_reads, 1 + 7);   /* warm-up + 7 rounds (8 + 6 x 32 = 200 samples) */
     CHECK_EQ_INT(r.reps, 200);
     CHECK_STR(r.clock_note, "");
     bench_free(b);
     nvml_close(n);
 }
 
-/* Readings 4,5 / 10,11 / 16,17 are throttled: rounds 1, 4 and 7 (2 warm-up readings, then
- * 2 per round). Those rounds ran slow; all their 96 samples are dropped, the mean stays. */
+/* Readings 2, 5 and 8 are throttled: rounds 2, 5 and 8 (1 warm-up reading, then 1 per round).
+ * Those rounds ran slow; all their 96 samples are dropped, the mean stays. */
 static void test_throttled_rounds_are_discarded(void) {
     char why[200];
-    struct nvml *n = nvml_fake("period=6,bad=2,bad_mhz=1000,reasons=0", why, sizeof why);
+    struct nvml *n = nvml_fake("period=3,bad=1,bad_mhz=1000,reasons=0", why, sizeof why);
     struct bench *b = bench_with(n, NULL);
-    struct kern k = kernel(n, 6, 2);
+    struct kern k = kernel(n, 3, 1);
     struct bench_result r;
     CHECK_EQ_INT(bench_run(b, launch, &k, &many_rounds, &r), 0);
     CHECK_EQ_INT(k.slow_launches, 96);
@@ -115,7 +115,7 @@ static void test_throttled_rounds_are_discarded(void) {
     nvml_close(n);
 }
 
-/* Every round's second reading is throttled: rounds are discarded within 2 x 32 samples and
+/* Every other round's reading is throttled: rounds are discarded within 2 x 32 samples and
  * then while discards stay under half of all samples; the rest are kept, and the result says so. */
 static void test_too_many_throttled_are_kept_and_flagged(void) {
     char why[200];
@@ -137,7 +137,7 @@ static void test_too_many_throttled_are_kept_and_flagged(void) {
 /* A reason alone (clock unchanged) throttles unless it is idle or application clocks. */
 static void test_reasons_decide_at_full_clock(void) {
     char why[200];
-    const char *specs[] = { "period=6,bad=2,bad_mhz=1980,reasons=0x4", "period=6,bad=2,bad_mhz=1980,reasons=0x3" };
+    const char *specs[] = { "period=3,bad=1,bad_mhz=1980,reasons=0x4", "period=3,bad=1,bad_mhz=1980,reasons=0x3" };
     for (int i = 0; i < 2; i++) {
         struct nvml *n = nvml_fake(specs[i], why, sizeof why);
         struct bench *b = bench_with(n, NULL);
