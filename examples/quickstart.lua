@@ -19,7 +19,8 @@ if gpu_backend() then
   problem, backend, say = htune.problem("matmul", { M = 1024, N = 1024, K = 1024 }), "live", "tuning live on the GPU"
 elseif io.open(data) and pcall(htune.problem, "matmul") then
   problem = htune.problem("matmul", { M = 1024, N = 1024, K = 1024 })
-  backend = assert(require("htune.backends.replay").open(problem, { path = data }))
+  -- Sampled tables: a config not recorded is answered by its nearest recorded neighbour.
+  backend = assert(require("htune.backends.replay").open(problem, { path = data, nearest = true }))
   say = "no GPU: replaying recorded " .. backend.info.device .. " data from " .. data
 else
   problem, backend = require("htune.problems.toy").new(), "synthetic"
