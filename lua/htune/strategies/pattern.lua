@@ -13,7 +13,9 @@ local function settings(state)
   local o, evals = state.options, util.budget_evals(state, 200)
   return {
     initial = o.initial_population or math.max(5, math.min(30, math.floor(evals * 0.1))),
-    copies = o.copies or 2,
+    -- one copy under 200 evals: a generation of a matmul config's neighbours costs ~35 evals,
+    -- so two copies leave a 100-eval run one generation each (measured in scripts/eval-strategies)
+    copies = o.copies or (evals < 200 and 1 or 2),
     max_generations = o.max_generations or 20,
     min_improvement = o.min_improvement or 0.001,
     pair_prefix = o.pair_prefix == nil and "block" or o.pair_prefix,
