@@ -21,6 +21,7 @@ struct bench {
     size_t flush_bytes;
     struct nvml *nvml;          /* SM clock source, not owned; NULL: no check */
     char nvml_why[200];         /* why there is none */
+    double last_read_ms;        /* when the clock was last read (rate limit of timed reads) */
 };
 
 void bench_set_clock(struct bench *b, struct nvml *n, const char *why_not) {
@@ -70,6 +71,7 @@ static void fill_defaults(struct bench_opts *o, int capacity) {
     if (o->trim_k == 0) o->trim_k = 5;
     if (o->clock_min_frac <= 0) o->clock_min_frac = 0.90;
     if (o->clock_max_discard <= 0) o->clock_max_discard = 0.5;
+    if (o->clock_every_ms == 0) o->clock_every_ms = 50;
 }
 
 /* One SM clock reading: raises the reference (highest clock seen), keeps min/max of the
@@ -80,7 +82,8 @@ static int clock_read(struct bench *b, const struct bench_opts *o, struct bench_
     struct nvml_reading rd;
     double t0 = util_now_ms();
     int rc = nvml_read(b->nvml, &rd);
-    out->clock_read_us += (util_now_ms() - t0) * 1000.0;
+    b->last_read_ms = util_now_ms();
+    out->clock_read_us += (b->last_read_ms - t0) * 1000.0;
     out->clock_reads++;
     if (rc || rd.sm_mhz == 0) return 0;
     out->clock_checked = 1;
@@ -129,7 +132,7 @@ static int warm_up(struct bench *b, bench_launch_fn launch, void *ctx, const str
     double est = *est_us > 0.05 ? *est_us : 0.05;
     int n = (int)fmin(1000.0, fmax(1.0, o->warmup_ms * 1000.0 / est));
     r = enqueue_sample(b, launch, ctx, n, 0, b->ev[0], b->ev[1]);
-    if (!r) clock_read(b, o, out, 0);   /* while the GPU runs the warm-up: the clock under load */
+    if (!r) clock_read(b, o, out, 1);   /* while the GPU runs the warm-up: the clock under load */
     if (!r) r = b->api->event_synchronize(b->ev[1]);
     double warm_us = 0;
     if (!r && elapsed_us(b, b->ev[0], b->ev[1], &warm_us) == 0 && warm_us > 0) *est_us = warm_us / n;
@@ -145,15 +148,15 @@ static int choose_batch(const struct bench_opts *o, double est_us) {
     return k < 1 ? 1 : k > 100 ? 100 : k;
 }
 
-/* One round: enqueue up to ROUND samples, read the SM clock once while they run (an NVML read
- * costs ~330 us on the H100: read after the sync it was 19% of a 10 ms loop; while the GPU is
- * busy it overlaps the samples), wait, feed the criterion unless the clock was throttled (then
+/* One round: enqueue up to ROUND samples, read the SM clock while they run when clock_every_ms
+ * has passed since the last read (an NVML read cost 330-690 us on the H100: two per round were
+ * 19-21% of a 10 ms loop's wall time; a clock moves over tens of ms, not within a round), wait, feed the criterion unless the clock was throttled (then
  * the round is discarded). */
 static int run_round(struct bench *b, bench_launch_fn launch, void *ctx, const struct bench_opts *o, int k,
                      int nround, struct criterion *c, enum criterion_verdict *v, struct bench_result *out) {
     int r = 0, throttled = 0;
     for (int i = 0; i < nround && !r; i++) r = enqueue_sample(b, launch, ctx, k, o->l2_flush, b->ev[2 * i], b->ev[2 * i + 1]);
-    if (!r) throttled = clock_read(b, o, out, 1);
+    if (!r && util_now_ms() - b->last_read_ms >= o->clock_every_ms) throttled = clock_read(b, o, out, 1);
     if (!r) r = b->api->event_synchronize(b->ev[2 * nround - 1]);
     if (!r && throttled && may_discard(c, o, out, nround)) {
         out->clock_discards += nround;

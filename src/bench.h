@@ -31,6 +31,7 @@ struct bench_opts {
     int clock_off;          /* 1: no SM clock readings (Lua clock_check=false) */
     double clock_min_frac;  /* a round read below this x the highest SM clock seen is throttled; default 0.90 */
     double clock_max_discard; /* share of samples that may be discarded (past 2 rounds); default 0.5 */
+    double clock_every_ms;  /* least time between timed clock reads; default 50, < 0: every round */
 };
 
 struct bench_result {

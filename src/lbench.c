@@ -119,6 +119,7 @@ static void get_opts(lua_State *L, int t, struct bench_opts *o) {
         o->clock_off = !opt_num(L, i, "clock_check", 1);
         o->clock_min_frac = opt_num(L, i, "clock_min_frac", 0);
         o->clock_max_discard = opt_num(L, i, "clock_max_discard", 0);
+        o->clock_every_ms = opt_num(L, i, "clock_every_ms", 0);
         if (o->clock_min_frac < 0 || o->clock_min_frac > 1) luaL_error(L, "opts.clock_min_frac: %f is not in (0, 1]", o->clock_min_frac);
         if (o->clock_max_discard < 0 || o->clock_max_discard > 1) luaL_error(L, "opts.clock_max_discard: %f is not in (0, 1]", o->clock_max_discard);
     }

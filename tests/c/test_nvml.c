@@ -41,7 +41,8 @@ static struct bench *bench_with(struct nvml *n, const char *why) {
 
 /* Forces rounds until 200 samples: 8, then 32 per round. No outlier trim, so a slow sample
  * that got through would move the mean. */
-static const struct bench_opts many_rounds = { .target_rse = 1e-9, .max_reps = 200, .batch = 1, .trim_k = -1 };
+static const struct bench_opts many_rounds = { .target_rse = 1e-9, .max_reps = 200, .batch = 1, .trim_k = -1,
+                                               .clock_every_ms = -1 /* read every round */ };
 
 static void test_fake_script_and_reason_names(void) {
     char why[200], names[100];

@@ -6,7 +6,7 @@ local bench = htune.bench
 
 local ARGS = { { buf = 1 }, { buf = 2 }, { i32 = 64 } }
 -- 200 samples in rounds of 8 then 32, no outlier trim: the rounds are predictable.
-local OPTS = { target_rse = 1e-9, max_reps = 200, batch = 1, trim_k = -1 }
+local OPTS = { target_rse = 1e-9, max_reps = 200, batch = 1, trim_k = -1, clock_every_ms = -1 }
 
 local function time_with(fake_nvml, extra)
   local w = assert(bench.worker { fake = true, fake_nvml = fake_nvml })
