@@ -160,7 +160,7 @@ local function run_one(o, path, png)
     problem = toy_table(path)
   end
   local meta = assert(replay.read(path)).meta
-  local nearest = o.nearest or (meta.how == "sampled" and not o.exact)
+  local nearest = o.nearest or (tostring(meta.how):match("^sampled") ~= nil and not o.exact)
   local be = open_backend(problem, path, nearest)
   local best_known = be.info.best_known_us
   print(string.format("data: %s (%s, %d configs %s, device %s, commit %s), best known %.3f us, %d seeds, misses %s",

@@ -15,7 +15,7 @@ function M.init(state)
   state.surrogate = {
     initial = o.initial or math.max(8, math.min(30, math.floor(evals * 0.25))),
     quantile = o.quantile or 0.2, candidates = o.candidates or 400, explore = o.explore or 0.2,
-    trees = o.trees or 16, top = o.top or 5, refit = o.refit or 4, kappa = o.kappa or 1, model = o.model or "regression", exploit = o.exploit or 0.8, proposed = {}, n_proposed = 0,
+    trees = o.trees or 16, top = o.top or 5, refit = o.refit or 4, kappa = o.kappa or 1, model = o.model or "regression", exploit = o.exploit or 0.8, centres = o.centres or 3, proposed = {}, n_proposed = 0,
   }
 end
 
@@ -35,22 +35,39 @@ local function training_set(state, s)
   return X, y
 end
 
--- The first of the best configs (in rank order, up to 4 * top) that still has unmeasured,
--- unproposed single neighbours: the centre of the exploitation step (pattern search's
--- copies, restarting from the next-best point once a local optimum is fully measured).
-local function centre(state, ranked, taken, limit)
-  local sp = state.space
-  for i = 1, math.min(limit, #ranked) do
-    for _, n1 in ipairs(sp:neighbors(ranked[i].cfg)) do
-      local h = sp:hash(n1)
-      if not taken[h] and not state.seen[h] then return i end
-    end
+-- Whether any config of `cfgs` is neither measured nor taken.
+local function any_unseen(state, cfgs, taken)
+  for _, c in ipairs(cfgs) do
+    local h = state.space:hash(c)
+    if not taken[h] and not state.seen[h] then return true end
   end
+  return false
+end
+
+-- The exploitation step, as pattern search would take it: the single neighbours of the `centres`
+-- best configs (a new best does not abandon the unmeasured neighbours of the previous ones);
+-- once all are measured, the best's two-field moves; then the single neighbours of the next
+-- config down the ranking that has unmeasured ones (pattern's restarts, up to 4 * top).
+-- Returns the set of centre ranks and the tier (1 = single moves, 2 = two-field moves).
+local function centres(state, s, ranked, taken)
+  local sp, set = state.space, {}
+  for i = 1, math.min(s.centres, #ranked) do
+    if any_unseen(state, sp:neighbors(ranked[i].cfg), taken) then set[i] = true end
+  end
+  if next(set) then return set, 1 end
+  if #ranked == 0 then return set, 1 end
+  for _, n1 in ipairs(sp:neighbors(ranked[1].cfg)) do
+    if any_unseen(state, sp:neighbors(n1), taken) then return { [1] = true }, 2 end
+  end
+  for i = s.centres + 1, math.min(4 * s.top, #ranked) do
+    if any_unseen(state, sp:neighbors(ranked[i].cfg), taken) then return { [i] = true }, 1 end
+  end
+  return set, 1
 end
 
 -- Candidate configs, as LFBO's pattern search draws them: every neighbour of the `top` best
--- configs and neighbours of those neighbours (two-field moves), plus a few random samples.
--- Single neighbours of the centre are marked `near`.
+-- configs and neighbours of those neighbours (two-field moves), plus mutations and random
+-- samples. Those of the current exploitation step are marked `near`.
 local function candidates(state, s, taken)
   local sp, out = state.space, {}
   local function add(c, near)
@@ -58,12 +75,14 @@ local function candidates(state, s, taken)
     if not taken[h] and not state.seen[h] then taken[h] = true; out[#out + 1] = { c = c, near = near } end
   end
   local ranked = util.ranked(state.history)
-  local at = centre(state, ranked, taken, 4 * s.top)
-  if at and at > s.top then for _, n1 in ipairs(sp:neighbors(ranked[at].cfg)) do add(n1, true) end end
+  local at, tier = centres(state, s, ranked, taken)
+  for i in pairs(at) do
+    if i > s.top then for _, n1 in ipairs(sp:neighbors(ranked[i].cfg)) do add(n1, true) end end
+  end
   for i = 1, math.min(s.top, #ranked) do
     for _, n1 in ipairs(sp:neighbors(ranked[i].cfg)) do
-      add(n1, i == at)
-      if i == 1 then for _, n2 in ipairs(sp:neighbors(n1)) do add(n2) end end
+      add(n1, at[i] and tier == 1)
+      if i == 1 then for _, n2 in ipairs(sp:neighbors(n1)) do add(n2, at[1] and tier == 2) end end
     end
   end
   for _ = 1, s.candidates // 4 do
@@ -110,7 +129,7 @@ local function update_model(state, s)
   local n = #state.history
   if not s.forest or n >= s.fit_at + math.max(s.refit, n // 10) or #s.far == 0 then return refit(state, s) end
   local best = util.ranked(state.history)[1]
-  if best and best.hash ~= s.ranked_for then rank(state, s) end
+  if (best and best.hash ~= s.ranked_for) or #s.near == 0 then rank(state, s) end
 end
 
 -- Next unproposed config from a ranked list, or nil.
