@@ -13,8 +13,8 @@ local M = { name = "surrogate" }
 function M.init(state)
   local o, evals = state.options, util.budget_evals(state, 200)
   state.surrogate = {
-    initial = o.initial or math.max(8, math.min(30, math.floor(evals * 0.25))),
-    quantile = o.quantile or 0.2, candidates = o.candidates or 400, explore = o.explore or 0.2,
+    initial = o.initial or math.max(8, math.min(30, math.floor(evals * 0.15))),
+    quantile = o.quantile or 0.2, candidates = o.candidates or 400, explore = o.explore or 0.1,
     trees = o.trees or 16, top = o.top or 5, refit = o.refit or 4, kappa = o.kappa or 1, model = o.model or "regression", exploit = o.exploit or 0.8, centres = o.centres or 3, proposed = {}, n_proposed = 0,
   }
 end
