@@ -7,7 +7,7 @@ local htune = require "htune"
 local replay = require "htune.backends.replay"
 
 local path = arg[1] or (htune.sys.root .. "/data/matmul.replay.gz")
-local seeds, evals = tonumber(arg[2]) or 6, 100
+local seeds, evals = tonumber(arg[2]) or 10, 100
 local pass, fail = 0, 0
 
 local function check(name, ok, detail)
