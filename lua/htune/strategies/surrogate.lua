@@ -1,11 +1,12 @@
--- Model-guided search in the style of Helion's LFBO pattern search: fit a small random forest
--- on space:encode -- by default a regression on -log(latency) (failures at the worst), or with
--- model="classifier" LFBO's "within the fastest `quantile`" labels -- score candidates
--- (neighbours and two-field moves around the best configs, plus random samples) and propose
--- the highest-scoring unseen ones (score = mean + kappa * spread across trees, an optimism
--- bonus); a fraction `explore` of each batch is plain random.
--- Defaults measured on the toy table (mean fraction of optimum at 100 evals, 20 seeds):
--- classifier 0.899, regression 0.957, regression + kappa 1: 0.988 (0.997 at 200 evals).
+-- Model-guided search in the style of Helion's LFBO pattern search. After a random initial
+-- design (with the default config), a small random forest on space:encode -- a regression on
+-- -log(latency) with failures at the worst, or with model="classifier" LFBO's "within the
+-- fastest `quantile`" labels -- ranks candidates two ways: most of each batch (`exploit`) is a
+-- model-ordered pattern step (unmeasured single neighbours of the `centres` best configs by
+-- predicted mean, then the best's two-field moves, then the next-best's neighbours); the rest
+-- are neighbours, two-field moves and mutations of the `top` best plus random samples by
+-- mean + kappa * spread across trees (an optimism bonus); a fraction `explore` is random.
+-- Measured with scripts/eval-strategies (see its results in the commit log). Owns state.surrogate.
 local util = require "htune.strategies.util"
 
 local M = { name = "surrogate" }
@@ -15,7 +16,9 @@ function M.init(state)
   state.surrogate = {
     initial = o.initial or math.max(8, math.min(30, math.floor(evals * 0.15))),
     quantile = o.quantile or 0.2, candidates = o.candidates or 400, explore = o.explore or 0.1,
-    trees = o.trees or 16, top = o.top or 5, refit = o.refit or 4, kappa = o.kappa or 1, model = o.model or "regression", exploit = o.exploit or 0.8, centres = o.centres or 3, proposed = {}, n_proposed = 0,
+    trees = o.trees or 16, top = o.top or 5, refit = o.refit or 4, kappa = o.kappa or 1,
+    model = o.model or "regression", exploit = o.exploit or 0.8, centres = o.centres or 3,
+    proposed = {}, n_proposed = 0,
   }
 end
 
@@ -93,9 +96,8 @@ local function candidates(state, s, taken)
   return out
 end
 
--- Ranks candidates under the current forest: configs one or two
--- moves from the best by predicted mean (exploitation, a model-ordered pattern step), the
--- rest by mean + kappa * spread (exploration). Between re-rankings the batch comes from the
+-- Ranks candidates under the current forest: those of the exploitation step by predicted
+-- mean (`near`), all of them by mean + kappa * spread (`far`). Between re-rankings the batch comes from the
 -- ranked lists, so cost per proposal stays small at high eval rates.
 local function rank(state, s)
   local forest = s.forest
