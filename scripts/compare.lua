@@ -108,6 +108,7 @@ local function sh(cmd)
 end
 
 local function commit()
+  if os.getenv("HTUNE_COMMIT") then return os.getenv("HTUNE_COMMIT") end -- a tree exported without .git
   local c = sh("git -C '" .. sys.root .. "' rev-parse --short HEAD") or "unknown"
   if sh("git -C '" .. sys.root .. "' status --porcelain --untracked-files=no | head -1") then c = c .. " (uncommitted changes in the tree)" end
   return c

@@ -15,7 +15,7 @@ end
 
 local passed, failed = 0, 0
 for _, f in ipairs(sys.listdir(dir) or {}) do
-  if f:match("_test%.lua$") then
+  if f:match("_test%.lua$") and (not arg[1] or f:find(arg[1], 1, true)) then -- arg[1]: only files containing it
     local tests = dofile(dir .. "/" .. f)
     local names = {}
     for name in pairs(tests) do names[#names + 1] = name end
