@@ -17,7 +17,7 @@ function M.init(state)
     initial = o.initial or math.max(8, math.min(30, math.floor(evals * 0.15))),
     quantile = o.quantile or 0.2, candidates = o.candidates or 400, explore = o.explore or 0.1,
     trees = o.trees or 16, top = o.top or 5, refit = o.refit or 4, kappa = o.kappa or 1,
-    model = o.model or "regression", exploit = o.exploit or 0.8, centres = o.centres or 3,
+    model = o.model or "regression", exploit = o.exploit or 0.8, centres = o.centres or 2,
     proposed = {}, n_proposed = 0,
   }
 end
@@ -79,13 +79,17 @@ local function candidates(state, s, taken)
   end
   local ranked = util.ranked(state.history)
   local at, tier = centres(state, s, ranked, taken)
+  -- single moves first: a two-field move can equal another single move of the best, and
+  -- `add` keeps the first marking
   for i in pairs(at) do
-    if i > s.top then for _, n1 in ipairs(sp:neighbors(ranked[i].cfg)) do add(n1, true) end end
+    if tier == 1 then for _, n1 in ipairs(sp:neighbors(ranked[i].cfg)) do add(n1, true) end end
   end
   for i = 1, math.min(s.top, #ranked) do
-    for _, n1 in ipairs(sp:neighbors(ranked[i].cfg)) do
-      add(n1, at[i] and tier == 1)
-      if i == 1 then for _, n2 in ipairs(sp:neighbors(n1)) do add(n2, at[1] and tier == 2) end end
+    for _, n1 in ipairs(sp:neighbors(ranked[i].cfg)) do add(n1) end
+  end
+  if #ranked > 0 then
+    for _, n1 in ipairs(sp:neighbors(ranked[1].cfg)) do
+      for _, n2 in ipairs(sp:neighbors(n1)) do add(n2, at[1] and tier == 2) end
     end
   end
   for _ = 1, s.candidates // 4 do
