@@ -507,11 +507,11 @@ local function plot(ctx, wl)
   local pngs = {}
   for _, axis in ipairs { "t", "n" } do
     local png = wl.name .. (axis == "t" and "-time.png" or "-evals.png")
+    -- Every axis writes its plot data even when gnuplot is missing, so --publish-from can draw it.
     local ok, err = plot_one(ctx, wl, axis, png)
-    if not ok then wl.plot_error = err return end
-    pngs[#pngs + 1] = png
+    if ok then pngs[#pngs + 1] = png else wl.plot_error = wl.plot_error or err end
   end
-  wl.pngs = pngs
+  wl.pngs = #pngs > 0 and pngs or nil
 end
 
 ---------------------------------------------------------------------------------------------
@@ -691,8 +691,8 @@ local function publish_from(o)
         pngs[#pngs + 1] = png
       end
     end
-    wl.pngs = #pngs == 2 and pngs or nil
-    wl.plot_error = wl.pngs == nil and (wl.plot_error or "plots missing and gnuplot could not draw them") or nil
+    wl.pngs = #pngs > 0 and pngs or nil
+    wl.plot_error = #pngs < 2 and string.format("%d of 2 plots: the rest had no plot data and gnuplot could not draw them", #pngs) or nil
   end
   publish(ctx)
   return 0
