@@ -131,7 +131,7 @@ describe("live backend on the fake driver", function()
     assert.is_true(st.idle_share >= 0 and st.idle_share <= 1)
     local rb = b:rebench { { kernel = "fake_copy_8" } }
     assert.is_true(rb[1].ok)
-    assert.are.equal(1, rb[1].stats.batch)
+    assert.is_true(rb[1].stats.batch > 1)   -- measured the screen's way: an 8 us kernel is batched
     b:close()
   end)
 end)
