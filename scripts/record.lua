@@ -18,8 +18,11 @@ end
 local function configs(space)
   local size = space:size()
   local out = {}
-  if size <= o.all_max then
-    for i = 0, size - 1 do
+  -- size() counts valid configs; at() indexes the unconstrained product of the parameters.
+  local full = 1
+  for _, d in ipairs(space:params()) do full = full * d.count end
+  if size <= o.all_max and full <= 100 * o.all_max then
+    for i = 0, full - 1 do
       local c = space:at(i)
       if c and space:validate(c) then out[#out + 1] = c end
     end
