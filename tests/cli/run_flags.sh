@@ -7,24 +7,8 @@ set -u
 HTUNE=${1:-build/htune}
 HERE=$(cd "$(dirname "$0")" && pwd)
 CHILD=$HERE/run_flags_child.lua
-pass=0
-fail=0
-tmp=$(mktemp -d)
-trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
-export HTUNE_DB=$tmp/default.db
+. "$HERE/harness.bash"
 
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); printf 'FAIL %s\n' "$*"; }
-
-# expect NAME EXPECTED_RC PATTERN CMD...
-expect() {
-    local name=$1 want_rc=$2 pattern=$3 out rc
-    shift 3
-    out=$("$@" 2>&1)
-    rc=$?
-    if [ "$rc" -eq "$want_rc" ] && { [ -z "$pattern" ] || printf '%s' "$out" | grep -qE -- "$pattern"; }; then ok
-    else bad "$name: rc=$rc (want $want_rc), output:"; printf '%s\n' "$out" | head -20; fi
-}
 # expect_not NAME PATTERN CMD...: exit 0 and no line matching PATTERN
 expect_not() {
     local name=$1 pattern=$2 out rc

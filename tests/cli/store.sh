@@ -5,24 +5,7 @@
 set -u
 HTUNE=${1:-build/htune}
 HERE=$(cd "$(dirname "$0")" && pwd)
-pass=0
-fail=0
-tmp=$(mktemp -d)
-trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
-export HTUNE_DB=$tmp/default.db
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); printf 'FAIL %s\n' "$*"; }
-
-# expect NAME EXPECTED_RC PATTERN CMD...
-expect() {
-    local name=$1 want_rc=$2 pattern=$3 out rc
-    shift 3
-    out=$("$@" 2>&1)
-    rc=$?
-    if [ "$rc" -eq "$want_rc" ] && { [ -z "$pattern" ] || printf '%s' "$out" | grep -qE -- "$pattern"; }; then ok
-    else bad "$name: rc=$rc (want $want_rc), output:"; printf '%s\n' "$out" | head -20; fi
-}
+. "$HERE/harness.bash"
 
 # 1. kill -9 at 20 random points, resuming each time, then a run to the end.
 N=1000
