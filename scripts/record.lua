@@ -4,14 +4,31 @@
 -- --seconds S stops submitting after S seconds and writes what was measured (the GPU time one
 -- call may use is limited; a partial sample of a shuffled list is still a uniform sample);
 -- configs still compiling --grace seconds (default 30) after that are left out.
---   htune run scripts/record.lua --problem matmul [--backend live] [--count 20000] [--seconds S]
---     [--out FILE] [--commit SHA] [--M 1024 --N 1024 --K 1024 | --rows 4096 --cols 256]
+-- --around FILE densifies a sampled table where it matters: it measures the one-step neighbours
+-- (space:neighbors) of FILE's --top K fastest rows, then of the new top K, for --rounds R rounds,
+-- re-measures the top K rows themselves (the header records the median new/old ratio, the drift
+-- between the two sessions), and writes FILE's rows plus the new ones.
+local USAGE = [[
+usage: htune run scripts/record.lua --problem matmul|softmax [options]
+  --backend live|synthetic   (live)
+  --count N                  samples when the space has more than --all-max valid configs (20000)
+  --all-max N                record every valid config up to this many (50000)
+  --seconds S                stop submitting after S seconds; --grace G waits G more (30)
+  --around FILE              measure one-step neighbours of FILE's fastest rows and merge
+  --top K  --rounds R        with --around: rows per round (40) and rounds (2)
+  --out FILE                 (data/<problem>.replay.gz)
+  --commit SHA               commit recorded in the header (git HEAD when omitted)
+  --M --N --K | --rows --cols  problem shape (the problem's default)
+  --seed N                   sampling and shuffle seed (1)]]
 local htune = require "htune"
 local replay = require "htune.backends.replay"
 
-local o = { problem = "matmul", backend = "live", count = 20000, all_max = 50000, batch = 64, grace = 30 }
+local o = { problem = "matmul", backend = "live", count = 20000, all_max = 50000, batch = 64, grace = 30,
+            top = 40, rounds = 2 }
 for i = 1, #arg, 2 do
   local k = arg[i]:gsub("^%-%-", ""):gsub("-", "_")
+  if k == "help" or k == "h" then print(USAGE) os.exit(0) end
+  if arg[i + 1] == nil then io.stderr:write("record: option --", k, " needs a value\n", USAGE, "\n") os.exit(2) end
   o[k] = tonumber(arg[i + 1]) or arg[i + 1]
 end
 
@@ -62,41 +79,127 @@ end
 local problem = o.problem == "toy" and require("htune.problems.toy").new() or htune.problem(o.problem, shape)
 -- Cutoff off: every row needs its full latency, not "cannot beat the best so far".
 local be = assert(require("htune.backends." .. o.backend).open(problem, { cutoff = false }))
-local cfgs, how = configs(problem.space)
-io.stderr:write(string.format("record: %s: %d configs (%s) on %s\n", problem.key or problem.name, #cfgs, how, be.info.device))
 -- Shuffle (seeded) so that a run cut short by --seconds is a uniform sample of the list.
 local shuffle = htune.rng(o.seed or 1)
-for i = #cfgs, 2, -1 do
-  local j = shuffle:int(1, i)
-  cfgs[i], cfgs[j] = cfgs[j], cfgs[i]
+local function shuffled(cfgs)
+  for i = #cfgs, 2, -1 do
+    local j = shuffle:int(1, i)
+    cfgs[i], cfgs[j] = cfgs[j], cfgs[i]
+  end
+  return cfgs
 end
-local rows, next_i, t0, last = {}, 1, htune.sys.now_ms(), htune.sys.now_ms()
+
+local t0, last = htune.sys.now_ms(), htune.sys.now_ms()
 local deadline = o.seconds and t0 + 1000 * tonumber(o.seconds)
-local function progress(final)
+local total, done_before = 0, 0
+local function progress(n, final)
   local s = (htune.sys.now_ms() - t0) / 1000
   io.stderr:write(string.format("%srecord: %d/%d measured, %.1f s, %.1f configs/s%s", final and "" or "\r",
-    #rows, #cfgs, s, #rows / math.max(s, 1e-3), final and "\n" or ""))
+    done_before + n, total, s, (done_before + n) / math.max(s, 1e-3), final and "\n" or ""))
 end
-while #rows < next_i - 1 or next_i <= #cfgs do
-  local open = not deadline or htune.sys.now_ms() < deadline
-  while open and next_i <= #cfgs and be:pending() < o.batch do
-    be:submit { { id = next_i, cfg = cfgs[next_i], hash = problem.space:hash(cfgs[next_i]) } }
-    next_i = next_i + 1
+
+-- measure(cfgs) -> rows (results in completion order); stops submitting at the deadline.
+local function measure(cfgs)
+  total = total + #cfgs
+  local rows, next_i = {}, 1
+  while #rows < next_i - 1 or next_i <= #cfgs do
+    local open = not deadline or htune.sys.now_ms() < deadline
+    while open and next_i <= #cfgs and be:pending() < o.batch do
+      be:submit { { id = next_i, cfg = cfgs[next_i], hash = problem.space:hash(cfgs[next_i]) } }
+      next_i = next_i + 1
+    end
+    if not open and (be:pending() == 0 or htune.sys.now_ms() > deadline + 1000 * o.grace) then break end
+    for _, r in ipairs(be:poll(100)) do rows[#rows + 1] = r end
+    if htune.sys.now_ms() - last > 5000 then last = htune.sys.now_ms(); progress(#rows) end
   end
-  if not open and (be:pending() == 0 or htune.sys.now_ms() > deadline + 1000 * o.grace) then break end
-  for _, r in ipairs(be:poll(100)) do rows[#rows + 1] = r end
-  if htune.sys.now_ms() - last > 5000 then last = htune.sys.now_ms(); progress() end
+  progress(#rows, true)
+  done_before = done_before + #rows
+  return rows
 end
-progress(true)
+
+-- The --around FILE table as result rows (cfg, ok, latency_us, reason), checked against the space.
+local function read_table(path)
+  local t = assert(replay.read(path))
+  local sig = replay.space_signature(problem.space)
+  local want = problem.space:name() .. " " .. sig
+  if t.meta.space ~= want then
+    io.stderr:write(string.format("record: %s holds space '%s', this space is '%s'\n", path, tostring(t.meta.space), want))
+    os.exit(2)
+  end
+  local rows = {}
+  for _, r in ipairs(t.rows) do
+    rows[#rows + 1] = { cfg = problem.space:at(r.index), ok = r.latency_us ~= nil, latency_us = r.latency_us,
+                        reason = r.reason, stats = { noise_pct = r.noise_pct } }
+  end
+  return rows, t.meta
+end
+
+local function fastest(rows, k)
+  local ok = {}
+  for _, r in ipairs(rows) do if r.ok and r.latency_us then ok[#ok + 1] = r end end
+  table.sort(ok, function(a, b) return a.latency_us < b.latency_us end)
+  return { table.unpack(ok, 1, math.min(k, #ok)) }
+end
+
+-- around(path) -> merged rows, how, extra header fields
+local function around(path)
+  local sp = problem.space
+  local old, meta = read_table(path)
+  local by_hash = {}
+  for _, r in ipairs(old) do by_hash[sp:hash(r.cfg)] = r end
+  -- Drift between the sessions: re-measure the current top rows and keep the new values.
+  local top = fastest(old, o.top)
+  local again = {}
+  for _, r in ipairs(top) do again[#again + 1] = r.cfg end
+  io.stderr:write(string.format("record: re-measuring the %d fastest rows of %s\n", #again, path))
+  local ratios = {}
+  for _, r in ipairs(measure(again)) do
+    local h = sp:hash(r.cfg)
+    if r.ok and r.latency_us and by_hash[h].latency_us then ratios[#ratios + 1] = r.latency_us / by_hash[h].latency_us end
+    by_hash[h].ok, by_hash[h].latency_us, by_hash[h].reason, by_hash[h].stats = r.ok, r.latency_us, r.reason, r.stats
+  end
+  table.sort(ratios)
+  local added = 0
+  for round = 1, o.rounds do
+    local fresh = {}
+    for _, r in ipairs(fastest(old, o.top)) do
+      for _, c in ipairs(sp:neighbors(r.cfg)) do
+        local h = sp:hash(c)
+        if not by_hash[h] then by_hash[h] = false; fresh[#fresh + 1] = c end
+      end
+    end
+    io.stderr:write(string.format("record: round %d: %d unmeasured neighbours of the %d fastest rows\n", round, #fresh, o.top))
+    for _, r in ipairs(measure(shuffled(fresh))) do
+      by_hash[sp:hash(r.cfg)] = r
+      old[#old + 1] = r
+      added = added + 1
+    end
+    if deadline and htune.sys.now_ms() >= deadline then break end
+  end
+  local drift = #ratios > 0 and ratios[(#ratios + 1) // 2] or nil
+  local how = string.format("%s; plus %d one-step neighbours of the %d fastest rows (%d rounds, commit %s)",
+    meta.how or "?", added, o.top, o.rounds, o.commit or git_commit())
+  return old, how, { drift = drift and string.format("%.4f median new/old latency of %d re-measured top rows", drift, #ratios) }
+end
+
+local rows, how, extra
+if o.around then
+  rows, how, extra = around(o.around)
+else
+  local cfgs
+  cfgs, how = configs(problem.space)
+  io.stderr:write(string.format("record: %s: %d configs (%s) on %s\n", problem.key or problem.name, #cfgs, how, be.info.device))
+  rows = measure(shuffled(cfgs))
+  if #rows < #cfgs then how = string.format("%s, %d of %d measured (--seconds %s)", how, #rows, #cfgs, o.seconds) end
+end
 local left = be:pending()
-if #rows < #cfgs then how = string.format("%s, %d of %d measured (--seconds %s)", how, #rows, #cfgs, o.seconds) end
 local driver = driver_string(be)
 local out = o.out or (htune.sys.root .. "/data/" .. problem.name .. ".replay.gz")
 htune.sys.mkdirs(out:match("(.*)/") or ".")
 assert(replay.write(out, problem, rows, {
   device = be.info.device, driver = driver, commit = o.commit or git_commit(), how = how,
   created = os.date("!%Y-%m-%dT%H:%M:%SZ"), seconds = string.format("%.0f", (htune.sys.now_ms() - t0) / 1000),
-  baseline_us = be.info.baseline_us, baseline_name = be.info.baseline_name,
+  baseline_us = be.info.baseline_us, baseline_name = be.info.baseline_name, drift = extra and extra.drift,
 }))
 print(string.format("record: wrote %d rows to %s in %.1f s%s", #rows, out, (htune.sys.now_ms() - t0) / 1000,
   left > 0 and string.format(" (%d still compiling after --grace %d s left out)", left, o.grace) or ""))

@@ -49,5 +49,16 @@ abs=$(cd "$(dirname "$HTUNE")" && pwd)/$(basename "$HTUNE")
 printf 'local h = require "htune"; print("root ok", h.version)\n' > "$tmp/lib.lua"
 expect lib-from-elsewhere 0 'root ok' bash -c "cd / && '$abs' run '$tmp/lib.lua'"
 
+
+# scripts/record: help before any GPU work, --around merges one-step neighbours of the top rows.
+REC="$(dirname "$0")/../../scripts/record.lua"
+expect record-help 0 'usage: htune run scripts/record.lua' "$HTUNE" run "$REC" --help
+expect record-missing-value 2 'option --top needs a value' "$HTUNE" run "$REC" --top
+expect record-synthetic 0 'wrote 200 rows' "$HTUNE" run "$REC" --problem matmul --backend synthetic --count 200 --out "$tmp/r1.gz"
+expect record-around 0 'round 2: [0-9]+ unmeasured neighbours' "$HTUNE" run "$REC" --problem matmul --backend synthetic --around "$tmp/r1.gz" --top 3 --out "$tmp/r2.gz"
+expect record-around-merged 0 '^(2[5-9][0-9]|[3-9][0-9][0-9])$' sh -c "zcat '$tmp/r2.gz' | grep -vc '^#'"
+expect record-around-drift 0 '^# drift 1.0000 ' zcat "$tmp/r2.gz"
+expect record-around-wrong-space 2 "holds space 'matmul" "$HTUNE" run "$REC" --problem softmax --backend synthetic --around "$tmp/r1.gz" --out "$tmp/r3.gz"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
