@@ -47,47 +47,74 @@ function M.export_json(st, runs, out)
   return true
 end
 
-local function csv_cell(v)
-  if v == nil then return "" end
+-- A number as the shortest text that reads back equal (64.0 from JSON prints 64); nil and JSON
+-- null as an empty cell; a cell with a comma, quote, CR or LF quoted, its quotes doubled.
+function M.csv_cell(v)
+  if v == nil or v == cjson.null then return "" end
+  if math.type(v) == "float" then
+    local i = math.tointeger(v)
+    if i and math.abs(v) < 2 ^ 53 then v = i
+    else
+      local s = string.format("%.15g", v)
+      v = tonumber(s) == v and s or string.format("%.17g", v)
+    end
+  end
   v = tostring(v)
   if v:find('[,"\n\r]') then return '"' .. v:gsub('"', '""') .. '"' end
   return v
 end
 
+local RUN_COLS = { run = "id", problem = "problem", shape = "shape", dtype = "dtype", device = "device", strategy = "strategy" }
 local CSV_COLS = { "run", "problem", "shape", "dtype", "device", "strategy", "seq", "hash", "ok", "reason",
                    "latency_us", "median_us", "min_us", "mean_us", "stddev_us", "reps", "noise_pct",
                    "compile_ms", "bench_ms", "wall_ms", "cfg" }
 
--- export_csv(st, runs, out): one row per trial; scalar config fields also get their own columns.
-function M.export_csv(st, runs, out)
+-- Every trial of runs with its decoded config, and the sorted union of the configs' scalar
+-- field names (the cfg.* columns: fixed for the whole file, whatever one trial lacks).
+local function gather(st, runs)
   local all, params, seen = {}, {}, {}
   for _, run in ipairs(runs) do
     local rows, err = st:trials(run.id)
     if not rows then return nil, err end
     for _, row in ipairs(rows) do
-      row.cfg_t = cjson.decode(row.cfg) or {}
+      local cfg = cjson.decode(row.cfg)
+      row.cfg_t = type(cfg) == "table" and cfg or {}
       for k, v in pairs(row.cfg_t) do
-        if type(v) ~= "table" and not seen[k] then seen[k] = true params[#params + 1] = k end
+        if type(v) ~= "table" and not seen[k] then seen[k] = true params[#params + 1] = tostring(k) end
       end
       row.run_row = run
       all[#all + 1] = row
     end
   end
   table.sort(params)
-  local header = {}
-  for _, c in ipairs(CSV_COLS) do header[#header + 1] = c end
-  for _, p in ipairs(params) do header[#header + 1] = "cfg." .. p end
-  out:write(table.concat(header, ","), "\n")
-  for _, row in ipairs(all) do
-    local r = row.run_row
-    local cells = { r.id, r.problem, r.shape, r.dtype, r.device, r.strategy }
-    for _, k in ipairs { "seq", "hash" } do cells[#cells + 1] = row[k] end
-    cells[#cells + 1] = row.ok == 1 and "true" or "false"
-    for i = 10, #CSV_COLS do cells[i] = row[CSV_COLS[i]] end
-    for _, p in ipairs(params) do cells[#cells + 1] = row.cfg_t[p] end
-    for i = 1, #header do cells[i] = csv_cell(cells[i]) end
-    out:write(table.concat(cells, ",", 1, #header), "\n")
+  return all, params
+end
+
+-- One trial's cells by column position: a missing value is an empty cell, never a shift.
+local function csv_row(row, params)
+  local cells, n = {}, #CSV_COLS
+  for i, c in ipairs(CSV_COLS) do
+    if RUN_COLS[c] then cells[i] = M.csv_cell(row.run_row[RUN_COLS[c]])
+    elseif c == "ok" then cells[i] = row.ok == 1 and "true" or "false"
+    else cells[i] = M.csv_cell(row[c]) end
   end
+  for j, p in ipairs(params) do
+    local v = row.cfg_t[p]
+    cells[n + j] = type(v) == "table" and "" or M.csv_cell(v)
+  end
+  return table.concat(cells, ",")
+end
+
+-- export_csv(st, runs, out): one row per trial; scalar config fields also get their own columns
+-- (cfg.<name>, sorted by name, the union over all trials).
+function M.export_csv(st, runs, out)
+  local all, params = gather(st, runs)
+  if not all then return nil, params end
+  local header = {}
+  for i, c in ipairs(CSV_COLS) do header[i] = c end
+  for _, p in ipairs(params) do header[#header + 1] = M.csv_cell("cfg." .. p) end
+  out:write(table.concat(header, ","), "\n")
+  for _, row in ipairs(all) do out:write(csv_row(row, params), "\n") end
   return true
 end
 
