@@ -408,12 +408,14 @@ static int r_tostring(lua_State *L) {
 
 /* ---- wait_any and client methods ------------------------------------------------------------ */
 
-/* wait_any(handles, timeout_ms) -> index, result | nil, "timeout". Polls every distinct client;
- * with one client it sleeps in curl's poll, with several it alternates in 5 ms slices. */
+/* wait_any(handles, timeout_ms) -> index, result | nil, "timeout". Polls every distinct client
+ * at least once, so timeout 0 is a non-blocking check that still reports a transfer finished since
+ * the last poll; with one client it sleeps in curl's poll, with several it alternates in 5 ms slices. */
 static int l_wait_any(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_Integer timeout = luaL_optinteger(L, 2, -1), n = luaL_len(L, 1);
     double t0 = util_now_ms();
+    int polled = 0;
     lua_settop(L, 2);
     for (;;) {
         llm_client *clients[16];
@@ -429,9 +431,10 @@ static int l_wait_any(lua_State *L) {
             lua_settop(L, 2);
         }
         double left = timeout < 0 ? 1000 : (double)timeout - (util_now_ms() - t0);
-        if (left <= 0 || nc == 0) { lua_pushnil(L); lua_pushliteral(L, "timeout"); return 2; }
-        int slice = nc == 1 ? (left > 1000 ? 1000 : (int)left + 1) : (left > 5 ? 5 : (int)left + 1);
+        if ((left <= 0 && polled) || nc == 0) { lua_pushnil(L); lua_pushliteral(L, "timeout"); return 2; }
+        int slice = left <= 0 ? 0 : nc == 1 ? (left > 1000 ? 1000 : (int)left + 1) : (left > 5 ? 5 : (int)left + 1);
         for (int k = 0; k < nc; k++) llm_poll(clients[k], k == nc - 1 ? slice : 0);
+        polled = 1;
     }
 }
 

@@ -71,6 +71,21 @@ describe("htune.llm", function()
     assert.is_true(sys.now_ms() - t0 < 25)
   end)
 
+  it("wait_any with timeout 0 reports a transfer that finished since the last poll", function()
+    local c = llm.client { base_url = m.url, model = "mock" }
+    local h = c:request { messages = msgs("nonblocking") }
+    for _ = 1, 5 do assert.is_false(h:ready()) sys.sleep_ms(2) end -- connects and sends the request
+    sys.sleep_ms(250) -- the mock (30 ms) has replied; curl has not read it yet
+    local i, r = llm.wait_any({ h }, 0)
+    assert.are.equal(1, i, "wait_any(handles, 0) did not poll: " .. tostring(r))
+    assert.is_true(r.ok, tostring(r.error))
+    local t0 = sys.now_ms()
+    local j, why = llm.wait_any({ c:request { messages = msgs("nonblocking 2") } }, 0)
+    assert.is_nil(j)
+    assert.are.equal("timeout", why)
+    assert.is_true(sys.now_ms() - t0 < 20)
+  end)
+
   it("cancels, reports HTTP and parse failures as data, retries a 500", function()
     local c = llm.client { base_url = m.url, model = "mock", retries = 1, backoff_ms = 10 }
     local h = c:request { messages = msgs("cancel me") }
