@@ -5,6 +5,8 @@
 local htune = require "htune"
 local sys = require "htune.sys"
 local cjson = require "cjson.safe"
+local convergence = require "htune.convergence"
+local exchange = require "htune.exchange"
 
 local USAGE = [[
 usage: scripts/compare [options]
@@ -208,21 +210,9 @@ local function llm_client(ctx, seed)
   return c, mock
 end
 
--- Best-so-far curve of a run: points {n=, t=, us=} where the best improved.
-local function curve(trace)
-  local pts, best = {}, nil
-  for i, r in ipairs(trace) do
-    if r.ok and r.latency_us and (not best or r.latency_us < best) then
-      best = r.latency_us
-      pts[#pts + 1] = { n = i, t = (r.wall_ms or 0) / 1000, us = best }
-    end
-  end
-  return pts
-end
-
 local function summarize(ctx, res, busy_ms)
   local s = { best_us = res.best and res.best.ok ~= false and res.best.latency_us or nil, wall_s = res.wall_s,
-              evals = res.evals, stopped = res.stopped_because, message = res.message, curve = curve(res.trace),
+              evals = res.evals, stopped = res.stopped_because, message = res.message, curve = convergence.curve(res.trace),
               compile_s = 0, bench_s = 0, strategy_s = res.time.strategy_ms / 1000 }
   for _, r in ipairs(res.trace) do
     s.compile_s = s.compile_s + (r.compile_ms or 0) / 1000
@@ -378,7 +368,13 @@ nothing else to measure, *LLM calls (s)* = calls finished and their summed laten
 concurrently with each other and with compiling and timing), *compile s* = NVRTC time summed over
 trials (on a thread pool, overlapped; cache hits count their lookup only), *bench s* = GPU worker
 time summed over trials, *strategy s* = time in the strategy's Lua code, *GPU idle* = share of the
-run's wall time with no kernel check or timing in flight.]]
+run's wall time with no kernel check or timing in flight.
+
+Plots: best-so-far latency of each strategy, the median over seeds (line) and the best to the
+worst seed (band). A seed with no valid result yet counts as +inf, never as the value it finds
+later, so the median starts once more than half the seeds have a result and the band reaches the
+highest value any seed found until every seed has one; both only fall. The table's best µs is the
+median over seeds that found a valid config (the ⚠/no valid config marks say when one did not).]]
 
 local function markdown(ctx, img_prefix)
   local o, lines = ctx.o, {}
@@ -420,35 +416,12 @@ end
 ---------------------------------------------------------------------------------------------
 -- Plots: best-so-far vs wall time and vs evals, median and min-max band over seeds.
 
-local function best_at(pts, axis, x)
-  local v
-  for _, p in ipairs(pts) do
-    if p[axis] <= x + 1e-12 then v = p.us else break end
-  end
-  return v
-end
-
+-- Plot data rows "x median lo hi" (NaN: no median yet, see htune.convergence) and the range.
 local function series(runs, axis)
-  local xmax = 0
-  for _, r in ipairs(runs) do xmax = math.max(xmax, axis == "t" and r.wall_s or r.evals) end
-  local xs = {}
-  if axis == "n" then
-    local step = math.max(1, xmax // 300)
-    for x = 1, xmax, step do xs[#xs + 1] = x end
-    if xs[#xs] ~= xmax then xs[#xs + 1] = xmax end
-  else
-    for i = 0, 200 do xs[#xs + 1] = xmax * i / 200 end
-  end
   local rows, lo_all, hi_all = {}, math.huge, -math.huge
-  for _, x in ipairs(xs) do
-    local vals = {}
-    for _, r in ipairs(runs) do vals[#vals + 1] = best_at(r.curve, axis, x) end
-    if #vals > 0 then
-      local lo, hi = math.huge, -math.huge
-      for _, v in ipairs(vals) do lo, hi = math.min(lo, v), math.max(hi, v) end
-      rows[#rows + 1] = string.format("%.4f %.5f %.5f %.5f", x, median(vals), lo, hi)
-      lo_all, hi_all = math.min(lo_all, lo), math.max(hi_all, hi)
-    end
+  for _, r in ipairs((convergence.series(runs, axis))) do
+    rows[#rows + 1] = string.format("%.4f %s %.5f %.5f", r.x, r.median and string.format("%.5f", r.median) or "NaN", r.lo, r.hi)
+    lo_all, hi_all = math.min(lo_all, r.lo), math.max(hi_all, r.hi)
   end
   return rows, lo_all, hi_all
 end
@@ -486,7 +459,8 @@ local function plot_one(ctx, wl, axis, png)
   local script = table.concat({
     "set terminal pngcairo size 900,560 noenhanced",
     string.format("set output '%s'", png),
-    string.format("set title '%s: best-so-far latency (median over %d seed(s), band = min-max)'", wl.title, ctx.o.seeds),
+    string.format("set title \"%s: best-so-far latency, median over %d seed(s)\\n(%s)\" font ',10'", wl.title, ctx.o.seeds,
+      convergence.RULE),
     axis == "t" and "set xlabel 'wall time (s)'" or "set xlabel 'evaluations'",
     "set ylabel 'best latency (us)'", "set logscale y", "set autoscale yfix", "set offsets 0, 0, graph 0.05, graph 0.05",
     log_tics(lo, hi), "set grid", "set key top right", "set xrange [0:*]",
@@ -517,15 +491,7 @@ end
 ---------------------------------------------------------------------------------------------
 -- Raw trials: the store the runs wrote, exported as CSV, and one line per run.
 
-local function csv_cell(v)
-  if v == nil then return "" end
-  v = tostring(v)
-  if v:find('[,"\n]') then return '"' .. v:gsub('"', '""') .. '"' end
-  return v
-end
-
 local function export(ctx)
-  local exchange = require "htune.exchange"
   local st, err = require("htune.store").open(ctx.db)
   if not st then return nil, err end
   local runs = exchange.select_runs(st, "all") or {}
@@ -543,7 +509,7 @@ local function export(ctx)
   for _, run in ipairs(runs) do
     local s = ctx.by_key[table.concat({ run.problem_key or "", run.strategy or "", tostring(run.seed) }, "|")] or {}
     local row = { run.id, s.workload, run.problem, run.shape, run.strategy, run.seed, s.best_us, s.wall_s, s.evals, s.stopped }
-    for i = 1, 10 do row[i] = csv_cell(row[i]) end
+    for i = 1, 10 do row[i] = exchange.csv_cell(row[i]) end
     lines[#lines + 1] = table.concat(row, ",", 1, 10)
   end
   st:close()
