@@ -7,16 +7,9 @@
 set -u
 HTUNE=$(cd "$(dirname "${1:-build/htune}")" && pwd)/$(basename "${1:-build/htune}")
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-pass=0
-fail=0
-tmp=$(mktemp -d)
-trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
-export HTUNE HTUNE_DB=$tmp/default.db
+. "$ROOT/tests/cli/harness.bash"
+export HTUNE
 unset HTUNE_LLM_URL
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); printf 'FAIL %s\n' "$*"; }
-check() { if eval "$2"; then ok; else bad "$1"; fi; }
 
 # Replay tables: the recorded ones, else synthetic ones of the same problems and shapes.
 data=$ROOT/data
@@ -66,13 +59,6 @@ check "full list on replay exits 0" '[ $? -eq 0 ]'
 check "gemm listed as skipped with its reason" "grep -qE '^- gemm_4096x1024x1024: replay table .* is for matmul/1024x1024x1024/fp16' '$tmp/out2/table.md'"
 
 # Misuse: clear errors, exit 2; --publish refused without a live GPU, docs untouched.
-expect_fail() {
-    local name=$1 pattern=$2 o rc
-    shift 2
-    o=$("$@" 2>&1)
-    rc=$?
-    if [ $rc -ne 0 ] && printf '%s' "$o" | grep -qE -- "$pattern"; then ok; else bad "$name: rc=$rc: $o"; fi
-}
 expect_fail bad-option "unknown option '--bogus'" "$ROOT/scripts/compare" --bogus
 expect_fail bad-workload "unknown 'nope' \(known: matmul" "$ROOT/scripts/compare" --backend replay --workloads nope
 expect_fail bad-number "--seeds: 'x' is not" "$ROOT/scripts/compare" --seeds x
