@@ -2,8 +2,8 @@
 -- design (with the default config), a small random forest on space:encode -- a regression on
 -- -log(latency) with failures at the worst, or with model="classifier" LFBO's "within the
 -- fastest `quantile`" labels -- ranks candidates two ways: most of each batch (`exploit`) is a
--- model-ordered pattern step (unmeasured single neighbours of the `centres` best configs by
--- predicted mean, then the best's two-field moves, then the next-best's neighbours); the rest
+-- model-ordered pattern step (unmeasured single neighbours of the `centres` best configs that
+-- still have some, by predicted mean, walking down the ranking; then the best's two-field moves); the rest
 -- are neighbours, two-field moves and mutations of the `top` best plus random samples by
 -- mean + kappa * spread across trees (an optimism bonus); a fraction `explore` is random.
 -- Measured with scripts/eval-strategies (see its results in the commit log). Owns state.surrogate.
@@ -47,23 +47,21 @@ local function any_unseen(state, cfgs, taken)
   return false
 end
 
--- The exploitation step, as pattern search would take it: the single neighbours of the `centres`
--- best configs (a new best does not abandon the unmeasured neighbours of the previous ones);
--- once all are measured, the best's two-field moves; then the single neighbours of the next
--- config down the ranking that has unmeasured ones (pattern's restarts, up to 4 * top).
+-- The exploitation step, as pattern search would take it: the single neighbours of the first
+-- `centres` configs down the ranking (up to 4 * top) that still have unmeasured ones -- a new
+-- best does not abandon the previous bests' neighbours, and an exhausted best hands over to the
+-- next-best points as pattern's restarts do (a sharp optimum is often two moves from the best
+-- found, one from a lower-ranked point); once all are measured, the best's two-field moves.
 -- Returns the set of centre ranks and the tier (1 = single moves, 2 = two-field moves).
 local function centres(state, s, ranked, taken)
-  local sp, set = state.space, {}
-  for i = 1, math.min(s.centres, #ranked) do
-    if any_unseen(state, sp:neighbors(ranked[i].cfg), taken) then set[i] = true end
+  local sp, set, n = state.space, {}, 0
+  for i = 1, math.min(4 * s.top, #ranked) do
+    if n >= s.centres then break end
+    if any_unseen(state, sp:neighbors(ranked[i].cfg), taken) then set[i], n = true, n + 1 end
   end
-  if next(set) then return set, 1 end
-  if #ranked == 0 then return set, 1 end
+  if next(set) or #ranked == 0 then return set, 1 end
   for _, n1 in ipairs(sp:neighbors(ranked[1].cfg)) do
     if any_unseen(state, sp:neighbors(n1), taken) then return { [1] = true }, 2 end
-  end
-  for i = s.centres + 1, math.min(4 * s.top, #ranked) do
-    if any_unseen(state, sp:neighbors(ranked[i].cfg), taken) then return { [i] = true }, 1 end
   end
   return set, 1
 end
