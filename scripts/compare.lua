@@ -12,25 +12,33 @@ local USAGE = [[
 usage: scripts/compare [options]
 
 Runs every workload x strategy x seed of the seed's study and writes results/<date>-<device>/
-(table.md, <workload>-time.png / -evals.png, trials.db, trials-<workload>.csv, runs.csv).
+(table.md, <workload>-time.png / -evals.png, trials.db, trials-<workload>.csv, runs.csv,
+summary.json, plot-data/<workload>-{t,n}.{dat,gp}: redraw with `cd DIR && gnuplot plot-data/X.gp`).
+Plots: best-so-far median over seeds, a seed with no valid result yet counting as +inf (the line
+starts once more than half the seeds have one), band = best..worst seed.
 
   --backend live|replay|auto   auto (default): live when a GPU and NVRTC work, else replay
   --workloads a,b              default: all (replay: those with a replay table)
   --strategies a,b             default: random,pattern,de,surrogate,llm,hybrid
   --seeds N                    seeds per strategy (live 2, replay 3, quick 1)
-  --evals N                    eval budget per run (live 1000 cap, replay 100, quick 16)
-  --seconds S                  wall budget per run (live 3, replay none)
+  --evals N                    eval budget per run (live 1000 cap, replay 100, quick replay 16)
+  --seconds S                  wall budget per run (live 3, quick live 2, replay none)
   --eval-ms MS                 replay: simulated time per eval (20; quick 10)
   --llm-latency S              mock LLM seconds per call (live 2, replay 1, quick 0.05)
   --data DIR                   replay tables <problem>.replay.gz (default data/)
   --out DIR                    output directory (default results/<date>-<device>)
   --rebench K                  re-measure the K best configs of each run (live 2, else 3)
   --quick                      the reduced CI set: matmul and softmax_4096x256, 1 seed, 16 evals
+                               on replay (2 s per run live)
   --publish / --no-publish     write docs/results.md and docs/results/*.png (default: live full runs)
   --docs DIR                   where --publish writes results.md and results/*.png (default docs/)
   --publish-from DIR           publish a finished live run's directory (e.g. fetched from the GPU
-                               machine); draws its plots here when gnuplot was missing there
-  --help
+                               machine) into --docs; redraws its plots from its trials.db and
+                               runs.csv (else uses its PNGs or plot-data/)
+  --help                       this text
+
+Environment: HTUNE = the htune binary (default build/htune); HTUNE_COMMIT = the commit to report
+when the tree has no .git (an exported copy on the GPU machine).
 
 An LLM endpoint is used instead of the mock when HTUNE_LLM_URL is set (with HTUNE_LLM_MODEL,
 HTUNE_LLM_KEY_ENV = the NAME of the variable holding the key, HTUNE_LLM_PROTOCOL).
@@ -637,8 +645,63 @@ local function save_summary(ctx)
   assert(sys.write_atomic(ctx.out .. "/summary.json", cjson.encode(t)))
 end
 
+-- Each run of a results directory as plot() needs it ({curve=, wall_s=, evals=} by workload
+-- and strategy), from runs.csv (workload, wall_s, evals per run id) and trials.db, so a run
+-- fetched from elsewhere is drawn with this version's plots. nil, why when either is missing.
+local function runs_from_dir(dir)
+  local f, db = io.open(dir .. "/runs.csv"), io.open(dir .. "/trials.db")
+  if db then db:close() end -- opening a missing store would create an empty one
+  local st = f and db and require("htune.store").open(dir .. "/trials.db")
+  if not st then
+    if f then f:close() end
+    return nil, "no runs.csv and trials.db"
+  end
+  local by_wl = {}
+  f:read("l")
+  for line in f:lines() do
+    local c = {}
+    for cell in (line .. ","):gmatch("([^,]*),") do c[#c + 1] = cell end
+    local id, wl, strategy = math.tointeger(tonumber(c[1])), c[2], c[5]
+    local rows = id and st:trials(id)
+    if rows and wl ~= "" then
+      local trace = {}
+      for i, r in ipairs(rows) do trace[i] = { ok = r.ok == 1, latency_us = r.latency_us, wall_ms = r.wall_ms } end
+      by_wl[wl] = by_wl[wl] or {}
+      by_wl[wl][strategy] = by_wl[wl][strategy] or {}
+      table.insert(by_wl[wl][strategy], { curve = convergence.curve(trace), wall_s = tonumber(c[8]) or 0,
+                                          evals = tonumber(c[9]) or #rows, seed = tonumber(c[6]) or 0 })
+    end
+  end
+  f:close()
+  st:close()
+  for _, per in pairs(by_wl) do
+    for _, runs in pairs(per) do table.sort(runs, function(x, y) return x.seed < y.seed end) end
+  end
+  return by_wl
+end
+
+-- A workload's plots for --publish-from: redrawn from the run's trials when it has them, else
+-- the PNGs there, else drawn from its plot-data/ (gnuplot was missing where it ran).
+local function publish_plots(ctx, wl, by_wl)
+  if by_wl and by_wl[wl.name] then
+    wl.runs, wl.plot_error = by_wl[wl.name], nil
+    return plot(ctx, wl)
+  end
+  local pngs = {}
+  for _, axis in ipairs { "t", "n" } do
+    local png = wl.name .. (axis == "t" and "-time.png" or "-evals.png")
+    local have = io.open(ctx.out .. "/" .. png)
+    if have then have:close() pngs[#pngs + 1] = png
+    elseif os.execute(string.format("cd '%s' && gnuplot 'plot-data/%s-%s.gp' 2>/dev/null", ctx.out, wl.name, axis)) then
+      pngs[#pngs + 1] = png
+    end
+  end
+  wl.pngs = #pngs > 0 and pngs or nil
+  wl.plot_error = #pngs < 2 and string.format("%d of 2 plots: the rest had no plot data and gnuplot could not draw them", #pngs) or nil
+end
+
 -- --publish-from DIR: docs/results.md from a live run's results directory (its summary.json,
--- table and plots), e.g. one fetched from the GPU machine; plots missing there are drawn here.
+-- runs.csv and trials.db), e.g. one fetched from the GPU machine; its plots are redrawn here.
 local function publish_from(o)
   local f = io.open(o.publish_from .. "/summary.json")
   local t = f and cjson.decode(f:read("a"))
@@ -647,19 +710,10 @@ local function publish_from(o)
   if not t.live then log("--publish-from: refused, docs/results.md holds live GPU runs only (%s was not)", o.publish_from) return 1 end
   local ctx = t
   ctx.out, ctx.docs = o.publish_from, o.docs
-  for _, wl in ipairs(ctx.done) do
-    local pngs = {}
-    for _, axis in ipairs { "t", "n" } do
-      local png = wl.name .. (axis == "t" and "-time.png" or "-evals.png")
-      local have = io.open(ctx.out .. "/" .. png)
-      if have then have:close() pngs[#pngs + 1] = png
-      elseif os.execute(string.format("cd '%s' && gnuplot 'plot-data/%s-%s.gp' 2>/dev/null", ctx.out, wl.name, axis)) then
-        pngs[#pngs + 1] = png
-      end
-    end
-    wl.pngs = #pngs > 0 and pngs or nil
-    wl.plot_error = #pngs < 2 and string.format("%d of 2 plots: the rest had no plot data and gnuplot could not draw them", #pngs) or nil
-  end
+  if type(ctx.skipped) ~= "table" or next(ctx.skipped) == nil then ctx.skipped = {} end
+  local by_wl, why = runs_from_dir(ctx.out)
+  if not by_wl then log("--publish-from: plots not redrawn from trials (%s)", why) end
+  for _, wl in ipairs(ctx.done) do publish_plots(ctx, wl, by_wl) end
   publish(ctx)
   return 0
 end

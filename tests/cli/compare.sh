@@ -75,7 +75,20 @@ sed -i 's/"live":false/"live":true/' "$tmp/fetched/summary.json"
 "$ROOT/scripts/compare" --publish-from "$tmp/fetched" --docs "$tmp/docs" >/dev/null 2>&1
 check "publish-from writes results.md" "grep -q '^| matmul | hybrid |' '$tmp/docs/results.md'"
 check "publish-from links and redraws plots" "grep -q '(results/matmul-time.png)' '$tmp/docs/results.md' && head -c 8 '$tmp/docs/results/softmax_4096x256-evals.png' | grep -q PNG"
-"$ROOT/scripts/compare" --help | grep -q -- '--llm-latency' && ok || bad "--help lists the options"
+# ...and one fetched without trials.db: its plots drawn from plot-data/ as before.
+cp -r "$out" "$tmp/fetched2" && rm "$tmp/fetched2"/*.png "$tmp/fetched2"/trials.db*
+sed -i 's/"live":false/"live":true/' "$tmp/fetched2/summary.json"
+"$ROOT/scripts/compare" --publish-from "$tmp/fetched2" --docs "$tmp/docs2" >/dev/null 2>&1
+check "publish-from without trials.db draws from plot-data" "head -c 8 '$tmp/docs2/results/matmul-time.png' | grep -q PNG"
+
+# Best-so-far never rises: median, best and worst seed columns of every plot's data.
+rises=$(awk '/^# /{for(i=2;i<=4;i++)p[i]="";next} NF==4{for(i=2;i<=4;i++) if($i!="NaN"){if(p[i]!=""&&$i>p[i]+1e-9)r++;p[i]=$i}} END{print r+0}' "$out"/plot-data/*.dat)
+check "plot data never rises ($rises rises)" '[ "$rises" = 0 ] && ls "$out"/plot-data/*-n.dat >/dev/null'
+
+# --help names every option the parser takes.
+missing=$(sed -nE 's/^local (SWITCHES|NUMBERS|STRINGS) = \{(.*)\}$/\2/p' "$ROOT/scripts/compare.lua" | grep -oE '[a-z_]+ = true' \
+    | cut -d' ' -f1 | tr _ - | while read -r opt; do "$ROOT/scripts/compare" --help | grep -q -- "--$opt" || echo "--$opt"; done)
+check "--help lists every option (missing: $missing)" '[ -z "$missing" ] && [ "$(grep -cE "^local (SWITCHES|NUMBERS|STRINGS) = " "$ROOT/scripts/compare.lua")" = 3 ]'
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
