@@ -74,6 +74,7 @@ cp -r "$out" "$tmp/fetched" && rm "$tmp/fetched"/*.png
 sed -i 's/"live":false/"live":true/' "$tmp/fetched/summary.json"
 "$ROOT/scripts/compare" --publish-from "$tmp/fetched" --docs "$tmp/docs" >/dev/null 2>&1
 check "publish-from writes results.md" "grep -q '^| matmul | hybrid |' '$tmp/docs/results.md'"
+check "publish-from packs the raw trials and links them" "tar tzf '$tmp/docs/results/trials-fetched.tar.gz' | grep -q '^trials-matmul.csv' && grep -q '(results/trials-fetched.tar.gz)' '$tmp/docs/results.md'"
 check "publish-from links and redraws plots" "grep -q '(results/matmul-time.png)' '$tmp/docs/results.md' && head -c 8 '$tmp/docs/results/softmax_4096x256-evals.png' | grep -q PNG"
 # ...and one fetched without trials.db: its plots drawn from plot-data/ as before.
 cp -r "$out" "$tmp/fetched2" && rm "$tmp/fetched2"/*.png "$tmp/fetched2"/trials.db*
