@@ -268,6 +268,13 @@ static int h_wait(lua_State *L) {
     return 1;
 }
 
+/* handle:cancel() -> true when the compile was withdrawn before a worker started it. */
+static int h_cancel(lua_State *L) {
+    job_box *b = check_handle(L, 1);
+    lua_pushboolean(L, nvsvc_cancel(handle_svc(L, 1), b->t));
+    return 1;
+}
+
 static int h_gc(lua_State *L) {
     job_box *b = luaL_checkudata(L, 1, JOB_MT);
     nvsvc_release(b->t);
@@ -411,7 +418,7 @@ static int svc_gc(lua_State *L) {
 }
 
 static const luaL_Reg handle_methods[] = {
-    {"ready", h_ready}, {"wait", h_wait}, {"close", h_gc}, {NULL, NULL},
+    {"ready", h_ready}, {"wait", h_wait}, {"cancel", h_cancel}, {"close", h_gc}, {NULL, NULL},
 };
 
 static const luaL_Reg funcs[] = {

@@ -254,6 +254,10 @@ int nvsvc_ready(struct nvsvc *s, struct nvsvc_ticket *t) {
     return state >= POOL_DONE;
 }
 
+int nvsvc_cancel(struct nvsvc *s, struct nvsvc_ticket *t) {
+    return s->pool ? pool_cancel(s->pool, &t->item) : 0;
+}
+
 void nvsvc_wait(struct nvsvc *s, struct nvsvc_ticket *t) {
     if (s->pool) pool_wait(s->pool, &t->item);
 }

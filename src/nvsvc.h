@@ -49,6 +49,9 @@ int nvsvc_ready(struct nvsvc *s, struct nvsvc_ticket *t);
 void nvsvc_wait(struct nvsvc *s, struct nvsvc_ticket *t);
 /* Index of the first finished ticket, or -1 after timeout_ms (< 0 waits forever). */
 int nvsvc_wait_any(struct nvsvc *s, struct nvsvc_ticket **t, int n, int timeout_ms);
+/* Withdraws a ticket no worker has started (its result then says "cancelled"): 1 when withdrawn,
+ * 0 when it is compiling or done (a compile that started runs to the end and fills the cache). */
+int nvsvc_cancel(struct nvsvc *s, struct nvsvc_ticket *t);
 /* Drops the caller's reference; valid after nvsvc_free too. */
 void nvsvc_release(struct nvsvc_ticket *t);
 #endif

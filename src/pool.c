@@ -185,6 +185,27 @@ int pool_wait_any(struct pool *p, struct pool_item **items, int n, int timeout_m
     return idx;
 }
 
+int pool_cancel(struct pool *p, struct pool_item *item) {
+    pthread_mutex_lock(&p->mu);
+    int found = 0;
+    if (item->state == POOL_QUEUED) {
+        struct pool_item **link = &p->head, *prev = NULL;
+        while (*link && *link != item) { prev = *link; link = &(*link)->next; }
+        if (*link) {
+            *link = item->next;
+            if (p->tail == item) p->tail = prev;
+            item->next = NULL;
+            item->state = POOL_CANCELLED;
+            p->queued--;
+            found = 1;
+            pthread_cond_broadcast(&p->done);
+        }
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (found) pool_release(item, &p->ops);
+    return found;
+}
+
 void pool_release(struct pool_item *item, const struct pool_ops *ops) {
     if (atomic_fetch_sub(&item->refs, 1) == 1) ops->drop(ops->ctx, item);
 }

@@ -43,6 +43,9 @@ void pool_wait(struct pool *p, struct pool_item *item);
 /* Index of the first finished item among items[0..n), waiting up to timeout_ms (< 0: forever);
  * -1 on timeout. */
 int pool_wait_any(struct pool *p, struct pool_item **items, int n, int timeout_ms);
+/* Takes item out of the queue if no worker has started it: it becomes POOL_CANCELLED and the
+ * pool's reference is dropped. 1 when cancelled, 0 when it is running or finished. */
+int pool_cancel(struct pool *p, struct pool_item *item);
 /* Drops one reference (calls ops.drop at zero). Safe after pool_free. */
 void pool_release(struct pool_item *item, const struct pool_ops *ops);
 /* Stops: queued items become POOL_CANCELLED, running ones are asked to stop (the stopping flag),

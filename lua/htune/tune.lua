@@ -422,7 +422,7 @@ local function summary(run, reason)
   t.overhead_pct = wall_ms > 0 and 100 * (t.strategy_ms + t.driver_ms) / wall_ms or 0
   return {
     best = run.best or run.state.best, trace = run.trace, evals = run.state.evals, wall_s = wall_ms / 1000,
-    stopped_because = reason, message = run.message, strategy = run.name,
+    stopped_because = reason, message = run.message, strategy = run.name, cancelled = run.cancelled or 0,
     backend = run.backend.info, time = t, history = run.state.history,
     report = run.strategy.report and run.strategy.report(run.state) or nil,
   }
@@ -482,6 +482,9 @@ function M.tune(opts)
     end
     if not run.message then reason = loop(run) end
   end
+  -- A budget that ran out (or a target met, or an error) ends the run now: trials still waiting
+  -- to compile or to run are dropped instead of stretching the wall time past the budget.
+  if reason ~= "evals" and reason ~= "strategy done" and backend.cancel then run.cancelled = backend:cancel() end
   if opts.backend == backend then drain(run) end
   run.best = rebench_top(run, opt(opts, "rebench_k"))
   local res = summary(run, reason)

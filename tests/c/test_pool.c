@@ -125,11 +125,44 @@ static void test_free_cancels_queued(void) {
     CHECK_EQ_INT(atomic_load(&c.dropped), 20);
 }
 
+static void test_cancel_queued_not_running(void) {
+    struct counters c = {.max_batch = 1};
+    struct pool_ops ops = {run, drop, &c};
+    struct pool *p = pool_new(1, 1, ops);
+    struct work *blocker = new_work(0, 50000), *mid = new_work(0, 0), *last = new_work(0, 0);
+    pool_submit(p, &blocker->item);
+    while (pool_state(p, &blocker->item) != POOL_RUNNING) usleep(500);
+    pool_submit(p, &mid->item);
+    pool_submit(p, &last->item);
+    CHECK_EQ_INT(pool_cancel(p, &blocker->item), 0);  /* running: not withdrawn */
+    CHECK_EQ_INT(pool_cancel(p, &mid->item), 1);      /* queued, middle of the list */
+    CHECK_EQ_INT(pool_cancel(p, &mid->item), 0);      /* twice: no double release */
+    CHECK_EQ_INT(pool_state(p, &mid->item), POOL_CANCELLED);
+    struct pool_item *one = &mid->item;
+    CHECK_EQ_INT(pool_wait_any(p, &one, 1, 0), 0);    /* a waiter sees it finished */
+    pool_wait(p, &last->item);                        /* the tail link stayed right */
+    CHECK_EQ_INT(last->runs, 1);
+    CHECK_EQ_INT(mid->runs, 0);
+    CHECK_EQ_INT(pool_cancel(p, &last->item), 0);     /* done */
+    struct work *after = new_work(0, 0);              /* queue still usable after a tail cancel */
+    pool_submit(p, &after->item);
+    pool_wait(p, &after->item);
+    CHECK_EQ_INT(after->runs, 1);
+    CHECK_EQ_INT(pool_pending(p), 0);
+    pool_free(p);
+    pool_release(&blocker->item, &ops);
+    pool_release(&mid->item, &ops);
+    pool_release(&last->item, &ops);
+    pool_release(&after->item, &ops);
+    CHECK_EQ_INT(atomic_load(&c.dropped), 4);
+}
+
 int main(void) {
     RUN(test_runs_everything_in_groups);
     RUN(test_group_zero_never_batched);
     RUN(test_deep_queue_batches);
     RUN(test_wait_any_and_timeout);
     RUN(test_free_cancels_queued);
+    RUN(test_cancel_queued_not_running);
     return test_report();
 }

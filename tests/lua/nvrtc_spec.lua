@@ -168,6 +168,27 @@ describe("htune.nvrtc jobs", function()
     assert.are.equal(64, r.facts["k<16>"].smem_bytes)
   end)
 
+  it("withdraws queued compiles on cancel; a started or finished one is not withdrawn", function()
+    local before, cache = nv.threads(1), nv.cache()
+    nv.cache { enabled = false }
+    local ok, err = pcall(function()
+      local hs = {}
+      for i = 1, 6 do hs[i] = nv.submit { source = KERNEL, name_exprs = { ("k<%d>"):format(40 + i) } } end
+      local withdrawn = 0
+      for i = 4, 6 do withdrawn = withdrawn + (hs[i]:cancel() and 1 or 0) end
+      assert.are.equal(3, withdrawn) -- one thread, tens of ms a compile: 4..6 are still queued
+      assert.is_false(hs[5]:cancel())
+      local r = hs[5]:wait()
+      assert.is_false(r.ok)
+      assert.are.equal("cancelled", r.error)
+      for i = 1, 3 do assert.is_true(hs[i]:wait().ok) end
+      assert.is_false(hs[1]:cancel())
+    end)
+    nv.threads(before)
+    nv.cache { enabled = cache.enabled }
+    assert(ok, err)
+  end)
+
   it("closes a handle and refuses to use it after", function()
     local h = nv.submit { source = KERNEL, name_exprs = { "k<8>" } }
     h:close()

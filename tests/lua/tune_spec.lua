@@ -39,6 +39,18 @@ describe("htune.tune", function()
     assert.is_true(timed.wall_s < 0.5, "wall " .. timed.wall_s)
   end)
 
+  it("ends a borrowed backend's run at the seconds budget, cancelling trials still queued", function()
+    local be = require("htune.backends.synthetic").open(toy.new(), { latency_ms = 300, workers = 1 })
+    local res = run("random", { backend = be, budget = { seconds = 0.2 }, queue = 8 })
+    assert.are.equal("seconds", res.stopped_because)
+    -- Waiting for the 8 queued trials would take 8 x 300 ms; cancelling ends it at the budget.
+    assert.is_true(res.wall_s < 0.6, "wall " .. res.wall_s)
+    assert.is_true(res.cancelled >= 6, "cancelled " .. res.cancelled)
+    assert.are.equal(0, be:pending())
+    local again = run("random", { backend = be, budget = { evals = 2 }, queue = 2 })
+    assert.are.equal(2, again.evals) -- the backend is usable after
+  end)
+
   it("keeps the backend's queue full so evals overlap", function()
     local res = run("random", { budget = { evals = 40 }, backend_options = { latency_ms = 10, workers = 4 } })
     assert.are.equal(40, res.evals)

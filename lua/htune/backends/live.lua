@@ -145,6 +145,17 @@ end
 
 function B:pending() return self.npending end
 
+-- cancel() -> n dropped: every trial not yet on the GPU (queued, compiling, compiled) leaves
+-- pending; compiles no thread has started are withdrawn, one already running ends in the cache.
+-- The trial the GPU is timing stays pending (it ends within the watchdog).
+function B:cancel()
+  local n = #self.queue + #self.compiling + #self.ready
+  for _, c in ipairs(self.compiling) do if c.handle.cancel then c.handle:cancel() end end
+  self.queue, self.compiling, self.ready = {}, {}, {}
+  self.npending = self.npending - n
+  return n
+end
+
 function B:_finish(rec)
   self.npending = self.npending - 1
   self.evals = self.evals + 1

@@ -77,6 +77,14 @@ end
 
 function B:pending() return #self.queue end
 
+-- cancel() -> n dropped: nothing simulated is on a GPU, so every pending trial goes.
+function B:cancel()
+  local n = #self.queue
+  self.queue = {}
+  for i = 1, #self.free_at do self.free_at[i] = math.min(self.free_at[i], sys.now_ms()) end
+  return n
+end
+
 -- Finished results; waits up to timeout_ms for the first one.
 function B:poll(timeout_ms)
   if #self.queue == 0 then return {} end
