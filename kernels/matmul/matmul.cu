@@ -54,15 +54,18 @@ __device__ __forceinline__ unsigned long long make_policy() {
 // Copies a ROWS x COLS fp16 tile at (r0, c0) of a rows x cols row-major matrix into shared
 // memory with row stride LD. Whole in-bounds aligned chunks of VEC halves go by cp.async;
 // chunks on a tail or misaligned go element by element, zero-filled past the edge.
-template <int ROWS, int COLS, int LD, int VEC, int NT, int EVICT>
+// LANE_XOR permutes which thread takes which chunk (within each warp, so a warp still copies
+// the same contiguous bytes): see B_LANE_XOR in matmul_kernel.
+template <int ROWS, int COLS, int LD, int VEC, int NT, int EVICT, int LANE_XOR = 0>
 __device__ __forceinline__ void load_tile(h16* s, const h16* g, int rows, int cols, int r0, int c0,
                                           bool aligned, unsigned long long pol) {
   constexpr int CPR = COLS / VEC;                 // chunks per row
   constexpr int CHUNKS = ROWS * CPR;
+  const int tid = (int)threadIdx.x ^ LANE_XOR;
   if (aligned && r0 + ROWS <= rows && c0 + COLS <= cols) {   // whole tile inside: no predicates
 #pragma unroll
     for (int i = 0; i < (CHUNKS + NT - 1) / NT; ++i) {
-      int c = i * NT + (int)threadIdx.x;
+      int c = i * NT + tid;
       if (CHUNKS % NT != 0 && c >= CHUNKS) break;
       int r = c / CPR, k = (c % CPR) * VEC;
       unsigned d = smem_u32(s + r * LD + k);
@@ -74,7 +77,7 @@ __device__ __forceinline__ void load_tile(h16* s, const h16* g, int rows, int co
   }
 #pragma unroll
   for (int i = 0; i < (CHUNKS + NT - 1) / NT; ++i) {
-    int c = i * NT + (int)threadIdx.x;
+    int c = i * NT + tid;
     if (CHUNKS % NT != 0 && c >= CHUNKS) break;
     int r = c / CPR, k = (c % CPR) * VEC;
     int gr = r0 + r, gc = c0 + k;
@@ -143,6 +146,19 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
   const bool alA = (K % VEC) == 0 && ((unsigned long long)A % 16) == 0;
   const bool alB = (N % VEC) == 0 && ((unsigned long long)B % 16) == 0;
   const unsigned long long polA = make_policy<EVICT_A>(), polB = make_policy<EVICT_B>();
+  // With an L2 hint on the 16-byte path, B's chunks go to threads XOR 16. Without that, when
+  // BN == BK (so LDA == LDB) A's and B's chunks have the same per-thread shared offsets;
+  // ptxas (CUDA 13.0, sm_90 and sm_90a) then shares them, switches copies to an LDGSTS form
+  // with a uniform-register shared base (opcode 0xdae) and writes a tile's shared base into the
+  // low half of the uniform register pair holding the createpolicy descriptor, which LDGSTS
+  // then read as their memory descriptor: CUDA_ERROR_ILLEGAL_INSTRUCTION on the H100 (all 68
+  // faults of data/matmul.replay.gz). tests/lua/kernels_spec.lua checks the machine code
+  // (-DMATMUL_NO_LANE_XOR rebuilds the faulting form so that check can be seen to fail).
+#ifndef MATMUL_NO_LANE_XOR
+  constexpr int B_LANE_XOR = (VEC == 8 && (EVICT_A != 0 || EVICT_B != 0)) ? 16 : 0;
+#else
+  constexpr int B_LANE_XOR = 0;
+#endif
 
   int t, t_end, t_step;
   if constexpr (PID == 0) { t = blockIdx.x; t_end = t + 1; t_step = 1; }
@@ -167,7 +183,7 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
 
     auto load = [&](int stage, int kt) {
       load_tile<BM, BK, LDA, VEC, NT, EVICT_A>(sA + stage * SA, A, M, K, m0, kt * BK, alA, polA);
-      load_tile<BK, BN, LDB, VEC, NT, EVICT_B>(sB + stage * SB, B, K, N, kt * BK, n0, alB, polB);
+      load_tile<BK, BN, LDB, VEC, NT, EVICT_B, B_LANE_XOR>(sB + stage * SB, B, K, N, kt * BK, n0, alB, polB);
     };
     // Fragments are double-buffered across the 16-deep k steps: the ldmatrix of step kk+1 is
     // issued before the mma of step kk, so shared-memory latency hides behind tensor work.

@@ -164,6 +164,56 @@ describe("templates compile with NVRTC", function()
   end
 end)
 
+-- Opcode counts (low 12 bits of each 16-byte sm_90 instruction) in the .text section of
+-- kernel `mangled` of a cubin: enough to tell the LDGSTS forms apart (0xfae: shared address
+-- register + immediate; 0xdae: with a uniform-register shared base) without a disassembler.
+local function sass_opcodes(cubin, mangled)
+  local shoff = string.unpack("<I8", cubin, 0x28 + 1)
+  local shentsize, shnum, shstrndx = string.unpack("<I2I2I2", cubin, 0x3a + 1)
+  local function sec(i) -- name offset, file offset, size
+    local at = shoff + i * shentsize + 1
+    local name, _, _, _, off, size = string.unpack("<I4I4I8I8I8I8", cubin, at)
+    return name, off, size
+  end
+  local _, stroff = sec(shstrndx)
+  for i = 0, shnum - 1 do
+    local nameoff, off, size = sec(i)
+    local name = string.unpack("z", cubin, stroff + nameoff + 1)
+    if name == ".text." .. mangled then
+      local ops = {}
+      for at = off, off + size - 16, 16 do
+        local op = string.unpack("<I8", cubin, at + 1) & 0xfff
+        ops[op] = (ops[op] or 0) + 1
+      end
+      return ops
+    end
+  end
+end
+
+describe("matmul L2-hinted 16-byte copies (CUDA_ERROR_ILLEGAL_INSTRUCTION on the H100)", function()
+  local nvrtc = htune.nvrtc
+  local test = (nvrtc and nvrtc.version() ~= nil) and it or pending
+  -- bm16 bn32 bk32 w1 s1 xyz, hints last/first: one of the 68 recorded faults (block_n == block_k)
+  local expr = "matmul_kernel<16,32,32,1,1,1,1,2,0,8,2,1>"
+  test("no LDGSTS of the form whose descriptor ptxas clobbers; the old code still shows it", function()
+    local p = htune.problem("matmul", {})
+    local dir = os.tmpname()
+    os.remove(dir)
+    nvrtc.cache { dir = dir, enabled = false }
+    local function ops(defines)
+      local res = nvrtc.compile { source = p.source, name = "matmul.cu", name_exprs = { expr },
+                                  options = p.compile(p.space:default()).options, defines = defines,
+                                  arch = "sm_90" }
+      assert.is_true(res.ok, res.log)
+      return assert(sass_opcodes(res.cubin, res.lowered[expr]), "no .text section for " .. expr)
+    end
+    local fixed, old = ops {}, ops { MATMUL_NO_LANE_XOR = true }
+    assert.are.equal(12, fixed[0xfae], "LDGSTS [R+imm]: 2 A + 4 B copies on each of two paths")
+    assert.is_nil(fixed[0xdae])
+    assert.is_true((old[0xdae] or 0) > 0, "the detector sees the faulting form in the old code")
+  end)
+end)
+
 describe("matmul_wgmma spec", function()
   local p = htune.problem("matmul_wgmma", { M = 4096, N = 4096, K = 4096, sm_count = 132 })
   local function with(t)

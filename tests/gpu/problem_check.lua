@@ -1,0 +1,47 @@
+-- Shared by the GPU kernel tests (tests/gpu/*_test.lua): sampling distinct valid configs of a
+-- problem, and checking configs against the problem's reference through htune.evaluate
+-- (compile, launch, on-GPU compare within the spec's tolerance). Not a test file itself.
+local htune = require "htune"
+
+local M = {}
+
+-- n distinct valid configs of p's space from rng seed `seed`.
+function M.sample(p, n, seed)
+  local r, out, seen = htune.rng(seed), {}, {}
+  for _ = 1, 50 * n do
+    if #out >= n then break end
+    local c = p.space:sample(r)
+    local h = p.space:hash(c)
+    if not seen[h] then seen[h] = true; out[#out + 1] = c end
+  end
+  return out
+end
+
+-- Raises naming the config (its template instantiation), the reason and the log unless every
+-- config of cfgs ran and matched the reference.
+function M.expect_match(p, cfgs)
+  local results, err = htune.evaluate(p, cfgs, { check = true })
+  assert(results, "htune.evaluate: " .. tostring(err))
+  assert(#results == #cfgs, string.format("%d results for %d configs", #results, #cfgs))
+  for j, r in ipairs(results) do
+    assert(r.ok, string.format("%s: %s (%s)\n%s", p.compile(cfgs[j]).name_expr, tostring(r.reason),
+      p.key, tostring(r.log or "")))
+  end
+  return results
+end
+
+-- "k=v,..." of a shape table, keys sorted: stable test names.
+function M.shape_text(shape)
+  local parts = {}
+  for k, v in pairs(shape) do parts[#parts + 1] = k .. "=" .. v end
+  table.sort(parts)
+  return table.concat(parts, ",")
+end
+
+-- True on a compute capability 9.0 (Hopper) device.
+function M.hopper()
+  local devs = htune.cuda.devices()
+  return devs and devs[1] and devs[1].cc == "9.0"
+end
+
+return M
