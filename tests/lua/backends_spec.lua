@@ -92,6 +92,27 @@ describe("replay backend", function()
     assert.is_truthy(r2.log and r2.log:match("nearest"), tostring(r2.log))
   end)
 
+  it("resolves a miss by per-field distance (an enum mismatch weighs 1, a full-range ordinal move 1), ties to the lower index", function()
+    local S = htune.space
+    local q = { name = "nn", space = S.new { name = "nn", params = {
+      { "t1", S.pow2(16, 256) }, { "t2", S.pow2(16, 256) }, { "mode", S.choice { "a", "b", "c" } } } } }
+    local function row(c, us) return { cfg = c, ok = true, latency_us = us } end
+    -- two ordinal fields 3/4 of their range away (per field 1.5; squared encoding 1.125)
+    -- against one enum mismatch (per field 1; squared one-hot encoding 2)
+    local far_tiles, other_mode = { t1 = 128, t2 = 128, mode = "a" }, { t1 = 16, t2 = 16, mode = "b" }
+    local tie = { t1 = 16, t2 = 16, mode = "c" }
+    local path = dir .. "/nn.replay"
+    assert(replay.write(path, q, { row(far_tiles, 1), row(tie, 3), row(other_mode, 2) }, { how = "sampled" }))
+    local be = assert(replay.open(q, { path = path, nearest = true }))
+    local r = be:rebench { { t1 = 16, t2 = 16, mode = "a" } }[1]
+    local low = math.min(q.space:index_of(other_mode), q.space:index_of(tie))
+    assert.are.equal(low == q.space:index_of(other_mode) and 2 or 3, r.latency_us)
+    assert.matches("distance 1.000 fields", r.log)
+    r = be:rebench { { t1 = 64, t2 = 128, mode = "a" } }[1]
+    assert.are.equal(1, r.latency_us)
+    assert.matches("distance 0.250 fields", r.log)
+  end)
+
   it("refuses a missing file, a foreign space and a malformed line", function()
     local be, err, code = replay.open(p, { path = dir .. "/nope.replay" })
     assert.is_nil(be)
