@@ -158,6 +158,25 @@ describe("llm and hybrid strategies", function()
     assert.is_truthy(res.best and res.best.latency_us)
   end)
 
+  it("hybrid: LLM configs never interrupt the climb (reserve waits for convergence)", function()
+    local problem = require("htune.problems.toy").new()
+    local pat = htune.tune { problem = problem, strategy = "pattern", backend = "synthetic", quiet = true, seed = 3,
+      backend_options = { latency_ms = 0 }, budget = { evals = 60 }, rebench_k = 0, strategy_options = { initial_population = 0 } }
+    local measured
+    local hyb = require "htune.strategies.hybrid"
+    local strat = setmetatable({ observe = function(st, rs) measured = st.hybrid.llm_measured return hyb.observe(st, rs) end },
+      { __index = hyb })
+    local res = run(strat, { batch = 6, initial_first = false })
+    assert.are.equal("evals", res.stopped_because, res.message)
+    -- until the first LLM config, hybrid's trace is pattern's climb from the default, config for config
+    local k = 1
+    while res.trace[k] and not measured[res.trace[k].hash] do
+      assert.are.equal(pat.trace[k].hash, res.trace[k].hash, "eval " .. k)
+      k = k + 1
+    end
+    assert.is_true(k > 10, "an LLM config came at eval " .. k)
+  end)
+
   it("the driver parses a reply as it arrives, while the backend is busy", function()
     -- 5 evals of 250 ms each; replies (150 ms) land mid-eval and are read then, not at the next observe
     local clean = assert(mock_mod.start { latency_ms = 150, idle_exit_s = 5, lifetime_s = 30 }) -- no faults, no retries

@@ -1,8 +1,11 @@
--- Hybrid: pattern search refines while the LLM proposes. At the start the LLM is asked for the
--- initial population (pattern search starts from the default config meanwhile, so nothing
--- waits); its configs are measured first as they arrive, and when one beats the best so far
--- pattern search restarts its copies from the best points. When the search stalls (no
--- improvement in stall_evals results, or every copy stopped) the LLM is consulted again.
+-- Hybrid: pattern search whose starting points come from the LLM, and whose local search the
+-- LLM never interrupts. At the start the LLM is asked for the initial population while pattern
+-- search climbs from the default config (nothing waits); those configs are measured as they
+-- arrive, and one that beats the best restarts the climb from it. Later LLM configs are kept in
+-- a reserve and measured only when the local search has converged (every copy stopped, and the
+-- best point's neighbourhood searched): they stand where pattern alone would explore from a
+-- worse point, and its restart then picks the best unstarted points, LLM configs included. The LLM is asked again (ahead of need) when
+-- nothing improved in stall_evals results or the search converged with an empty reserve.
 local llm = require "htune.strategies.llm"
 local pattern = require "htune.strategies.pattern"
 local util = require "htune.strategies.util"
@@ -13,26 +16,38 @@ function M.init(state)
   local o = state.options
   local evals = util.budget_evals(state, 200)
   local h = {
-    llm = llm.new_data(state, o), since_improve = 0, best_us = math.huge, consults = 0,
+    llm = llm.new_data(state, o), since_improve = 0, best_us = math.huge, consults = 0, llm_pending = {}, llm_measured = {},
     initial = o.initial_population or math.max(5, math.min(30, math.floor(evals * 0.1))),
-    stall_evals = o.stall_evals or math.max(12, 2 * #state.space:params()), batch_seen = {},
+    stall_evals = o.stall_evals or math.max(12, 2 * #state.space:params()),
+    initial_first = o.initial_first ~= false, preempt = o.preempt == true,
   }
   h.llm.batch = o.batch or h.initial
   state.hybrid = h
   local saved, popts = state.options, {}
   for k, v in pairs(o.pattern or {}) do popts[k] = v end
-  popts.initial_population = 0
+  -- the LLM proposes the population, unless own_population keeps pattern's random one too
+  if not o.own_population then popts.initial_population = popts.initial_population or 0 end
+  h.restarts = popts.restarts ~= false
+  popts.restarts = false -- hybrid decides what a converged search measures next
   state.options = popts
   pattern.init(state)
   state.options = saved
 end
 
-local function consult(state, h, n_prompts)
+-- Evals not yet spent or planned (measured, in flight, or waiting in the reserve).
+local function remaining(state, h)
+  local evals = state.budget and state.budget.evals
+  if not evals then return math.huge end
+  local pending = 0
+  for _ in pairs(h.llm_pending) do pending = pending + 1 end
+  return evals - state.evals - pending - #h.llm.ready
+end
+
+local function consult(state, h, n_configs, tag)
   local d = h.llm
-  for _ = 1, n_prompts do
-    if #d.inflight >= d.concurrency then break end
-    llm.launch(state, d, d.batch)
-  end
+  n_configs = math.min(n_configs, remaining(state, h))
+  if #d.inflight >= d.concurrency or n_configs <= 0 then return end
+  llm.launch(state, d, n_configs, tag)
   h.consults = h.consults + 1
   h.since_improve = 0
 end
@@ -48,11 +63,45 @@ local function restart_pattern(state)
   if next(p.waiting) == nil then p.phase = "population" end
 end
 
-local function copies_stopped(state)
+-- Moves ready LLM configs into out: all of them, or only those tagged tag. Returns out.
+local function take(state, h, n, out, hashes, tag)
+  local d, keep = h.llm, {}
+  local want = {}
+  for _, x in ipairs(d.ready) do
+    if tag == nil or x.tag == tag then want[#want + 1] = x else keep[#keep + 1] = x end
+  end
+  d.ready = want
+  llm.take_ready(state, d, n, out, hashes)
+  for _, x in ipairs(d.ready) do keep[#keep + 1] = x end
+  d.ready = keep
+  for _, cfg in ipairs(out) do h.llm_pending[state.space:hash(cfg)] = true end
+  return out
+end
+
+-- The reserve holds at most one batch: the newest replies (asked with the newest results) win.
+local function trim_reserve(h)
+  local d = h.llm
+  while #d.ready > d.batch do table.remove(d.ready, 1) end
+end
+
+-- Pattern search restarts from the best unstarted points (LLM configs included) once.
+local function restart_converged(state, h, n)
   local p = state.pattern
-  if p.phase ~= "search" then return false end
-  for _, c in ipairs(p.copies) do if c.active then return false end end
-  return true
+  if not h.restarts then return {} end
+  p.phase, p.cfg.restarts = "search", true
+  local out = pattern.propose(state, n)
+  p.cfg.restarts = false
+  return out
+end
+
+-- Every copy stopped. A copy stops short of the best when a better point turned up outside its
+-- candidates; its restart from the best unstarted point then continues the climb (no LLM
+-- configs in the way). Converged: the best point's neighbourhood has been searched too.
+local function stopped(state) return state.pattern.phase == "stopped" and #state.pattern.queue == 0 end
+
+local function converged(state)
+  local best = state.best
+  return stopped(state) and (best == nil or best.hash == nil or state.pattern.started[best.hash] == true)
 end
 
 function M.propose(state, n)
@@ -60,20 +109,29 @@ function M.propose(state, n)
   local d = h.llm
   if not h.started then
     h.started = true
-    consult(state, h, math.max(1, math.ceil(h.initial / d.batch)))
+    consult(state, h, h.initial, "initial")
   end
   llm.collect(state, d)
-  if #d.inflight == 0 and #d.ready == 0 and (h.since_improve >= h.stall_evals or copies_stopped(state)) then
-    consult(state, h, 1)
-  end
   local out, hashes = {}, {}
-  llm.take_ready(state, d, n, out, hashes)
-  for _, cfg in ipairs(out) do h.batch_seen[state.space:hash(cfg)] = true end
-  if #out < n then
-    for _, cfg in ipairs(pattern.propose(state, n - #out)) do
-      local hh = state.space:hash(cfg)
-      if not hashes[hh] then out[#out + 1], hashes[hh] = cfg, true end
-    end
+  if h.initial_first then take(state, h, n, out, hashes, "initial") end
+  local done = converged(state)
+  if #d.inflight == 0 and #d.ready < d.batch and (h.since_improve >= h.stall_evals or done) then
+    consult(state, h, d.batch, "reserve")
+  end
+  trim_reserve(h)
+  local more
+  if done then
+    take(state, h, n - #out, out, hashes)
+    -- A converged search restarts only after the reserve's results are in.
+    more = (#out == 0 and next(h.llm_pending) == nil) and restart_converged(state, h, n) or {}
+  elseif stopped(state) then
+    more = restart_converged(state, h, n - #out)
+  else
+    more = #out < n and pattern.propose(state, n - #out) or {}
+  end
+  for _, cfg in ipairs(more) do
+    local hh = state.space:hash(cfg)
+    if not hashes[hh] then out[#out + 1], hashes[hh] = cfg, true end
   end
   return out
 end
@@ -84,17 +142,26 @@ function M.observe(state, results)
   for _, r in ipairs(results) do
     if not r.cached then
       h.llm.proposed[r.hash] = nil
+      local from_llm = h.llm_pending[r.hash] == true
+      if from_llm then h.llm_measured[r.hash] = true end
+      h.llm_pending[r.hash] = nil
       if util.perf(r) < h.best_us then
         h.best_us, h.since_improve = util.perf(r), 0
-        improved_by_llm = improved_by_llm or h.batch_seen[r.hash] == true
+        improved_by_llm = improved_by_llm or from_llm
       else
         h.since_improve = h.since_improve + 1
       end
     end
   end
   pattern.observe(state, results)
-  if improved_by_llm then restart_pattern(state) end
+  if improved_by_llm and h.preempt and not stopped(state) then restart_pattern(state) end
   llm.collect(state, h.llm)
+end
+
+-- Only with pattern={restarts=false}: converged, and nothing from the LLM left to measure.
+function M.done(state)
+  local h = state.hybrid
+  return not h.restarts and converged(state) and #h.llm.ready == 0 and #h.llm.inflight == 0 and next(h.llm_pending) == nil
 end
 
 -- The driver's event loop: the LLM requests in flight, and parsing replies as they arrive.

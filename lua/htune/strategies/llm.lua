@@ -112,13 +112,14 @@ local function remaining(state, d)
   return evals - state.evals - mine
 end
 
-function M.launch(state, d, n_configs)
+-- One prompt for n_configs; tag (any value) is copied to the reply's ready entries.
+function M.launch(state, d, n_configs, tag)
   local idx = d.next_island
   d.next_island = idx % #d.islands + 1
   local messages = prompt.build(state.problem, { history = prompt_history(state, d, d.islands[idx]),
     rejected = d.rejected, device = d.device, n = n_configs, template = d.template })
   local h = d.client:request { messages = messages, max_tokens = d.max_tokens, temperature = d.temperature }
-  d.inflight[#d.inflight + 1] = { handle = h, island = idx, n = n_configs, t0 = sys.now_ms() }
+  d.inflight[#d.inflight + 1] = { handle = h, island = idx, n = n_configs, t0 = sys.now_ms(), tag = tag }
   d.stats.calls = d.stats.calls + 1
 end
 
@@ -155,7 +156,7 @@ local function absorb_reply(state, d, job, res)
   local p = parse.parse(state.space, res.text, { seen = seen, limit = job.n * 2 })
   note_rejects(d, p.rejected)
   for i, cfg in ipairs(p.configs) do
-    d.ready[#d.ready + 1] = { cfg = cfg, hash = p.hashes[i], island = job.island }
+    d.ready[#d.ready + 1] = { cfg = cfg, hash = p.hashes[i], island = job.island, tag = job.tag }
     d.origin[p.hashes[i]] = { island = job.island, source = "llm" }
   end
   st.accepted = st.accepted + #p.configs
