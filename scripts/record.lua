@@ -16,6 +16,7 @@ usage: htune run scripts/record.lua --problem matmul|softmax [options]
   --seconds S                stop submitting after S seconds; --grace G waits G more (30)
   --around FILE              measure one-step neighbours of FILE's fastest rows and merge
   --top K  --rounds R        with --around: rows per round (40) and rounds (2)
+  --configs-from FILE        re-measure exactly FILE's configs (after a kernel change)
   --out FILE                 (data/<problem>.replay.gz)
   --commit SHA               commit recorded in the header (git HEAD when omitted)
   --M --N --K | --rows --cols  problem shape (the problem's default)
@@ -185,6 +186,14 @@ end
 local rows, how, extra
 if o.around then
   rows, how, extra = around(o.around)
+elseif o.configs_from then
+  local old, meta = read_table(o.configs_from)
+  local cfgs = {}
+  for i, r in ipairs(old) do cfgs[i] = r.cfg end
+  io.stderr:write(string.format("record: re-measuring the %d configs of %s on %s\n", #cfgs, o.configs_from, be.info.device))
+  rows = measure(shuffled(cfgs))
+  how = string.format("the %d configs of a table that held: %s", #rows, meta.how or "?")
+  if #rows < #cfgs then how = how .. string.format(" (%d of %d re-measured, --seconds %s)", #rows, #cfgs, o.seconds) end
 else
   local cfgs
   cfgs, how = configs(problem.space)

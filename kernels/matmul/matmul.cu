@@ -3,6 +3,13 @@
 // multi-stage shared-memory pipeline, flat / 2-D / persistent tile schedules with L2 grouping)
 // and a one-thread-per-element reference. No headers: NVRTC compiles this file as it is.
 
+// MATMUL_EVEN=1 (set by spec.lua when M, N, K are multiples of the tile; htune's buffers are
+// 256-byte aligned): no edge or misalignment code at all. The edge path is half of NVVM's and
+// ptxas's work, so this cuts compile time ~3x on aligned shapes and frees registers.
+#ifndef MATMUL_EVEN
+#define MATMUL_EVEN 0
+#endif
+
 typedef unsigned short h16;   // fp16 bits; conversions go through cvt in PTX
 
 __device__ __forceinline__ float h2f(h16 h) {
@@ -62,7 +69,7 @@ __device__ __forceinline__ void load_tile(h16* s, const h16* g, int rows, int co
   constexpr int CPR = COLS / VEC;                 // chunks per row
   constexpr int CHUNKS = ROWS * CPR;
   const int tid = (int)threadIdx.x ^ LANE_XOR;
-  if (aligned && r0 + ROWS <= rows && c0 + COLS <= cols) {   // whole tile inside: no predicates
+  if (MATMUL_EVEN || (aligned && r0 + ROWS <= rows && c0 + COLS <= cols)) {   // whole tile inside: no predicates
 #pragma unroll
     for (int i = 0; i < (CHUNKS + NT - 1) / NT; ++i) {
       int c = i * NT + tid;
@@ -251,10 +258,10 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
         for (int h = 0; h < 2; ++h) {
           int r = m0 + wm * TM + i * 16 + lane / 4 + h * 8;
           int c = n0 + wn * TN + j * 8 + (lane % 4) * 2;
-          if (r >= M) continue;
+          if (!MATMUL_EVEN && r >= M) continue;
           h16 v0 = f2h(acc[i][j][h * 2]), v1 = f2h(acc[i][j][h * 2 + 1]);
           h16* p = C + (long)r * N + c;
-          if (even && c + 1 < N) {
+          if (MATMUL_EVEN || (even && c + 1 < N)) {
             *reinterpret_cast<unsigned*>(p) = (unsigned)v0 | ((unsigned)v1 << 16);
           } else {
             if (c < N) p[0] = v0;

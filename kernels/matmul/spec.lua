@@ -138,7 +138,10 @@ return function(opts, env)
       load_eviction_policies = "L2 eviction hint for loads of A and of B: '' none, 'first' evict-first, 'last' evict-last",
       vector_width = "fp16 elements per cp.async global->shared copy (8 = 16 bytes)",
     },
-    compile = function(c) return { name_expr = name_expr(c), defines = {}, options = { "-std=c++17" } } end,
+    compile = function(c)
+      local even = M % c.block_m == 0 and N % c.block_n == 0 and K % c.block_k == 0
+      return { name_expr = name_expr(c), defines = { MATMUL_EVEN = even and 1 or 0 }, options = { "-std=c++17" } }
+    end,
     launch = function(c)
       local tm, tn = tiles(c)
       local grid = { tm * tn, 1, 1 }

@@ -58,6 +58,8 @@ expect record-synthetic 0 'wrote 200 rows' "$HTUNE" run "$REC" --problem matmul 
 expect record-around 0 'round 2: [0-9]+ unmeasured neighbours' "$HTUNE" run "$REC" --problem matmul --backend synthetic --around "$tmp/r1.gz" --top 3 --out "$tmp/r2.gz"
 expect record-around-merged 0 '^(2[5-9][0-9]|[3-9][0-9][0-9])$' sh -c "zcat '$tmp/r2.gz' | grep -vc '^#'"
 expect record-around-drift 0 '^# drift 1.0000 ' zcat "$tmp/r2.gz"
+expect record-configs-from 0 'wrote 200 rows' "$HTUNE" run "$REC" --problem matmul --backend synthetic --configs-from "$tmp/r1.gz" --out "$tmp/r4.gz"
+expect record-configs-from-same 0 '^same$' bash -c "diff <(zcat '$tmp/r1.gz' | grep -v '^#' | cut -f1 | sort) <(zcat '$tmp/r4.gz' | grep -v '^#' | cut -f1 | sort) && echo same"
 expect record-around-wrong-space 2 "holds space 'matmul" "$HTUNE" run "$REC" --problem softmax --backend synthetic --around "$tmp/r1.gz" --out "$tmp/r3.gz"
 
 echo "$pass passed, $fail failed"

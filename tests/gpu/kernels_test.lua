@@ -10,6 +10,8 @@ local cases = {
   { "matmul", { M = 1, N = 300, K = 64 } },
   { "matmul", { M = 300, N = 1, K = 72 } },
   { "matmul", { M = 257, N = 129, K = 77 } },
+  { "matmul", { M = 1024, N = 1024, K = 1024 } }, -- every tile divides: MATMUL_EVEN=1 code
+  { "matmul", { M = 512, N = 768, K = 384 } },    -- some tiles divide, some do not
   { "softmax", { rows = 4097, cols = 129 } },
   { "softmax", { rows = 1, cols = 8192 } },
   { "softmax", { rows = 3, cols = 1000 } },

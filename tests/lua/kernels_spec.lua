@@ -108,6 +108,15 @@ describe("matmul spec", function()
     assert.is_true((p.space:validate(c)))
     assert.are.equal("matmul_kernel<128,256,64,2,4,3,3,8,1,8,1,2>", p.compile(c).name_expr)
   end)
+
+  it("compiles without edge code only when every tile divides the shape", function()
+    local c = p.space:default()
+    c.block_m, c.block_n, c.block_k = 128, 128, 32
+    assert.are.equal(1, htune.problem("matmul", { M = 1024, N = 512, K = 256 }).compile(c).defines.MATMUL_EVEN)
+    for _, shape in ipairs { { M = 1000, N = 1024, K = 1024 }, { M = 1024, N = 1000, K = 1024 }, { M = 1024, N = 1024, K = 1000 } } do
+      assert.are.equal(0, htune.problem("matmul", shape).compile(c).defines.MATMUL_EVEN)
+    end
+  end)
 end)
 
 describe("softmax spec", function()
@@ -137,12 +146,14 @@ describe("templates compile with NVRTC", function()
   local have = nvrtc and nvrtc.version() ~= nil
   for _, case in ipairs {
     { "matmul", { M = 1000, N = 1000, K = 1000 } },
+    { "matmul", { M = 1024, N = 1024, K = 1024 } }, -- the spec's MATMUL_EVEN=1 (no edge code)
     { "softmax", { rows = 4097, cols = 256 } },
     { "matmul_wgmma", { M = 1000, N = 1000, K = 1000 } },
   } do
     local name, shape = case[1], case[2]
     local test = have and it or pending
-    test(string.format("%s: %d sampled valid configs and the reference in one program", name, SAMPLES[name]), function()
+    test(string.format("%s %s: %d sampled valid configs and the reference in one program", name,
+                       table.concat({ shape.M or shape.rows, shape.N or shape.cols, shape.K }, "x"), SAMPLES[name]), function()
       local p = htune.problem(name, shape)
       local exprs = distinct_exprs(p, SAMPLES[name], 11)
       assert.are.equal(SAMPLES[name], #exprs)
@@ -150,9 +161,9 @@ describe("templates compile with NVRTC", function()
       local dir = os.tmpname()
       os.remove(dir)
       nvrtc.cache { dir = dir, enabled = false }
-      local opts = p.compile(p.space:default()).options
+      local ce = p.compile(p.space:default())
       local res = nvrtc.compile { source = p.source, name = name .. ".cu", name_exprs = exprs,
-                                  options = opts, arch = "sm_90a" }
+                                  options = ce.options, defines = ce.defines, arch = "sm_90a" }
       assert.is_true(res.ok, res.log)
       for _, e in ipairs(exprs) do
         assert.is_truthy(res.lowered[e], e)
