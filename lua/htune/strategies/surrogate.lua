@@ -2,10 +2,11 @@
 -- design (with the default config), a small random forest on space:encode -- a regression on
 -- -log(latency) with failures at the worst, or with model="classifier" LFBO's "within the
 -- fastest `quantile`" labels -- ranks candidates two ways: most of each batch (`exploit`) is a
--- model-ordered pattern step (unmeasured single neighbours of the `centres` best configs that
--- still have some, by predicted mean, walking down the ranking; then the best's two-field moves); the rest
--- are neighbours, two-field moves and mutations of the `top` best plus random samples by
--- mean + kappa * spread across trees (an optimism bonus); a fraction `explore` is random.
+-- model-ordered pattern step (unmeasured single neighbours of the `centres` best configs, joined
+-- by the best's two-field moves once its single ones are measured, by predicted mean; then the
+-- next-best's neighbours); the rest are neighbours, two-field moves and mutations of the `top`
+-- best plus random samples by mean + kappa * spread across trees (an optimism bonus); a
+-- fraction `explore` is random.
 -- Measured with scripts/eval-strategies (see its results in the commit log). Owns state.surrogate.
 local util = require "htune.strategies.util"
 
@@ -47,23 +48,29 @@ local function any_unseen(state, cfgs, taken)
   return false
 end
 
--- The exploitation step, as pattern search would take it: the single neighbours of the first
--- `centres` configs down the ranking (up to 4 * top) that still have unmeasured ones -- a new
--- best does not abandon the previous bests' neighbours, and an exhausted best hands over to the
--- next-best points as pattern's restarts do (a sharp optimum is often two moves from the best
--- found, one from a lower-ranked point); once all are measured, the best's two-field moves.
--- Returns the set of centre ranks and the tier (1 = single moves, 2 = two-field moves).
+-- The exploitation step, as pattern search would take it: the single neighbours of the
+-- `centres` best configs (a new best does not abandon the previous bests' neighbours); once the
+-- best's own are all measured, its two-field moves join them, ranked together by the model (an
+-- optimum two moves from the best found, e.g. vector width and cache hint on the H100 softmax,
+-- is then reached without first exhausting the runner-up); when all of those are measured, the
+-- single neighbours of the next config down the ranking that has unmeasured ones (pattern's
+-- restarts, up to 4 * top). Returns the set of centre ranks and whether the best's two-field
+-- moves belong to the step.
 local function centres(state, s, ranked, taken)
-  local sp, set, n = state.space, {}, 0
-  for i = 1, math.min(4 * s.top, #ranked) do
-    if n >= s.centres then break end
-    if any_unseen(state, sp:neighbors(ranked[i].cfg), taken) then set[i], n = true, n + 1 end
+  local sp, set = state.space, {}
+  for i = 1, math.min(s.centres, #ranked) do
+    if any_unseen(state, sp:neighbors(ranked[i].cfg), taken) then set[i] = true end
   end
-  if next(set) or #ranked == 0 then return set, 1 end
+  -- the best's two-field moves join once its single moves are all measured
+  local pairs_of_best = #ranked > 0 and not set[1]
+  if #ranked == 0 or next(set) then return set, pairs_of_best end
   for _, n1 in ipairs(sp:neighbors(ranked[1].cfg)) do
-    if any_unseen(state, sp:neighbors(n1), taken) then return { [1] = true }, 2 end
+    if any_unseen(state, sp:neighbors(n1), taken) then return set, true end
   end
-  return set, 1
+  for i = s.centres + 1, math.min(4 * s.top, #ranked) do
+    if any_unseen(state, sp:neighbors(ranked[i].cfg), taken) then return { [i] = true }, false end
+  end
+  return set, false
 end
 
 -- Candidate configs, as LFBO's pattern search draws them: every neighbour of the `top` best
@@ -76,18 +83,18 @@ local function candidates(state, s, taken)
     if not taken[h] and not state.seen[h] then taken[h] = true; out[#out + 1] = { c = c, near = near } end
   end
   local ranked = util.ranked(state.history)
-  local at, tier = centres(state, s, ranked, taken)
+  local at, pairs_of_best = centres(state, s, ranked, taken)
   -- single moves first: a two-field move can equal another single move of the best, and
   -- `add` keeps the first marking
   for i in pairs(at) do
-    if tier == 1 then for _, n1 in ipairs(sp:neighbors(ranked[i].cfg)) do add(n1, true) end end
+    for _, n1 in ipairs(sp:neighbors(ranked[i].cfg)) do add(n1, true) end
   end
   for i = 1, math.min(s.top, #ranked) do
     for _, n1 in ipairs(sp:neighbors(ranked[i].cfg)) do add(n1) end
   end
   if #ranked > 0 then
     for _, n1 in ipairs(sp:neighbors(ranked[1].cfg)) do
-      for _, n2 in ipairs(sp:neighbors(n1)) do add(n2, at[1] and tier == 2) end
+      for _, n2 in ipairs(sp:neighbors(n1)) do add(n2, pairs_of_best) end
     end
   end
   for _ = 1, s.candidates // 4 do
