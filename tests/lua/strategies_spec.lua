@@ -55,6 +55,43 @@ describe("strategies", function()
     assert.is_true(by.pattern > 1.5 * by.slow, string.format("pattern %d evals, slow %d", by.pattern, by.slow))
   end)
 
+  it("surrogate's exploitation step: the best's two-field moves join the runner-up's single moves once the best's are measured", function()
+    local S = htune.space
+    local sp = S.new { name = "grid", params = { { "a", S.int(1, 5, 1) }, { "b", S.int(1, 5, 1) },
+                                                 { "c", S.choice { "x", "y" } } } }
+    local surrogate = require "htune.strategies.surrogate"
+    local state = { space = sp, rng = htune.rng(5), history = {}, seen = {}, budget = { evals = 50 },
+                    options = { initial = 4, explore = 0, exploit = 1 } }
+    local function measure(c, us)
+      local r = { cfg = c, hash = sp:hash(c), ok = true, latency_us = us }
+      state.history[#state.history + 1], state.seen[r.hash] = r, r
+    end
+    local best, second = { a = 3, b = 3, c = "x" }, { a = 4, b = 3, c = "x" }
+    measure(best, 1)
+    for i, n in ipairs(sp:neighbors(best)) do measure(n, (sp:hash(n) == sp:hash(second)) and 1.5 or 3 + i) end
+    measure({ a = 1, b = 1, c = "y" }, 20)  -- a far, slow point: its neighbours must wait
+    surrogate.init(state)
+    state.surrogate.n_proposed = 4
+    local function dist(u, v) return math.abs(u.a - v.a) + math.abs(u.b - v.b) + (u.c == v.c and 0 or 1) end
+    local step = {}  -- the runner-up's unmeasured single moves and the best's two-field moves
+    for _, n1 in ipairs(sp:neighbors(best)) do
+      for _, n2 in ipairs(sp:neighbors(n1)) do
+        if not state.seen[sp:hash(n2)] and sp:hash(n2) ~= sp:hash(best) then step[sp:hash(n2)] = n2 end
+      end
+    end
+    for _, n in ipairs(sp:neighbors(second)) do if not state.seen[sp:hash(n)] then step[sp:hash(n)] = n end end
+    local size = 0
+    for _ in pairs(step) do size = size + 1 end
+    local out = surrogate.propose(state, size)
+    assert.are.equal(size, #out)
+    local pairs_only = 0
+    for _, c in ipairs(out) do
+      assert.is_truthy(step[sp:hash(c)], "not in the exploitation step: " .. sp:to_json(c))
+      if dist(c, second) > 1 then pairs_only = pairs_only + 1 end
+    end
+    assert.is_true(pairs_only > 0)
+  end)
+
   it("loads a user strategy file", function()
     local climb = dofile(htune.sys.root .. "/examples/custom_strategy.lua")
     local res = tune(climb, 40, 1)

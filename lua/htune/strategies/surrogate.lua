@@ -84,19 +84,21 @@ local function candidates(state, s, taken)
   end
   local ranked = util.ranked(state.history)
   local at, pairs_of_best = centres(state, s, ranked, taken)
-  -- single moves first: a two-field move can equal another single move of the best, and
-  -- `add` keeps the first marking
+  -- the step's moves first: `add` keeps the first marking, and a move of the step can also be
+  -- a single move of another top config (a two-field move of the best often is)
   for i in pairs(at) do
     for _, n1 in ipairs(sp:neighbors(ranked[i].cfg)) do add(n1, true) end
   end
+  local function pairs_of(cfg, near)
+    for _, n1 in ipairs(sp:neighbors(cfg)) do
+      for _, n2 in ipairs(sp:neighbors(n1)) do add(n2, near) end
+    end
+  end
+  if pairs_of_best then pairs_of(ranked[1].cfg, true) end
   for i = 1, math.min(s.top, #ranked) do
     for _, n1 in ipairs(sp:neighbors(ranked[i].cfg)) do add(n1) end
   end
-  if #ranked > 0 then
-    for _, n1 in ipairs(sp:neighbors(ranked[1].cfg)) do
-      for _, n2 in ipairs(sp:neighbors(n1)) do add(n2, pairs_of_best) end
-    end
-  end
+  if #ranked > 0 then pairs_of(ranked[1].cfg) end
   for _ = 1, s.candidates // 4 do
     if #ranked == 0 then break end
     add(sp:mutate(ranked[state.rng:int(1, math.min(s.top, #ranked))].cfg, state.rng, 3))
