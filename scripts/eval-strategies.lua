@@ -3,7 +3,7 @@
 -- Prints a table per data file and writes a PNG per file with gnuplot. A sampled table (the
 -- file's `how` is "sampled", e.g. matmul) resolves configs outside it to their nearest recorded
 -- neighbour (as `--nearest`); `--exact` turns that off (then such configs are misses).
---   htune run scripts/eval-strategies.lua [--data FILE]... [--problem NAME] [--exact] [--seeds 50]
+--   htune run scripts/eval-strategies.lua [--data FILE]... [--problem NAME] [--exact] [--seeds 50] [--first-seed 1]
 --       [--budgets 25,50,100,200] [--strategies random,pattern,de,surrogate,portfolio]
 --       [--png results/eval-strategies.png] [--opt strategy.key=value]...
 --   htune run scripts/eval-strategies.lua --replays   (both data/matmul and data/softmax tables)
@@ -11,7 +11,7 @@
 local htune = require "htune"
 local replay = require "htune.backends.replay"
 
-local USAGE = "usage: eval-strategies [--data FILE]... [--replays] [--problem NAME] [--nearest|--exact] [--seeds N]\n" ..
+local USAGE = "usage: eval-strategies [--data FILE]... [--replays] [--problem NAME] [--nearest|--exact] [--seeds N] [--first-seed S]\n" ..
   "  [--budgets 25,50,100,200] [--strategies a,b,...] [--png FILE] [--opt strategy.key=value]... [--overhead]\n"
 
 local function add_opt(o, spec)
@@ -22,7 +22,7 @@ local function add_opt(o, spec)
 end
 
 local function parse(args)
-  local o = { seeds = 50, budgets = { 25, 50, 100, 200 }, strategies = { "random", "pattern", "de", "surrogate", "portfolio" },
+  local o = { seeds = 50, first_seed = 1, budgets = { 25, 50, 100, 200 }, strategies = { "random", "pattern", "de", "surrogate", "portfolio" },
               png = "results/eval-strategies.png", data = {}, opts = {} }
   local flags = { ["--nearest"] = "nearest", ["--exact"] = "exact", ["--overhead"] = "overhead", ["--replays"] = "replays" }
   local i = 1
@@ -34,6 +34,7 @@ local function parse(args)
     elseif k == "--data" then o.data[#o.data + 1] = v
     elseif k == "--problem" then o.problem = v
     elseif k == "--seeds" then o.seeds = tonumber(v)
+    elseif k == "--first-seed" then o.first_seed = tonumber(v)  -- held-out checks: e.g. 101 with --seeds 50
     elseif k == "--png" then o.png = v
     elseif k == "--opt" then add_opt(o, v)
     elseif k == "--budgets" then o.budgets = {} for b in v:gmatch("%d+") do o.budgets[#o.budgets + 1] = tonumber(b) end
@@ -134,7 +135,7 @@ local function evaluate(o, problem, be, best_known)
     io.write(string.format("%-10s", s))
     for _, b in ipairs(o.budgets) do
       local sum, hit = 0, 0
-      for seed = 1, o.seeds do
+      for seed = o.first_seed, o.first_seed + o.seeds - 1 do
         local res = htune.tune { problem = problem, strategy = s, backend = be, budget = { evals = b },
                                  seed = seed, quiet = true, rebench_k = 0, strategy_options = o.opts[s] }
         if res.message then error(s .. " seed " .. seed .. ": " .. res.message) end
@@ -163,9 +164,9 @@ local function run_one(o, path, png)
   local nearest = o.nearest or (tostring(meta.how):match("^sampled") ~= nil and not o.exact)
   local be = open_backend(problem, path, nearest)
   local best_known = be.info.best_known_us
-  print(string.format("data: %s (%s, %d configs %s, device %s, commit %s), best known %.3f us, %d seeds, misses %s",
+  print(string.format("data: %s (%s, %d configs %s, device %s, commit %s), best known %.3f us, seeds %d..%d, misses %s",
     label, problem.key or problem.name, be.info.rows, meta.how or "?", be.info.device, meta.commit or "?", best_known,
-    o.seeds, nearest and "-> nearest recorded config" or "are failures"))
+    o.first_seed, o.first_seed + o.seeds - 1, nearest and "-> nearest recorded config" or "are failures"))
   local t0 = htune.sys.now_ms()
   local results = evaluate(o, problem, be, best_known)
   print(string.format("(%.1f s)", (htune.sys.now_ms() - t0) / 1000))
