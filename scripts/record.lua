@@ -202,6 +202,7 @@ else
   if #rows < #cfgs then how = string.format("%s, %d of %d measured (--seconds %s)", how, #rows, #cfgs, o.seconds) end
 end
 local left = be:pending()
+if left == 0 and be.retime_baseline then be:retime_baseline() end -- the GPU is warm now
 local driver = driver_string(be)
 local out = o.out or (htune.sys.root .. "/data/" .. problem.name .. ".replay.gz")
 htune.sys.mkdirs(out:match("(.*)/") or ".")

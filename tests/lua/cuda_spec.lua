@@ -102,6 +102,19 @@ describe("htune.bench worker", function()
 end)
 
 describe("live backend on the fake driver", function()
+  it("times the baseline at open and again at rebench, keeping the best", function()
+    local live = require "htune.backends.live"
+    local p = fake_problem(KERNELS)
+    local b = assert(live.open(p, { fake = true, compiler = fake_compiler, time_cap_ms = 10, baseline = { name = "memcpy", params = { 0 } } }))
+    assert.are.equal("memcpy", b.info.baseline_name, tostring(b.info.baseline_message))
+    assert.are.equal(1, #b.info.baseline_times_us)
+    b:rebench { { kernel = "fake_copy_8" } }
+    local times = b.info.baseline_times_us
+    assert.are.equal(2, #times)
+    assert.are.equal(math.min(times[1], times[2]), b.info.baseline_us)
+    b:close()
+  end)
+
   it("streams results with reasons and keeps going after faults", function()
     local live = require "htune.backends.live"
     local p = fake_problem(KERNELS)

@@ -125,14 +125,29 @@ function B:_bench_opts(extra)
 end
 
 function B:_baseline(spec)
+  self.baseline_spec = spec
   self.worker:submit { kind = "baseline", name = spec.name, params = spec.params, opts = self:_bench_opts { best_us = 0 },
                        timeout_ms = self:_watchdog_ms() }
   local r
   repeat r = self.worker:poll(50) until r
+  local us = r.ok and r.stats.median_us or nil
   self.info.baseline_name = spec.name
-  self.info.baseline_us = r.ok and r.stats.median_us or nil
   self.info.baseline_status = r.status
   self.info.baseline_message = r.message
+  -- Timed at open the GPU may still be clocking up from idle: the same cuBLAS call measured
+  -- 7.75-13.64 us at open across H100 runs. retime_baseline() times it again once the GPU has
+  -- been busy; the vendor keeps its best (median) of the timings, all listed in baseline_times_us.
+  self.info.baseline_times_us = self.info.baseline_times_us or {}
+  if us then self.info.baseline_times_us[#self.info.baseline_times_us + 1] = us end
+  if us and (not self.info.baseline_us or us < self.info.baseline_us) then self.info.baseline_us = us end
+end
+
+-- retime_baseline(): the problem's baseline timed again (the driver calls it with the final
+-- re-benchmark, when the GPU is warm); info.baseline_us becomes the best of the timings.
+function B:retime_baseline()
+  if not self.baseline_spec or not self.worker then return end
+  while self.inflight do self:_collect(50) end
+  self:_baseline(self.baseline_spec)
 end
 
 function B:submit(trials)
@@ -251,6 +266,7 @@ end
 
 -- rebench(cfgs) -> results in order: cold timing, L2 flush between samples, tighter target.
 function B:rebench(cfgs)
+  self:retime_baseline()
   local out = {}
   for i, cfg in ipairs(cfgs) do
     local ce = self.problem.compile(cfg)
