@@ -1,7 +1,8 @@
 -- matmul problem spec: C = A·B (fp16 in, fp32 accumulate, fp16 out, row-major, any M, N, K).
 -- Returns a builder called by htune.problem(name, opts) with opts {M=, N=, K=, dtype=,
 -- sm_count=}; it builds the config space (the seed's Helion matmul space where the parameter
--- means something for this CUDA C++ template) and the pure functions of the Problem contract.
+-- means something for this CUDA C++ template) and the pure functions of the Problem contract;
+-- buffers, args, reference, tolerance and work counts come from htune.problems.matmul_common.
 --
 -- Mapping of the seed's 12 Helion parameters:
 --   block_m/n/k, num_warps, num_stages, pid_type, l2_groupings -> template arguments as named
@@ -18,11 +19,12 @@
 -- num_warps maps to a warp layout WM x WN (WM*WN = num_warps) chosen by warp_layout() below:
 -- warp tiles (block_m/WM) x (block_n/WN) must be multiples of 16 x 16; of those layouts the
 -- squarest warp tile wins, ties to the taller. Split-K is not implemented.
+local mm = require "htune.problems.matmul_common"
+
 return function(opts, env)
-  local htune, S = env.htune, env.htune.space
-  local M, N, K = opts.M or 1024, opts.N or 1024, opts.K or 1024
-  local sm_count = opts.sm_count or 132
-  local SMEM_MAX, REGS_PER_SM = 232448, 65536
+  local S = env.htune.space
+  local M, N, K, sm_count = mm.shape(opts)
+  local SMEM_MAX, REGS_PER_SM = mm.SMEM_MAX, 65536
 
   local function log2(x) return math.log(x, 2) end
   -- (WM, WN) for this block and warp count, or nil when no layout tiles the block.
@@ -100,14 +102,13 @@ return function(opts, env)
 
   local PID = { flat = 0, xyz = 1, persistent_blocked = 2, persistent_interleaved = 3 }
   local EVICT = { [""] = 0, first = 1, last = 2 }
-  local function cdiv(a, b) return (a + b - 1) // b end
-  local function tiles(c) return cdiv(M, c.block_m), cdiv(N, c.block_n) end
+  local function tiles(c) return mm.cdiv(M, c.block_m), mm.cdiv(N, c.block_n) end
   local function name_expr(c)
     local wm, wn = warp_layout(c.block_m, c.block_n, c.num_warps)
     local ev = c.load_eviction_policies
     return string.format("matmul_kernel<%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d>",
       c.block_m, c.block_n, c.block_k, wm, wn, c.num_stages, PID[c.pid_type], c.l2_grouping,
-      c.loop_order[1] == 0 and 0 or 1, c.vector_width, EVICT[ev[1]], EVICT[ev[2]])
+      mm.order_flag(c), c.vector_width, EVICT[ev[1]], EVICT[ev[2]])
   end
   -- Resident blocks per SM by shared memory, threads and estimated registers (at least 1).
   local function blocks_per_sm(c)
@@ -118,10 +119,8 @@ return function(opts, env)
     return math.max(1, math.min(by_smem, by_threads, by_regs, 32))
   end
 
-  local function args() return { "A", "B", "C", { i32 = M }, { i32 = N }, { i32 = K } } end
-  return {
-    name = "matmul", shape = { M = M, N = N, K = K }, dtype = "fp16",
-    key_shape = string.format("%dx%dx%d", M, N, K),
+  return mm.problem({
+    name = "matmul",
     source_file = "matmul.cu",
     space = space,
     warp_layout = warp_layout, smem_bytes = smem_bytes, regs_estimate = regs_estimate,
@@ -140,29 +139,15 @@ return function(opts, env)
     },
     compile = function(c)
       local even = M % c.block_m == 0 and N % c.block_n == 0 and K % c.block_k == 0
-      return { name_expr = name_expr(c), defines = { MATMUL_EVEN = even and 1 or 0 }, options = { "-std=c++17" } }
+      return mm.compile_result(name_expr(c), { MATMUL_EVEN = even and 1 or 0 })
     end,
     launch = function(c)
       local tm, tn = tiles(c)
       local grid = { tm * tn, 1, 1 }
       if c.pid_type == "xyz" then grid = { tn, tm, 1 } end
       if c.pid_type:match("^persistent") then grid = { math.min(tm * tn, blocks_per_sm(c) * sm_count), 1, 1 } end
-      return { grid = grid, block = { c.num_warps * 32, 1, 1 }, smem = smem_bytes(c) }
+      return mm.launch_result(grid, c, smem_bytes(c))
     end,
-    buffers = {
-      { name = "A", dtype = "fp16", count = M * K, init = "random", seed = 1 },
-      { name = "B", dtype = "fp16", count = K * N, init = "random", seed = 2 },
-      { name = "C", dtype = "fp16", count = M * N, output = true },
-    },
-    args = args,
-    reference = {
-      name_expr = "matmul_reference",
-      launch = function() return { grid = { cdiv(N, 16), cdiv(M, 16), 1 }, block = { 16, 16, 1 }, smem = 0 } end,
-      args = args,
-    },
-    tolerance = { atol = 1e-2, rtol = 1e-2 },
     baseline = { name = "cublas", params = { M, N, K } }, -- timed by the same loop: "% of cuBLAS"
-    flops = 2 * M * N * K,
-    bytes = 2 * (M * K + K * N + M * N),
-  }
+  }, M, N, K)
 end

@@ -1,7 +1,7 @@
 -- matmul_wgmma problem spec: C = A·B (fp16 in, fp32 accumulate, fp16 out, row-major, any M, N,
 -- K) on Hopper only (sm_90a: wgmma.mma_async, setmaxnreg). Same Problem contract and buffers
--- as kernels/matmul/spec.lua, so results compare one to one; builder called by
--- htune.problem("matmul_wgmma", {M=, N=, K=, sm_count=}).
+-- as kernels/matmul/spec.lua (both from htune.problems.matmul_common), so results compare one
+-- to one; builder called by htune.problem("matmul_wgmma", {M=, N=, K=, sm_count=}).
 --
 -- Loads: cp.async 16-byte chunks written by a producer warpgroup at 128B-swizzled addresses,
 -- completing on an mbarrier (cp.async.mbarrier.arrive.noinc), not TMA. TMA needs a 128-byte
@@ -22,11 +22,11 @@
 --     round-robin, the producer prefetches the next tile while consumers store the last).
 --   l2_grouping, loop_order: tile order as in kernels/matmul (grouped raster, M- or N-major).
 -- Not here: clusters / TMA multicast (need TMA), split-K, eviction hints, vector width.
+local mm = require "htune.problems.matmul_common"
+
 return function(opts, env)
   local S = env.htune.space
-  local M, N, K = opts.M or 1024, opts.N or 1024, opts.K or 1024
-  local sm_count = opts.sm_count or 132
-  local SMEM_MAX = 232448
+  local M, N, K, sm_count = mm.shape(opts)
 
   local function consumers(c) return c.num_warps // 4 - 1 end
   -- m64 row blocks per consumer warpgroup, or nil when block_m does not split into them.
@@ -54,7 +54,7 @@ return function(opts, env)
     },
     bounds = {
       -- ring + 16 bytes of mbarriers per stage + 1024 alignment slack
-      { name = "smem_bytes", max = SMEM_MAX - 1024, terms = {
+      { name = "smem_bytes", max = mm.SMEM_MAX - 1024, terms = {
         { 2, "num_stages", "block_m", "block_k" }, { 2, "num_stages", "block_k", "block_n" },
         { 16, "num_stages" } } },
     },
@@ -75,15 +75,12 @@ return function(opts, env)
   }
 
   local PID = { flat = 0, persistent_interleaved = 1 }
-  local function cdiv(a, b) return (a + b - 1) // b end
   local function name_expr(c)
     return string.format("matmul_wgmma_kernel<%d,%d,%d,%d,%d,%d,%d,%d>", c.block_m, c.block_n, c.block_k,
-      consumers(c), c.num_stages, PID[c.pid_type], c.l2_grouping, c.loop_order[1] == 0 and 0 or 1)
+      consumers(c), c.num_stages, PID[c.pid_type], c.l2_grouping, mm.order_flag(c))
   end
-  local function args() return { "A", "B", "C", { i32 = M }, { i32 = N }, { i32 = K } } end
-  return {
-    name = "matmul_wgmma", shape = { M = M, N = N, K = K }, dtype = "fp16",
-    key_shape = string.format("%dx%dx%d", M, N, K),
+  return mm.problem({
+    name = "matmul_wgmma",
     source_file = "matmul_wgmma.cu",
     arch = "sm_90a",
     space = space,
@@ -98,25 +95,11 @@ return function(opts, env)
       l2_grouping = "tiles grouped along the major dimension so neighbours reuse operands in L2 (1 = plain order)",
       loop_order = "{0,1}: tile order walks M first; {1,0}: N first",
     },
-    compile = function(c) return { name_expr = name_expr(c), defines = {}, options = { "-std=c++17" } } end,
+    compile = function(c) return mm.compile_result(name_expr(c), {}) end,
     launch = function(c)
-      local tiles = cdiv(M, c.block_m) * cdiv(N, c.block_n)
+      local tiles = mm.cdiv(M, c.block_m) * mm.cdiv(N, c.block_n)
       local grid = c.pid_type == "flat" and tiles or math.min(tiles, sm_count)
-      return { grid = { grid, 1, 1 }, block = { c.num_warps * 32, 1, 1 }, smem = smem_bytes(c) }
+      return mm.launch_result({ grid, 1, 1 }, c, smem_bytes(c))
     end,
-    buffers = {
-      { name = "A", dtype = "fp16", count = M * K, init = "random", seed = 1 },
-      { name = "B", dtype = "fp16", count = K * N, init = "random", seed = 2 },
-      { name = "C", dtype = "fp16", count = M * N, output = true },
-    },
-    args = args,
-    reference = {
-      name_expr = "matmul_reference",
-      launch = function() return { grid = { cdiv(N, 16), cdiv(M, 16), 1 }, block = { 16, 16, 1 }, smem = 0 } end,
-      args = args,
-    },
-    tolerance = { atol = 1e-2, rtol = 1e-2 },
-    flops = 2 * M * N * K,
-    bytes = 2 * (M * K + K * N + M * N),
-  }
+  }, M, N, K)
 end

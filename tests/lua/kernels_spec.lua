@@ -270,3 +270,27 @@ describe("matmul_wgmma spec", function()
     end
   end)
 end)
+
+describe("matmul problem parts shared through htune.problems.matmul_common", function()
+  local replay = require "htune.backends.replay"
+  local opts = { M = 257, N = 129, K = 77, sm_count = 114 }
+  local a, b = htune.problem("matmul", opts), htune.problem("matmul_wgmma", opts)
+
+  it("gives both templates the same shape, buffers, arguments, reference and work counts", function()
+    for _, k in ipairs { "shape", "dtype", "key_shape", "buffers", "tolerance", "flops", "bytes" } do
+      assert.are.same(a[k], b[k])
+    end
+    assert.are.equal("257x129x77", a.key_shape)
+    assert.are.same({ "A", "B", "C", { i32 = 257 }, { i32 = 129 }, { i32 = 77 } }, b.args())
+    assert.are.same(b.args(), b.reference.args())
+    assert.are.same({ grid = { 9, 17, 1 }, block = { 16, 16, 1 }, smem = 0 }, a.reference.launch())
+    assert.are.same(a.reference.launch(), b.reference.launch())
+    assert.are.same({ "-std=c++17" }, b.compile(b.space:default()).options)
+  end)
+
+  it("keeps the matmul space the recorded table was measured in", function()
+    local t = assert(replay.read(sys.root .. "/data/matmul.replay.gz"))
+    assert.are.equal("matmul 4ecd4994eb47f415", t.meta.space)
+    assert.are.equal("4ecd4994eb47f415", replay.space_signature(a.space))
+  end)
+end)

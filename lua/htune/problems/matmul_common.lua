@@ -1,0 +1,54 @@
+-- The parts every C = A·B problem spec shares (kernels/matmul, kernels/matmul_wgmma): fp16 in,
+-- fp32 accumulate, fp16 out, row-major A (M x K) times B (K x N). Shape options, buffers,
+-- kernel arguments, the matmul_reference check, tolerance, work counts and the compile/launch
+-- result tables, so every template is fed, checked and counted the same way.
+local common = {}
+
+common.SMEM_MAX = 232448 -- opt-in shared memory per block on sm_90 (227 KiB)
+
+function common.cdiv(a, b) return (a + b - 1) // b end
+
+-- M, N, K and the SM count from a spec's opts (1024^3 on an H100's 132 SMs by default).
+function common.shape(opts)
+  return opts.M or 1024, opts.N or 1024, opts.K or 1024, opts.sm_count or 132
+end
+
+-- The loop_order perm as the templates' ORDER argument: 0 walks tiles M-major, 1 N-major.
+function common.order_flag(c) return c.loop_order[1] == 0 and 0 or 1 end
+
+-- compile(c)'s result for a template instance and its preprocessor defines.
+function common.compile_result(name_expr, defines)
+  return { name_expr = name_expr, defines = defines, options = { "-std=c++17" } }
+end
+
+-- launch(c)'s result: grid as given, num_warps * 32 threads, smem bytes of dynamic shared memory.
+function common.launch_result(grid, c, smem)
+  return { grid = grid, block = { c.num_warps * 32, 1, 1 }, smem = smem }
+end
+
+-- problem(spec, m, n, k) -> spec with shape, dtype, key_shape, buffers, args, reference,
+-- tolerance, flops and bytes filled in for an m x n x k product; the spec brings the rest.
+function common.problem(spec, m, n, k)
+  local function args() return { "A", "B", "C", { i32 = m }, { i32 = n }, { i32 = k } } end
+  spec.shape, spec.dtype = { M = m, N = n, K = k }, "fp16"
+  spec.key_shape = string.format("%dx%dx%d", m, n, k)
+  spec.buffers = {
+    { name = "A", dtype = "fp16", count = m * k, init = "random", seed = 1 },
+    { name = "B", dtype = "fp16", count = k * n, init = "random", seed = 2 },
+    { name = "C", dtype = "fp16", count = m * n, output = true },
+  }
+  spec.args = args
+  spec.reference = {
+    name_expr = "matmul_reference",
+    launch = function()
+      return { grid = { common.cdiv(n, 16), common.cdiv(m, 16), 1 }, block = { 16, 16, 1 }, smem = 0 }
+    end,
+    args = args,
+  }
+  spec.tolerance = { atol = 1e-2, rtol = 1e-2 }
+  spec.flops = 2 * m * n * k
+  spec.bytes = 2 * (m * k + k * n + m * n)
+  return spec
+end
+
+return common
