@@ -1,17 +1,11 @@
 // kbench: standalone device harness for the kernel templates (kernels/*/*.cu) next to cuBLAS.
 // Checks each config against the reference kernel (poisoned output, fresh random inputs,
 // ||out-ref||/||ref||), then times it with CUDA events (median of batches), and prints a table.
+// The measuring helpers it shares with wgbench (fp16 conversion, inputs, error, timer,
+// cuBLAS) are in tools/bench_util.cuh.
 //   nvcc -O2 -std=c++17 -gencode=arch=compute_90a,code=sm_90a tools/kbench.cu -o kbench -lcublas
-#include <cuda_runtime.h>
-#include <cublas_v2.h>
-#include <algorithm>
-#include <cmath>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <functional>
+#include "bench_util.cuh"
 #include <string>
-#include <vector>
 
 namespace mm {
 #include "../kernels/matmul/matmul.cu"
@@ -19,64 +13,9 @@ namespace mm {
 namespace sm {
 #include "../kernels/softmax/softmax.cu"
 }
-typedef unsigned short h16;
-
-#define CK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { \
-  fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_)); exit(1); } } while (0)
 
 static int g_sms = 132;
 static std::vector<std::string> g_table;
-
-static h16 f2h_host(float f) {  // round-to-nearest fp16 for values in normal range
-  unsigned u; memcpy(&u, &f, 4);
-  unsigned s = (u >> 16) & 0x8000; int e = ((u >> 23) & 0xff) - 127 + 15; unsigned m = u & 0x7fffff;
-  if (e <= 0) return (h16)s;
-  unsigned h = s | (e << 10) | (m >> 13);
-  if ((m >> 12) & 1) h++;
-  return (h16)h;
-}
-static float h2f_host(h16 h) {
-  unsigned s = (h & 0x8000) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff, u;
-  if (e == 0) return s ? -0.f : 0.f;
-  if (e == 31) u = s | 0x7f800000 | (m << 13);
-  else u = s | ((e - 15 + 127) << 23) | (m << 13);
-  float f; memcpy(&f, &u, 4); return f;
-}
-static void fill_random(h16* d, size_t n, unsigned seed, float scale) {
-  std::vector<h16> h(n);
-  unsigned x = seed * 2654435761u + 1;
-  for (size_t i = 0; i < n; ++i) { x = x * 1664525u + 1013904223u; h[i] = f2h_host(((x >> 8) / 16777216.f * 2 - 1) * scale); }
-  CK(cudaMemcpy(d, h.data(), n * 2, cudaMemcpyHostToDevice));
-}
-static double rel_err(const h16* d_out, const h16* d_ref, size_t n, bool* nan) {
-  std::vector<h16> a(n), b(n);
-  CK(cudaMemcpy(a.data(), d_out, n * 2, cudaMemcpyDeviceToHost));
-  CK(cudaMemcpy(b.data(), d_ref, n * 2, cudaMemcpyDeviceToHost));
-  double num = 0, den = 0; *nan = false;
-  for (size_t i = 0; i < n; ++i) {
-    double x = h2f_host(a[i]), y = h2f_host(b[i]);
-    if (!std::isfinite(x)) *nan = true;
-    num += (x - y) * (x - y); den += y * y;
-  }
-  return std::sqrt(num / (den > 0 ? den : 1));
-}
-// Median over 15 batches of `per` launches; fn(i) launches with input set i.
-static double time_us(const std::function<void(int)>& fn, int nsets, int per) {
-  cudaEvent_t a, b; CK(cudaEventCreate(&a)); CK(cudaEventCreate(&b));
-  for (int i = 0; i < 3; ++i) fn(i % nsets);
-  CK(cudaDeviceSynchronize());
-  std::vector<double> v;
-  int k = 0;
-  for (int t = 0; t < 15; ++t) {
-    CK(cudaEventRecord(a));
-    for (int i = 0; i < per; ++i) fn(k++ % nsets);
-    CK(cudaEventRecord(b)); CK(cudaEventSynchronize(b)); CK(cudaGetLastError());
-    float ms; CK(cudaEventElapsedTime(&ms, a, b)); v.push_back(ms * 1000.0 / per);
-  }
-  std::sort(v.begin(), v.end());
-  CK(cudaEventDestroy(a)); CK(cudaEventDestroy(b));
-  return v[v.size() / 2];
-}
 
 // ---------- matmul ----------
 struct MM { int M, N, K, nsets; std::vector<h16*> A, B; h16 *C, *R; };
@@ -145,12 +84,6 @@ static void mm_free(MM& p) {
   for (auto a : p.A) cudaFree(a);
   for (auto b : p.B) cudaFree(b);
   cudaFree(p.C); cudaFree(p.R);
-}
-static void cublas_mm(cublasHandle_t h, const h16* A, const h16* B, h16* C, int M, int N, int K) {
-  float one = 1.f, zero = 0.f;  // row-major C = A·B is column-major C^T = B^T·A^T
-  cublasStatus_t s = cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, N, M, K, &one, B, CUDA_R_16F, N, A, CUDA_R_16F, K,
-                                  &zero, C, CUDA_R_16F, N, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
-  if (s != CUBLAS_STATUS_SUCCESS) { fprintf(stderr, "cublasGemmEx: %d\n", (int)s); exit(1); }
 }
 static void bench_mm(cublasHandle_t h, int M, int N, int K, bool timing) {
   MM p = mm_alloc(M, N, K);

@@ -1,82 +1,21 @@
 // wgbench: device harness for matmul_wgmma.cu next to cuBLAS, with tools/kbench.cu's method
 // (fresh random inputs, poisoned output, ||out-ref||/||ref|| against matmul_reference, CUDA
-// events around batches of 20 launches, median of 15 batches, inputs rotated over > L2).
+// events around batches of 20 launches, median of 15 batches, inputs rotated over > L2; the
+// helpers shared with kbench are in tools/bench_util.cuh).
 //   nvcc -O2 -std=c++17 -gencode=arch=compute_90a,code=sm_90a kernels/matmul_wgmma/wgbench.cu -lcublas -lcuda
 // Configs named "tma ..." run matmul_wgmma_tma_kernel with maps from cuTensorMapEncodeTiled.
 //   wgbench [check|quick|all]   (check: odd shapes only; quick: + 1024^3, 4096^3; all: + gemm shapes)
-#include <cuda_runtime.h>
-#include <cublas_v2.h>
+#include "../../tools/bench_util.cuh"
 #include <cuda.h>
-#include <algorithm>
-#include <cmath>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <functional>
 #include <string>
-#include <vector>
 
 namespace wg {
 #include "matmul_wgmma.cu"
 }
-typedef unsigned short h16;
-
-#define CK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { \
-  fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_)); exit(1); } } while (0)
 
 static int g_sms = 132;
 static std::vector<std::string> g_table;
 static int g_wrong = 0;
-
-static h16 f2h_host(float f) {
-  unsigned u; memcpy(&u, &f, 4);
-  unsigned s = (u >> 16) & 0x8000; int e = ((u >> 23) & 0xff) - 127 + 15; unsigned m = u & 0x7fffff;
-  if (e <= 0) return (h16)s;
-  unsigned h = s | (e << 10) | (m >> 13);
-  if ((m >> 12) & 1) h++;
-  return (h16)h;
-}
-static float h2f_host(h16 h) {
-  unsigned s = (h & 0x8000) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff, u;
-  if (e == 0) return s ? -0.f : 0.f;
-  if (e == 31) u = s | 0x7f800000 | (m << 13);
-  else u = s | ((e - 15 + 127) << 23) | (m << 13);
-  float f; memcpy(&f, &u, 4); return f;
-}
-static void fill_random(h16* d, size_t n, unsigned seed) {
-  std::vector<h16> h(n);
-  unsigned x = seed * 2654435761u + 1;
-  for (size_t i = 0; i < n; ++i) { x = x * 1664525u + 1013904223u; h[i] = f2h_host((x >> 8) / 16777216.f * 2 - 1); }
-  CK(cudaMemcpy(d, h.data(), n * 2, cudaMemcpyHostToDevice));
-}
-static double rel_err(const h16* d_out, const h16* d_ref, size_t n, bool* nan) {
-  std::vector<h16> a(n), b(n);
-  CK(cudaMemcpy(a.data(), d_out, n * 2, cudaMemcpyDeviceToHost));
-  CK(cudaMemcpy(b.data(), d_ref, n * 2, cudaMemcpyDeviceToHost));
-  double num = 0, den = 0; *nan = false;
-  for (size_t i = 0; i < n; ++i) {
-    double x = h2f_host(a[i]), y = h2f_host(b[i]);
-    if (!std::isfinite(x)) *nan = true;
-    num += (x - y) * (x - y); den += y * y;
-  }
-  return std::sqrt(num / (den > 0 ? den : 1));
-}
-static double time_us(const std::function<void(int)>& fn, int nsets, int per) {
-  cudaEvent_t a, b; CK(cudaEventCreate(&a)); CK(cudaEventCreate(&b));
-  for (int i = 0; i < 3; ++i) fn(i % nsets);
-  CK(cudaDeviceSynchronize());
-  std::vector<double> v;
-  int k = 0;
-  for (int t = 0; t < 15; ++t) {
-    CK(cudaEventRecord(a));
-    for (int i = 0; i < per; ++i) fn(k++ % nsets);
-    CK(cudaEventRecord(b)); CK(cudaEventSynchronize(b)); CK(cudaGetLastError());
-    float ms; CK(cudaEventElapsedTime(&ms, a, b)); v.push_back(ms * 1000.0 / per);
-  }
-  std::sort(v.begin(), v.end());
-  CK(cudaEventDestroy(a)); CK(cudaEventDestroy(b));
-  return v[v.size() / 2];
-}
 
 typedef void (*Kern)(const h16*, const h16*, h16*, int, int, int);
 typedef void (*TKern)(const h16*, const h16*, h16*, int, int, int, const wg::TensorMap, const wg::TensorMap);
@@ -130,13 +69,6 @@ static void launch(const Cfg& c, const h16* A, const h16* B, h16* C, int M, int 
     c.k<<<grid, (c.NC + 1) * 128, smem(c)>>>(A, B, C, M, N, K);
   }
 }
-static void cublas_mm(cublasHandle_t h, const h16* A, const h16* B, h16* C, int M, int N, int K) {
-  float one = 1.f, zero = 0.f;
-  cublasStatus_t s = cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, N, M, K, &one, B, CUDA_R_16F, N, A, CUDA_R_16F, K,
-                                  &zero, C, CUDA_R_16F, N, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
-  if (s != CUBLAS_STATUS_SUCCESS) { fprintf(stderr, "cublasGemmEx: %d\n", (int)s); exit(1); }
-}
-
 static void bench(cublasHandle_t h, int M, int N, int K, bool timing, int misalign = 0) {
   size_t set_bytes = ((size_t)M * K + (size_t)K * N) * 2;
   int nsets = timing ? (int)std::max<size_t>(1, std::min<size_t>(16, (200u << 20) / set_bytes)) : 1;
@@ -144,7 +76,7 @@ static void bench(cublasHandle_t h, int M, int N, int K, bool timing, int misali
   for (int i = 0; i < nsets; ++i) {
     CK(cudaMalloc(&A[i], (size_t)M * K * 2 + 16)); CK(cudaMalloc(&B[i], (size_t)K * N * 2 + 16));
     A[i] += misalign; B[i] += misalign;   // misalign: base not 16-byte aligned -> plain-load path
-    fill_random(A[i], (size_t)M * K, 11 + i + M); fill_random(B[i], (size_t)K * N, 97 + i + N);
+    fill_random(A[i], (size_t)M * K, 11 + i + M, 1.f); fill_random(B[i], (size_t)K * N, 97 + i + N, 1.f);
   }
   h16 *C, *R; CK(cudaMalloc(&C, (size_t)M * N * 2)); CK(cudaMalloc(&R, (size_t)M * N * 2));
   wg::matmul_reference<<<dim3((N + 15) / 16, (M + 15) / 16), dim3(16, 16)>>>(A[0], B[0], R, M, N, K);
