@@ -192,7 +192,8 @@ elseif o.configs_from then
   for i, r in ipairs(old) do cfgs[i] = r.cfg end
   io.stderr:write(string.format("record: re-measuring the %d configs of %s on %s\n", #cfgs, o.configs_from, be.info.device))
   rows = measure(shuffled(cfgs))
-  how = string.format("the %d configs of a table that held: %s", #rows, meta.how or "?")
+  -- Kept first: readers (eval-strategies) tell a sampled table by how's first word.
+  how = string.format("%s; all %d re-measured (commit %s)", meta.how or "?", #rows, o.commit or git_commit())
   if #rows < #cfgs then how = how .. string.format(" (%d of %d re-measured, --seconds %s)", #rows, #cfgs, o.seconds) end
 else
   local cfgs

@@ -60,6 +60,7 @@ expect record-around-merged 0 '^(2[5-9][0-9]|[3-9][0-9][0-9])$' sh -c "zcat '$tm
 expect record-around-drift 0 '^# drift 1.0000 ' zcat "$tmp/r2.gz"
 expect record-configs-from 0 'wrote 200 rows' "$HTUNE" run "$REC" --problem matmul --backend synthetic --configs-from "$tmp/r1.gz" --out "$tmp/r4.gz"
 expect record-configs-from-same 0 '^same$' bash -c "diff <(zcat '$tmp/r1.gz' | grep -v '^#' | cut -f1 | sort) <(zcat '$tmp/r4.gz' | grep -v '^#' | cut -f1 | sort) && echo same"
+expect record-configs-from-how 0 '^# how sampled.*; all 200 re-measured' zcat "$tmp/r4.gz"
 expect record-around-wrong-space 2 "holds space 'matmul" "$HTUNE" run "$REC" --problem softmax --backend synthetic --around "$tmp/r1.gz" --out "$tmp/r3.gz"
 
 echo "$pass passed, $fail failed"
