@@ -239,6 +239,14 @@ static void check_cfg(lua_State *L, const lspace *u, int i, int32_t *cfg, const 
     if (cfg_from_lua(L, u->sp, i, cfg, err, sizeof err) != 0) luaL_error(L, "sp:%s: %s", method, err);
 }
 
+/* Argument i as an index vector in a scratch buffer (local, or a userdata pushed when too large);
+ * raises "sp:method: reason". */
+static int32_t *arg_cfg(lua_State *L, const lspace *u, int i, int32_t *local, const char *method) {
+    int32_t *cfg = cfg_buf(L, u, local);
+    check_cfg(L, u, i, cfg, method);
+    return cfg;
+}
+
 /* ---- predicates ---- */
 
 /* Runs every predicate on the config table at the top. 1 when all hold; else 0 and, if why,
@@ -274,13 +282,18 @@ static int preds_ok(lua_State *L, const lspace *u, char *why, size_t wl) {
     return ok;
 }
 
-/* Pushes cfg's table when it passes the bounds and predicates (returns 1); else pushes nothing. */
-static int push_if_valid(lua_State *L, const lspace *u, const int32_t *cfg) {
-    if (!space_bounds_ok(u->sp, cfg, NULL)) return 0;
+/* Pushes cfg's table when the predicates hold (returns 1); else pushes nothing and, if why,
+ * names the failed predicate. */
+static int push_if_preds(lua_State *L, const lspace *u, const int32_t *cfg, char *why, size_t wl) {
     push_cfg(L, u, cfg);
-    if (preds_ok(L, u, NULL, 0)) return 1;
+    if (preds_ok(L, u, why, wl)) return 1;
     lua_pop(L, 1);
     return 0;
+}
+
+/* Pushes cfg's table when it passes the bounds and predicates (returns 1); else pushes nothing. */
+static int push_if_valid(lua_State *L, const lspace *u, const int32_t *cfg) {
+    return space_bounds_ok(u->sp, cfg, NULL) && push_if_preds(L, u, cfg, NULL, 0);
 }
 
 /* Full validity of an index vector: C check, then predicates. 1, or 0 with why. */
@@ -414,9 +427,7 @@ static void sample_one(lua_State *L, const lspace *u, rng_t *r, int32_t *cfg) {
             snprintf(why, sizeof why, "bound '%s'", space_bound_name(u->sp, which));
             continue;
         }
-        push_cfg(L, u, cfg);
-        if (preds_ok(L, u, why, sizeof why)) return;
-        lua_pop(L, 1);
+        if (push_if_preds(L, u, cfg, why, sizeof why)) return;
     }
     luaL_error(L, "sp:sample: space '%s' seems empty: no sample passed in %d tries (last rejected by %s)",
                space_name(u->sp), u->max_tries, why);
@@ -458,17 +469,13 @@ static int m_sample_many(lua_State *L) {
 static int m_neighbors(lua_State *L) {
     lspace *u = check_space(L, 1);
     int32_t local[LOCAL_SLOTS];
-    int32_t *cfg = cfg_buf(L, u, local);
-    check_cfg(L, u, 2, cfg, "neighbors");
+    int32_t *cfg = arg_cfg(L, u, 2, local, "neighbors");
     int cap = space_max_neighbors(u->sp), ns = space_nslots(u->sp);
     int32_t *out = (int32_t *)lua_newuserdatauv(L, (size_t)(cap ? cap : 1) * (size_t)ns * sizeof *out, 0);
     int n = space_neighbors(u->sp, cfg, out, cap), k = 0;
     lua_createtable(L, n, 0);
-    for (int i = 0; i < n; i++) {
-        push_cfg(L, u, out + (size_t)i * (size_t)ns);
-        if (preds_ok(L, u, NULL, 0)) lua_rawseti(L, -2, ++k);
-        else lua_pop(L, 1);
-    }
+    for (int i = 0; i < n; i++)
+        if (push_if_preds(L, u, out + (size_t)i * (size_t)ns, NULL, 0)) lua_rawseti(L, -2, ++k);
     return 1;
 }
 
@@ -483,8 +490,7 @@ static int fallback(lua_State *L, const lspace *u, const int32_t *a, const int32
 static int m_mutate(lua_State *L) {
     lspace *u = check_space(L, 1);
     int32_t la[LOCAL_SLOTS], lo[LOCAL_SLOTS];
-    int32_t *cfg = cfg_buf(L, u, la), *out = cfg_buf(L, u, lo);
-    check_cfg(L, u, 2, cfg, "mutate");
+    int32_t *cfg = arg_cfg(L, u, 2, la, "mutate"), *out = cfg_buf(L, u, lo);
     rng_t *r = lrng_check(L, 3);
     lua_Integer nf = luaL_optinteger(L, 4, 1);
     if (nf < 1) return luaL_error(L, "sp:mutate: nfields=%I must be >= 1", nf);
@@ -498,9 +504,8 @@ static int m_mutate(lua_State *L) {
 static int m_crossover(lua_State *L) {
     lspace *u = check_space(L, 1);
     int32_t la[LOCAL_SLOTS], lb[LOCAL_SLOTS], lo[LOCAL_SLOTS];
-    int32_t *a = cfg_buf(L, u, la), *b = cfg_buf(L, u, lb), *out = cfg_buf(L, u, lo);
-    check_cfg(L, u, 2, a, "crossover");
-    check_cfg(L, u, 3, b, "crossover");
+    int32_t *a = arg_cfg(L, u, 2, la, "crossover"), *b = arg_cfg(L, u, 3, lb, "crossover");
+    int32_t *out = cfg_buf(L, u, lo);
     rng_t *r = lrng_check(L, 4);
     for (int t = 0; t < u->max_tries; t++) {
         space_crossover_raw(u->sp, a, b, r, out);
@@ -512,8 +517,7 @@ static int m_crossover(lua_State *L) {
 static int m_encode(lua_State *L) {
     lspace *u = check_space(L, 1);
     int32_t local[LOCAL_SLOTS];
-    int32_t *cfg = cfg_buf(L, u, local);
-    check_cfg(L, u, 2, cfg, "encode");
+    int32_t *cfg = arg_cfg(L, u, 2, local, "encode");
     int n = space_encode_len(u->sp);
     double *x = (double *)lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *x, 0);
     space_encode(u->sp, cfg, x);
@@ -538,8 +542,7 @@ static int m_encode_names(lua_State *L) {
 static int m_hash(lua_State *L) {
     lspace *u = check_space(L, 1);
     int32_t local[LOCAL_SLOTS];
-    int32_t *cfg = cfg_buf(L, u, local);
-    check_cfg(L, u, 2, cfg, "hash");
+    int32_t *cfg = arg_cfg(L, u, 2, local, "hash");
     char hex[17];
     util_hex64(space_hash(u->sp, cfg), hex);
     lua_pushstring(L, hex);
@@ -549,8 +552,7 @@ static int m_hash(lua_State *L) {
 static int m_to_json(lua_State *L) {
     lspace *u = check_space(L, 1);
     int32_t local[LOCAL_SLOTS];
-    int32_t *cfg = cfg_buf(L, u, local);
-    check_cfg(L, u, 2, cfg, "to_json");
+    int32_t *cfg = arg_cfg(L, u, 2, local, "to_json");
     size_t n = space_to_json(u->sp, cfg, NULL, 0);
     luaL_Buffer b;
     char *p = luaL_buffinitsize(L, &b, n + 1);
@@ -567,10 +569,7 @@ static int m_from_json(lua_State *L) {
     int32_t local[LOCAL_SLOTS];
     int32_t *cfg = cfg_buf(L, u, local);
     char err[512];
-    if (space_from_json(u->sp, s, n, cfg, err, sizeof err) == 0) {
-        push_cfg(L, u, cfg);
-        if (preds_ok(L, u, err, sizeof err)) return 1;
-    }
+    if (space_from_json(u->sp, s, n, cfg, err, sizeof err) == 0 && push_if_preds(L, u, cfg, err, sizeof err)) return 1;
     luaL_pushfail(L);
     lua_pushstring(L, err);
     return 2;
@@ -604,8 +603,7 @@ static int m_validate(lua_State *L) {
 static int m_index_of(lua_State *L) {
     lspace *u = check_space(L, 1);
     int32_t local[LOCAL_SLOTS];
-    int32_t *cfg = cfg_buf(L, u, local);
-    check_cfg(L, u, 2, cfg, "index_of");
+    int32_t *cfg = arg_cfg(L, u, 2, local, "index_of");
     uint64_t ix;
     if (space_index_of(u->sp, cfg, &ix) != 0 || ix > (uint64_t)INT64_MAX)
         return luaL_error(L, "sp:index_of: space '%s' is too large for a 63-bit dense index", space_name(u->sp));
