@@ -44,6 +44,21 @@ static struct bench *bench_with(struct nvml *n, const char *why) {
 static const struct bench_opts many_rounds = { .target_rse = 1e-9, .max_reps = 200, .batch = 1, .trim_k = -1,
                                                .clock_every_ms = -1 /* read every round */ };
 
+/* Runs many_rounds on a kernel slow per period/bad under the fake NVML script spec; the
+ * kernel's slow launches go to *slow when given. */
+static struct bench_result run_scripted(const char *spec, int period, int bad, int *slow) {
+    char why[200];
+    struct nvml *n = nvml_fake(spec, why, sizeof why);
+    struct bench *b = bench_with(n, NULL);
+    struct kern k = kernel(n, period, bad);
+    struct bench_result r;
+    CHECK_EQ_INT(bench_run(b, launch, &k, &many_rounds, &r), 0);
+    if (slow) *slow = k.slow_launches;
+    bench_free(b);
+    nvml_close(n);
+    return r;
+}
+
 static void test_fake_script_and_reason_names(void) {
     char why[200], names[100];
     struct nvml *n = nvml_fake("mhz=1755,max=1980,period=3,bad=1,bad_mhz=900,reasons=0x20", why, sizeof why);
@@ -80,31 +95,20 @@ static void test_missing_library_gives_reason(void) {
 }
 
 static void test_steady_clock_discards_nothing(void) {
-    char why[200];
-    struct nvml *n = nvml_fake("", why, sizeof why);
-    struct bench *b = bench_with(n, NULL);
-    struct kern k = kernel(n, 0, 0);
-    struct bench_result r;
-    CHECK_EQ_INT(bench_run(b, launch, &k, &many_rounds, &r), 0);
+    struct bench_result r = run_scripted("", 0, 0, NULL);
     CHECK(r.clock_checked && r.clock_discards == 0 && !r.clock_throttled);
     CHECK(r.clock_min_mhz == 1980 && r.clock_max_mhz == 1980 && r.clock_ref_mhz == 1980 && r.clock_rated_mhz == 1980);
     CHECK_EQ_INT(r.clock_reads, 1 + 7);   /* warm-up + 7 rounds (8 + 6 x 32 = 200 samples) */
     CHECK_EQ_INT(r.reps, 200);
     CHECK_STR(r.clock_note, "");
-    bench_free(b);
-    nvml_close(n);
 }
 
 /* Readings 2, 5 and 8 are throttled: rounds 2, 5 and 8 (1 warm-up reading, then 1 per round).
  * Those rounds ran slow; all their 96 samples are dropped, the mean stays. */
 static void test_throttled_rounds_are_discarded(void) {
-    char why[200];
-    struct nvml *n = nvml_fake("period=3,bad=1,bad_mhz=1000,reasons=0", why, sizeof why);
-    struct bench *b = bench_with(n, NULL);
-    struct kern k = kernel(n, 3, 1);
-    struct bench_result r;
-    CHECK_EQ_INT(bench_run(b, launch, &k, &many_rounds, &r), 0);
-    CHECK_EQ_INT(k.slow_launches, 96);
+    int slow;
+    struct bench_result r = run_scripted("period=3,bad=1,bad_mhz=1000,reasons=0", 3, 1, &slow);
+    CHECK_EQ_INT(slow, 96);
     CHECK_EQ_INT(r.clock_discards, 96);
     CHECK_EQ_INT(r.reps, 200);
     CHECK(!r.clock_throttled);
@@ -112,43 +116,27 @@ static void test_throttled_rounds_are_discarded(void) {
     CHECK(r.clock_min_mhz == 1000 && r.clock_max_mhz == 1980 && r.clock_reasons == 0);
     CHECK(strstr(r.clock_note, "discarded 96 samples") == r.clock_note);
     CHECK(strstr(r.clock_note, "threshold 1782 MHz") != NULL);
-    bench_free(b);
-    nvml_close(n);
 }
 
 /* Every other round's reading is throttled: rounds are discarded within 2 x 32 samples and
  * then while discards stay under half of all samples; the rest are kept, and the result says so. */
 static void test_too_many_throttled_are_kept_and_flagged(void) {
-    char why[200];
-    struct nvml *n = nvml_fake("period=2,bad=1,reasons=0x8", why, sizeof why);
-    struct bench *b = bench_with(n, NULL);
-    struct kern k = kernel(n, 0, 0);
-    struct bench_result r;
-    CHECK_EQ_INT(bench_run(b, launch, &k, &many_rounds, &r), 0);
+    struct bench_result r = run_scripted("period=2,bad=1,reasons=0x8", 0, 0, NULL);
     CHECK(r.clock_throttled);
     CHECK(r.clock_discards >= 40 && r.clock_discards <= r.reps);
     CHECK_EQ_INT(r.reps, 200);
     CHECK(r.clock_reasons == NVML_REASON_HW_SLOWDOWN);
     CHECK(strstr(r.clock_note, "too many throttled rounds") == r.clock_note);
     CHECK(strstr(r.clock_note, "hw_slowdown") != NULL);
-    bench_free(b);
-    nvml_close(n);
 }
 
 /* A reason alone (clock unchanged) throttles unless it is idle or application clocks. */
 static void test_reasons_decide_at_full_clock(void) {
-    char why[200];
     const char *specs[] = { "period=3,bad=1,bad_mhz=1980,reasons=0x4", "period=3,bad=1,bad_mhz=1980,reasons=0x3" };
     for (int i = 0; i < 2; i++) {
-        struct nvml *n = nvml_fake(specs[i], why, sizeof why);
-        struct bench *b = bench_with(n, NULL);
-        struct kern k = kernel(n, 0, 0);
-        struct bench_result r;
-        CHECK_EQ_INT(bench_run(b, launch, &k, &many_rounds, &r), 0);
+        struct bench_result r = run_scripted(specs[i], 0, 0, NULL);
         CHECK_EQ_INT(r.clock_discards, i == 0 ? 96 : 0);
         CHECK_EQ_INT(r.clock_reasons, i == 0 ? NVML_REASON_SW_POWER_CAP : 0);
-        bench_free(b);
-        nvml_close(n);
     }
 }
 
