@@ -48,19 +48,6 @@ local function parse(args)
   return o
 end
 
--- Every valid config of the toy problem measured by the synthetic backend, as a replay file.
-local function toy_table(path)
-  local p = require("htune.problems.toy").new()
-  local be = require("htune.backends.synthetic").open(p, {})
-  local rows = {}
-  for i = 0, p.space:size() - 1 do
-    local c = p.space:at(i)
-    if c and p.space:validate(c) then rows[#rows + 1] = be:measure(c, 10, 0) end
-  end
-  assert(replay.write(path, p, rows, { device = "synthetic (toy landscape)", driver = "none", commit = "n/a", how = "all valid" }))
-  return p
-end
-
 local function plot(o, results, path, title)
   local dat = path:gsub("%.png$", "") .. ".dat"
   local f = assert(io.open(dat, "w"))
@@ -158,7 +145,7 @@ local function run_one(o, path, png)
     problem, label = problem_for(o, path), path
   else
     path, label = os.tmpname() .. ".replay", "toy synthetic table"
-    problem = toy_table(path)
+    problem = require("htune.problems.toy_table").write(path)
   end
   local meta = assert(replay.read(path)).meta
   local nearest = o.nearest or (tostring(meta.how):match("^sampled") ~= nil and not o.exact)

@@ -15,26 +15,13 @@ local function check(name, ok, detail)
   print(string.format("%s %s: %s", ok and "ok" or "FAIL", name, detail or ""))
 end
 
--- Every valid config of the toy problem, measured by the synthetic backend, as a replay file.
-local function toy_table(file)
-  local p = require("htune.problems.toy").new()
-  local be = require("htune.backends.synthetic").open(p, {})
-  local rows = {}
-  for i = 0, p.space:size() - 1 do
-    local c = p.space:at(i)
-    if c and p.space:validate(c) then rows[#rows + 1] = be:measure(c, 10, 0) end
-  end
-  assert(replay.write(file, p, rows, { device = "synthetic (toy landscape)", how = "all valid" }))
-  return p
-end
-
 local problem, nearest, tmp
 if io.open(path, "r") then
   problem, nearest = htune.problem("matmul", {}), true
 else
   print("skip: " .. path .. " is absent: pattern vs random is checked on a synthetic toy replay generated on the fly, NOT on recorded matmul data")
   tmp = os.tmpname() .. ".replay"
-  problem, path, nearest = toy_table(tmp), tmp, false
+  problem, path, nearest = require("htune.problems.toy_table").write(tmp), tmp, false
 end
 
 local be, err = replay.open(problem, { path = path, nearest = nearest })
