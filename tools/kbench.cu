@@ -8,9 +8,11 @@
 #include <string>
 
 namespace mm {
+#include "../kernels/common/fp16.cuh"
 #include "../kernels/matmul/matmul.cu"
 }
 namespace sm {
+#include "../kernels/common/fp16.cuh"
 #include "../kernels/softmax/softmax.cu"
 }
 

@@ -1,7 +1,8 @@
 // matmul: C = A·B, fp16 in, fp32 accumulate, fp16 out, row-major, any M, N, K.
 // One tunable template (tensor cores through mma.sync m16n8k16 + ldmatrix, a cp.async
 // multi-stage shared-memory pipeline, flat / 2-D / persistent tile schedules with L2 grouping)
-// and a one-thread-per-element reference. No headers: NVRTC compiles this file as it is.
+// and a one-thread-per-element reference. No headers: spec.lua's source_files puts
+// kernels/common/fp16.cuh (h16, h2f, f2h, smem_u32) before this file in one source text.
 
 // MATMUL_EVEN=1 (set by spec.lua when M, N, K are multiples of the tile; htune's buffers are
 // 256-byte aligned): no edge or misalignment code at all. The edge path is half of NVVM's and
@@ -9,22 +10,6 @@
 #ifndef MATMUL_EVEN
 #define MATMUL_EVEN 0
 #endif
-
-typedef unsigned short h16;   // fp16 bits; conversions go through cvt in PTX
-
-__device__ __forceinline__ float h2f(h16 h) {
-  float f;
-  asm("{ .reg .f16 t; mov.b16 t, %1; cvt.f32.f16 %0, t; }" : "=f"(f) : "h"(h));
-  return f;
-}
-__device__ __forceinline__ h16 f2h(float f) {
-  h16 h;
-  asm("{ .reg .f16 t; cvt.rn.f16.f32 t, %1; mov.b16 %0, t; }" : "=h"(h) : "f"(f));
-  return h;
-}
-__device__ __forceinline__ unsigned smem_u32(const void* p) {
-  return (unsigned)__cvta_generic_to_shared(p);
-}
 
 // Reference: one thread per element of C, fp32 accumulation in K order.
 extern "C" __global__ void matmul_reference(const h16* A, const h16* B, h16* C, int M, int N, int K) {

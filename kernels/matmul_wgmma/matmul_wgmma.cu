@@ -3,23 +3,8 @@
 // (A K-major, B N-major: the transposed descriptor), fed by a producer warpgroup through an
 // mbarrier ring of STAGES slots; one or two consumer warpgroups own the accumulators.
 // Loads are cp.async 16-byte chunks written at swizzled addresses (zero-filled past the edges),
-// not TMA: see spec.lua for why. No headers: NVRTC compiles this file as it is.
-
-typedef unsigned short h16;
-
-__device__ __forceinline__ float h2f(h16 h) {
-  float f;
-  asm("{ .reg .f16 t; mov.b16 t, %1; cvt.f32.f16 %0, t; }" : "=f"(f) : "h"(h));
-  return f;
-}
-__device__ __forceinline__ h16 f2h(float f) {
-  h16 h;
-  asm("{ .reg .f16 t; cvt.rn.f16.f32 t, %1; mov.b16 %0, t; }" : "=h"(h) : "f"(f));
-  return h;
-}
-__device__ __forceinline__ unsigned smem_u32(const void* p) {
-  return (unsigned)__cvta_generic_to_shared(p);
-}
+// not TMA: see spec.lua for why. No headers: spec.lua's source_files puts
+// kernels/common/fp16.cuh (h16, h2f, f2h, smem_u32) before this file in one source text.
 
 // Reference: one thread per element of C, fp32 accumulation in K order.
 extern "C" __global__ void matmul_reference(const h16* A, const h16* B, h16* C, int M, int N, int K) {

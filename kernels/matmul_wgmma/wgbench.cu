@@ -10,6 +10,7 @@
 #include <string>
 
 namespace wg {
+#include "../common/fp16.cuh"
 #include "matmul_wgmma.cu"
 }
 

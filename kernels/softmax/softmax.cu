@@ -1,20 +1,8 @@
 // softmax: Y[r, :] = softmax(X[r, :]) over the last dimension, fp16 in/out, fp32 math.
 // One tunable template (rows per block, threads per row, vector width, register-resident /
 // online / two-pass algorithm, load/store cache hints) and a one-thread-per-row reference.
-// No headers: NVRTC compiles this file as it is.
-
-typedef unsigned short h16;   // fp16 bits; conversions go through cvt in PTX
-
-__device__ __forceinline__ float h2f(h16 h) {
-  float f;
-  asm("{ .reg .f16 t; mov.b16 t, %1; cvt.f32.f16 %0, t; }" : "=f"(f) : "h"(h));
-  return f;
-}
-__device__ __forceinline__ h16 f2h(float f) {
-  h16 h;
-  asm("{ .reg .f16 t; cvt.rn.f16.f32 t, %1; mov.b16 %0, t; }" : "=h"(h) : "f"(f));
-  return h;
-}
+// No headers: spec.lua's source_files puts kernels/common/fp16.cuh (h16, h2f, f2h) before
+// this file in one source text.
 
 // Reference: one thread per row, three plain loops in fp32.
 extern "C" __global__ void softmax_reference(const h16* X, h16* Y, int rows, int cols) {

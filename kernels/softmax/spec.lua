@@ -45,7 +45,7 @@ return function(opts, env)
   return {
     name = "softmax", shape = { rows = rows, cols = cols }, dtype = "fp16",
     key_shape = string.format("%dx%d", rows, cols),
-    source_file = "softmax.cu",
+    source_files = { "../common/fp16.cuh", "softmax.cu" },
     space = space,
     items = items,
     describe = {

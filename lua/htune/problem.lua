@@ -1,6 +1,7 @@
 -- htune.problem: loads a kernel's problem spec (kernels/<name>/spec.lua under sys.root, or a
 -- path to a spec.lua) and returns the problem table of the Problem contract (docs/lua-api.md),
--- with the CUDA source read from beside the spec, its hash, and the cache key filled in.
+-- with the CUDA source read from beside the spec (one file, or several joined into one text),
+-- its hash, and the cache key filled in.
 local sys = require "htune.sys"
 
 local M = {}
@@ -37,6 +38,34 @@ local function check_opts(opts)
   end
 end
 
+-- The kernel source of spec p: source_files (paths relative to the spec's dir) joined in order
+-- into one text, each part after `#line 1 "<path>"` so NVRTC messages name its file; else the
+-- file source_file (default <name>.cu) as it is. Returns source, or nil and the missing path.
+local function read_source(p, dir, path)
+  local files = p.source_files
+  if files == nil then
+    local src_path = dir .. "/" .. (p.source_file or (p.name .. ".cu"))
+    return read_file(src_path), src_path
+  end
+  if p.source_file ~= nil then
+    error(string.format("htune.problem: %s sets both source_file ('%s') and source_files", path, tostring(p.source_file)), 3)
+  end
+  if type(files) ~= "table" or #files == 0 then
+    error(string.format("htune.problem: %s: source_files must be a non-empty list of paths, got %s", path, tostring(files)), 3)
+  end
+  local parts = {}
+  for i, f in ipairs(files) do
+    if type(f) ~= "string" or f == "" or f:find('["\n]') then
+      error(string.format("htune.problem: %s: source_files[%d] must be a file path, got %s", path, i, tostring(f)), 3)
+    end
+    local s = read_file(dir .. "/" .. f)
+    if not s then return nil, dir .. "/" .. f end
+    if s:sub(-1) ~= "\n" then s = s .. "\n" end
+    parts[i] = string.format('#line 1 "%s"\n%s', f, s)
+  end
+  return table.concat(parts)
+end
+
 -- load(name_or_path, opts) -> problem, or nil, message, "ENOENT" when the spec or source is missing.
 function M.load(name_or_path, opts)
   if type(name_or_path) ~= "string" then
@@ -56,8 +85,7 @@ function M.load(name_or_path, opts)
   for _, k in ipairs(REQUIRED) do
     if p[k] == nil then error(string.format("htune.problem: %s returned no field '%s'", path, k), 2) end
   end
-  local src_path = dir .. "/" .. (p.source_file or (p.name .. ".cu"))
-  local source = read_file(src_path)
+  local source, src_path = read_source(p, dir, path)
   if not source then return nil, "htune.problem: no kernel source at " .. src_path, "ENOENT" end
   p.source, p.source_hash, p.dir = source, sys.hash(source), dir
   p.dtype = p.dtype or "fp16"

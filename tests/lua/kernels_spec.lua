@@ -49,6 +49,80 @@ describe("htune.problem", function()
   end)
 end)
 
+describe("htune.problem source_files", function()
+  -- A throwaway kernel tree: <root>/common/h.cuh shared, <root>/k/spec.lua + k.cu.
+  local root = os.tmpname()
+  os.remove(root)
+  local function write(rel, text)
+    local f = assert(io.open(root .. "/" .. rel, "wb"))
+    f:write(text)
+    f:close()
+  end
+  local function spec(files)
+    write("k/spec.lua", string.format([[return function() return { name = "k", source_files = %s,
+      space = {}, compile = print, launch = print, buffers = {}, args = print, reference = {},
+      tolerance = {}, flops = 1, bytes = 1, describe = {} } end]], files))
+    return root .. "/k/spec.lua"
+  end
+  setup(function()
+    assert(sys.mkdirs(root .. "/common") and sys.mkdirs(root .. "/k"))
+    write("common/h.cuh", "typedef unsigned short h16;\n")
+    write("k/k.cu", 'extern "C" __global__ void k(h16* p) { p[0] = 1; }\nint broken')
+  end)
+  teardown(function()
+    for _, f in ipairs { "common/h.cuh", "k/k.cu", "k/spec.lua", "common", "k", "" } do os.remove(root .. "/" .. f) end
+  end)
+
+  it("joins the files into one source, no #include, each part after a #line naming it", function()
+    local p = assert(htune.problem(spec '{ "../common/h.cuh", "k.cu" }', {}))
+    assert.are.equal('#line 1 "../common/h.cuh"\ntypedef unsigned short h16;\n'
+      .. '#line 1 "k.cu"\nextern "C" __global__ void k(h16* p) { p[0] = 1; }\nint broken\n', p.source)
+    assert.is_nil(p.source:find("#include", 1, true))
+    assert.are.equal(sys.hash(p.source), p.source_hash)
+    write("common/h.cuh", "typedef unsigned short h16; // edited\n")
+    local q = assert(htune.problem(root .. "/k/spec.lua", {}))
+    assert.are_not.equal(p.source_hash, q.source_hash)
+    assert.matches("edited", q.source)
+  end)
+
+  it("reports a missing part as ENOENT and raises on a bad list naming the field", function()
+    local p, msg, code = htune.problem(spec '{ "../common/h.cuh", "nope.cu" }', {})
+    assert.is_nil(p)
+    assert.are.equal("ENOENT", code)
+    assert.matches("nope.cu", msg)
+    local ok, err = pcall(htune.problem, spec '{ "../common/h.cuh", 7 }', {})
+    assert.is_false(ok)
+    assert.matches("source_files%[2%]", err)
+    ok, err = pcall(htune.problem, spec '{}', {})
+    assert.is_false(ok)
+    assert.matches("source_files must be a non%-empty list", err)
+  end)
+
+  local nvrtc = htune.nvrtc
+  local test = (nvrtc and nvrtc.version() ~= nil) and it or pending
+  test("NVRTC names the part and its line in a compile error", function()
+    local p = assert(htune.problem(spec '{ "../common/h.cuh", "k.cu" }', {}))
+    local dir = os.tmpname()
+    os.remove(dir)
+    nvrtc.cache { dir = dir, enabled = false }
+    local res = nvrtc.compile { source = p.source, name = "k.cu", name_exprs = { "k" }, arch = "sm_90" }
+    assert.is_false(res.ok)
+    assert.matches('k%.cu%(2%)', res.log)
+  end)
+
+  it("gives the shipped templates the shared fp16 helpers in their one source", function()
+    for _, name in ipairs { "matmul", "matmul_wgmma", "softmax" } do
+      local p = htune.problem(name, {})
+      local src = p.source
+      assert.is_nil(src:find("#include", 1, true), name)
+      assert.is_truthy(src:find('#line 1 "../common/fp16.cuh"\n', 1, true), name)
+      local _, helpers = src:gsub("float h2f%(h16 h%)", "")
+      assert.are.equal(1, helpers, name)
+      assert.is_truthy(src:find(p.reference.name_expr .. "(", 1, true), name)
+    end
+  end)
+end)
+
 describe("matmul spec", function()
   local p = htune.problem("matmul", { M = 1024, N = 1024, K = 1024, sm_count = 132 })
 

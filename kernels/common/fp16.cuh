@@ -1,0 +1,21 @@
+// fp16 helpers the kernel templates share: h16 (fp16 bits), h2f / f2h (conversions through cvt
+// in PTX) and smem_u32 (a generic pointer as a 32-bit shared-memory address). For NVRTC a spec
+// lists it first in `source_files` and htune.problem joins it before the kernel's own file (one
+// text: its hash, the compile cache key and prompts cover it); the nvcc harnesses (kbench,
+// wgbench) put it by path before each kernel file, once per namespace (hence no include guard).
+
+typedef unsigned short h16;   // fp16 bits; conversions go through cvt in PTX
+
+__device__ __forceinline__ float h2f(h16 h) {
+  float f;
+  asm("{ .reg .f16 t; mov.b16 t, %1; cvt.f32.f16 %0, t; }" : "=f"(f) : "h"(h));
+  return f;
+}
+__device__ __forceinline__ h16 f2h(float f) {
+  h16 h;
+  asm("{ .reg .f16 t; cvt.rn.f16.f32 t, %1; mov.b16 %0, t; }" : "=h"(h) : "f"(f));
+  return h;
+}
+__device__ __forceinline__ unsigned smem_u32(const void* p) {
+  return (unsigned)__cvta_generic_to_shared(p);
+}
