@@ -14,9 +14,11 @@ struct entry {
     int abi;              /* CUDA version whose variant matches the typedef */
     int abi_fallback;     /* older variant with the same signature, or 0 */
     const char *symbol;   /* exported name for plain dlsym */
+    int optional;         /* absent: the entry stays NULL and loading goes on */
 };
 
-#define E(field, base, abi, fb, sym) { offsetof(struct cuda_api, field), base, abi, fb, sym }
+#define E(field, base, abi, fb, sym) { offsetof(struct cuda_api, field), base, abi, fb, sym, 0 }
+#define OPT(field, base, abi, sym) { offsetof(struct cuda_api, field), base, abi, 0, sym, 1 }
 static const struct entry entries[] = {
     E(init, "cuInit", 2000, 0, "cuInit"),
     E(driver_get_version, "cuDriverGetVersion", 2020, 0, "cuDriverGetVersion"),
@@ -51,8 +53,10 @@ static const struct entry entries[] = {
     E(event_elapsed_time, "cuEventElapsedTime", 12080, 2000, "cuEventElapsedTime"),
     E(get_error_name, "cuGetErrorName", 6000, 0, "cuGetErrorName"),
     E(get_error_string, "cuGetErrorString", 6000, 0, "cuGetErrorString"),
+    OPT(tensor_map_encode_tiled, "cuTensorMapEncodeTiled", 12000, "cuTensorMapEncodeTiled"),
 };
 #undef E
+#undef OPT
 
 typedef CUresult (*proc_v2_fn)(const char *, void **, int, cuuint64_t, CUdriverProcAddressQueryResult *);
 
@@ -82,6 +86,7 @@ int cuda_api_load(struct cuda_api *api, char *err, size_t errlen) {
     proc_v2_fn gpa = (proc_v2_fn)dlsym(lib, "cuGetProcAddress_v2");
     for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++) {
         void *fn = resolve(lib, gpa, &entries[i]);
+        if (!fn && entries[i].optional) continue;
         if (!fn) {
             snprintf(err, errlen, "CUDA driver %s lacks %s (ABI %d)", path, entries[i].base, entries[i].abi);
             dlclose(lib);

@@ -44,10 +44,12 @@ struct cuda_api {
     PFN_cuEventElapsedTime_v2000 event_elapsed_time; /* v12080 has the same signature */
     PFN_cuGetErrorName_v6000 get_error_name;
     PFN_cuGetErrorString_v6000 get_error_string;
+    PFN_cuTensorMapEncodeTiled_v12000 tensor_map_encode_tiled;   /* optional: NULL on drivers before 12.0 */
 };
 
-/* Opens libcuda.so.1 (or $HTUNE_LIBCUDA) and fills every entry. Returns 0, or -1 with err
- * naming the library or the missing symbol ("no CUDA driver: ..."). Calls no cuInit. */
+/* Opens libcuda.so.1 (or $HTUNE_LIBCUDA) and fills every entry (an optional one the driver
+ * lacks stays NULL). Returns 0, or -1 with err naming the library or the missing required
+ * symbol ("no CUDA driver: ..."). Calls no cuInit. */
 int cuda_api_load(struct cuda_api *api, char *err, size_t errlen);
 
 /* Closes the library opened by cuda_api_load (no-op for the fake). */
@@ -56,6 +58,9 @@ void cuda_api_unload(struct cuda_api *api);
 /* "CUDA_ERROR_ILLEGAL_ADDRESS: an illegal memory access was encountered" into buf; returns buf. */
 const char *cuda_api_error(const struct cuda_api *api, CUresult r, char *buf, size_t buflen);
 
-/* Fills api with the CPU fake (cudafake.c). Its kernels are named fake_<kind>[_<us>]. */
+/* Fills api with the CPU fake (cudafake.c). Its kernels are named fake_<kind>[_<us>].
+ * Tensor maps: $HTUNE_FAKE_TMAP=absent leaves tensor_map_encode_tiled NULL, =fail makes every
+ * encode return CUDA_ERROR_INVALID_VALUE; $HTUNE_FAKE_TMAP_LOG=path appends a line per encode
+ * and, on the first launch of each loaded fake_tmap kernel, one per map it received. */
 void cuda_api_fake(struct cuda_api *api);
 #endif

@@ -1,8 +1,9 @@
 /* A CPU stand-in for the CUDA driver, so the bench loop, the worker protocol, the watchdog
  * and restarts are tested without a GPU. Device memory is host memory; time is simulated
  * (each launch advances a stream clock by its kernel's duration with ~0.5% noise). Kernels
- * are chosen by name: fake_<kind>[_<us>], kinds sleep copy wrong fault trap hang, plus the
+ * are chosen by name: fake_<kind>[_<us>], kinds sleep copy wrong fault trap hang tmap, plus the
  * worker's helpers htune_fill / htune_compare computed with the same formulas (devcommon.h).
+ * Tensor maps are encoded as their plain parameters, so a test can read what a kernel got.
  * Like the real driver its state is per process: one static struct, reset by cuInit. */
 #include "cudaapi.h"
 #include "devcommon.h"
@@ -12,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-struct fake_fn { char kind[16]; double us; };
+struct fake_fn { char kind[16]; double us; int logged; };
 struct fake_module { struct fake_fn fns[16]; int n; };   /* functions live with their module */
 struct fake_event { double t_us; };
 
@@ -127,15 +128,96 @@ static void run_copy(void **p, int wrong) {
     if (wrong && n > 0) dst[n / 2] += 1.0f;
 }
 
+/* What the fake cuTensorMapEncodeTiled writes into the 128 opaque bytes of a CUtensorMap. */
+struct fake_tmap {
+    char magic[8];
+    uint32_t dtype, rank, interleave, swizzle, l2, oob;
+    uint64_t addr, dims[2], stride;
+    uint32_t box[2], estr[2];
+};
+_Static_assert(sizeof(struct fake_tmap) <= sizeof(CUtensorMap), "fake tensor map fits the opaque bytes");
+static const char FAKE_TMAP_MAGIC[8] = "htmap1";
+
+static void fake_log(const char *line) {
+    const char *path = getenv("HTUNE_FAKE_TMAP_LOG");
+    FILE *f = path && *path ? fopen(path, "a") : NULL;
+    if (!f) return;
+    fputs(line, f);
+    fclose(f);
+}
+
+static int fake_tmap_text(const struct fake_tmap *m, char *out, size_t cap) {
+    return snprintf(out, cap, "dtype %u rank %u dims %llux%llu stride %llu box %ux%u estr %ux%u interleave %u swizzle %u l2 %u oob %u",
+                    m->dtype, m->rank, (unsigned long long)m->dims[0], (unsigned long long)m->dims[1],
+                    (unsigned long long)m->stride, m->box[0], m->box[1], m->estr[0], m->estr[1], m->interleave,
+                    m->swizzle, m->l2, m->oob);
+}
+
+/* Rank 1 or 2 only; refuses what the driver documents as invalid for those ranks. */
+static CUresult f_tmap_encode(CUtensorMap *map, CUtensorMapDataType dtype, cuuint32_t rank, void *addr,
+                              const cuuint64_t *dims, const cuuint64_t *strides, const cuuint32_t *box,
+                              const cuuint32_t *estr, CUtensorMapInterleave il, CUtensorMapSwizzle sw,
+                              CUtensorMapL2promotion l2, CUtensorMapFloatOOBfill oob) {
+    const char *mode = getenv("HTUNE_FAKE_TMAP");
+    if (mode && strcmp(mode, "fail") == 0) return CUDA_ERROR_INVALID_VALUE;
+    if (!map || (uintptr_t)map % 64 || (uintptr_t)addr % 16 || rank < 1 || rank > 2) return CUDA_ERROR_INVALID_VALUE;
+    struct fake_tmap m = { .dtype = dtype, .rank = rank, .interleave = il, .swizzle = sw, .l2 = l2, .oob = oob,
+                           .addr = (uint64_t)(uintptr_t)addr };
+    memcpy(m.magic, FAKE_TMAP_MAGIC, sizeof m.magic);
+    for (cuuint32_t d = 0; d < rank; d++) {
+        if (dims[d] < 1 || dims[d] > ((cuuint64_t)1 << 32) || box[d] < 1 || box[d] > 256 || estr[d] < 1 || estr[d] > 8)
+            return CUDA_ERROR_INVALID_VALUE;
+        m.dims[d] = dims[d]; m.box[d] = box[d]; m.estr[d] = estr[d];
+    }
+    if (rank == 2 && (strides[0] % 16 || strides[0] >= ((cuuint64_t)1 << 40))) return CUDA_ERROR_INVALID_VALUE;
+    m.stride = rank == 2 ? strides[0] : 0;
+    memset(map, 0, sizeof *map);
+    memcpy(map, &m, sizeof m);
+    char line[300] = "encode ";
+    fake_tmap_text(&m, line + 7, sizeof line - 8);
+    strcat(line, "\n");
+    fake_log(line);
+    return CUDA_SUCCESS;
+}
+
+/* tmap kernels: (const float *src, float *dst, int n, map over src, map over dst): a copy that
+ * logs, on its first launch, each map it was passed and which buffer the map points at. A param
+ * that is not an encoded map, or a map over another buffer, fails the launch. */
+static CUresult run_tmap(struct fake_fn *fn, void **p) {
+    uint64_t src = PARAM(p, 0, CUdeviceptr), dst = PARAM(p, 1, CUdeviceptr);
+    struct fake_tmap m[2];
+    CUresult r = CUDA_SUCCESS;
+    for (int i = 0; i < 2; i++) {
+        if (p[3 + i]) memcpy(&m[i], p[3 + i], sizeof m[i]);
+        if (!p[3 + i] || memcmp(m[i].magic, FAKE_TMAP_MAGIC, sizeof m[i].magic) != 0) return CUDA_ERROR_INVALID_VALUE;
+        if (m[i].addr != (i == 0 ? src : dst)) r = CUDA_ERROR_INVALID_VALUE;
+    }
+    if (!fn->logged) {
+        fn->logged = 1;
+        for (int i = 0; i < 2; i++) {
+            char line[400];
+            int n = snprintf(line, sizeof line, "kernel arg %d base %s ", 4 + i,
+                             m[i].addr == src ? "src" : m[i].addr == dst ? "dst" : "other");
+            fake_tmap_text(&m[i], line + n, sizeof line - n);
+            strcat(line, "\n");
+            fake_log(line);
+        }
+    }
+    if (!r) run_copy(p, 0);
+    return r;
+}
+
 static CUresult f_launch(CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
                          unsigned bz, unsigned smem, CUstream s, void **params, void **extra) {
     struct fake_fn *fn = (struct fake_fn *)f;
+    CUresult r;
     if (fk.sticky) return fk.sticky;
     if ((uint64_t)bx * by * bz > 1024 || bx * by * bz == 0 || smem > 232448) return CUDA_ERROR_INVALID_VALUE;
     if (strcmp(fn->kind, "fill") == 0) run_fill(params);
     else if (strcmp(fn->kind, "compare") == 0) run_compare(params);
     else if (strcmp(fn->kind, "copy") == 0) run_copy(params, 0);
     else if (strcmp(fn->kind, "wrong") == 0) run_copy(params, 1);
+    else if (strcmp(fn->kind, "tmap") == 0 && (r = run_tmap(fn, params))) return r;
     else if (strcmp(fn->kind, "fault") == 0) fk.sticky = CUDA_ERROR_ILLEGAL_ADDRESS;
     else if (strcmp(fn->kind, "trap") == 0) fk.sticky = CUDA_ERROR_LAUNCH_FAILED;
     else if (strcmp(fn->kind, "hang") == 0) fk.hang = 1;
@@ -184,7 +266,8 @@ static CUresult f_elapsed(float *ms, CUevent a, CUevent b) {
 }
 static CUresult f_err_name(CUresult r, const char **s) {
     *s = r == CUDA_ERROR_ILLEGAL_ADDRESS ? "CUDA_ERROR_ILLEGAL_ADDRESS"
-       : r == CUDA_ERROR_LAUNCH_FAILED ? "CUDA_ERROR_LAUNCH_FAILED" : "CUDA_ERROR_FAKE";
+       : r == CUDA_ERROR_LAUNCH_FAILED ? "CUDA_ERROR_LAUNCH_FAILED"
+       : r == CUDA_ERROR_INVALID_VALUE ? "CUDA_ERROR_INVALID_VALUE" : "CUDA_ERROR_FAKE";
     return CUDA_SUCCESS;
 }
 static CUresult f_err_string(CUresult r, const char **s) { *s = "fake driver error"; return CUDA_SUCCESS; }
@@ -211,4 +294,6 @@ void cuda_api_fake(struct cuda_api *api) {
     api->event_record = f_event_record; api->event_synchronize = f_event_sync;
     api->event_elapsed_time = f_elapsed;
     api->get_error_name = f_err_name; api->get_error_string = f_err_string;
+    const char *tmap = getenv("HTUNE_FAKE_TMAP");
+    api->tensor_map_encode_tiled = tmap && strcmp(tmap, "absent") == 0 ? NULL : f_tmap_encode;
 }

@@ -110,7 +110,14 @@ static void put_kernel(struct wbuf *b, const struct wp_kernel *k) {
     for (int i = 0; i < 3; i++) put_u32(b, k->block[i]);
     put_u32(b, k->smem);
     put_i32(b, k->nargs);
-    for (int i = 0; i < k->nargs; i++) { put_i32(b, k->args[i].kind); put_u64(b, (uint64_t)k->args[i].i); put_f64(b, k->args[i].f); }
+    for (int i = 0; i < k->nargs; i++) {
+        const struct wp_arg *a = &k->args[i];
+        put_i32(b, a->kind); put_u64(b, (uint64_t)a->i); put_f64(b, a->f);
+        if (a->kind == WP_ARG_TMAP) {
+            put_u64(b, a->tm.rows); put_u64(b, a->tm.cols);
+            put_u32(b, a->tm.box_rows); put_u32(b, a->tm.box_cols); put_u32(b, a->tm.swizzle);
+        }
+    }
 }
 static void get_kernel(struct rbuf *r, struct wp_kernel *k) {
     uint32_t n;
@@ -121,7 +128,52 @@ static void get_kernel(struct rbuf *r, struct wp_kernel *k) {
     k->smem = get_u32(r);
     k->nargs = get_i32(r);
     if (k->nargs < 0 || k->nargs > WP_MAX_ARGS) { r->bad = 1; k->nargs = 0; }
-    for (int i = 0; i < k->nargs; i++) { k->args[i].kind = get_i32(r); k->args[i].i = (int64_t)get_u64(r); k->args[i].f = get_f64(r); }
+    for (int i = 0; i < k->nargs; i++) {
+        struct wp_arg *a = &k->args[i];
+        a->kind = get_i32(r); a->i = (int64_t)get_u64(r); a->f = get_f64(r);
+        if (a->kind == WP_ARG_TMAP) {
+            a->tm.rows = get_u64(r); a->tm.cols = get_u64(r);
+            a->tm.box_rows = get_u32(r); a->tm.box_cols = get_u32(r); a->tm.swizzle = get_u32(r);
+        }
+    }
+}
+
+size_t wp_dtype_bytes(int dtype) { return dtype == WP_F16 || dtype == WP_BF16 ? 2 : 4; }
+
+int wp_check_tmap(const struct wp_arg *a, const struct wp_buffer *bufs, int nbufs, char *err, size_t errlen) {
+    const struct wp_tmap *t = &a->tm;
+    const uint64_t dim_max = (uint64_t)1 << 32;
+    if (a->i < 0 || a->i >= nbufs)
+        return snprintf(err, errlen, "tmap must be a buffer 1..%d, got %lld", nbufs, (long long)a->i + 1), -1;
+    const struct wp_buffer *b = &bufs[a->i];
+    unsigned long long eb = wp_dtype_bytes(b->dtype), rows = t->rows, cols = t->cols;
+    if (rows < 1 || rows > dim_max) return snprintf(err, errlen, "rows must be 1..%llu, got %llu", (unsigned long long)dim_max, rows), -1;
+    if (cols < 1 || cols > dim_max) return snprintf(err, errlen, "cols must be 1..%llu, got %llu", (unsigned long long)dim_max, cols), -1;
+    if (rows > b->count / cols)
+        return snprintf(err, errlen, "rows x cols must fit buffer %lld (%llu elements), got %llu x %llu",
+                        (long long)a->i + 1, (unsigned long long)b->count, rows, cols), -1;
+    if (cols * eb % 16)
+        return snprintf(err, errlen, "cols x %llu bytes (the row pitch) must be a multiple of 16, got %llu", eb, cols), -1;
+    if (t->box_rows < 1 || t->box_rows > 256) return snprintf(err, errlen, "box_rows must be 1..256, got %u", t->box_rows), -1;
+    if (t->box_cols < 1 || t->box_cols > 256) return snprintf(err, errlen, "box_cols must be 1..256, got %u", t->box_cols), -1;
+    if (t->box_cols * eb % 16)
+        return snprintf(err, errlen, "box_cols x %llu bytes must be a multiple of 16, got %u", eb, t->box_cols), -1;
+    if (t->swizzle != 0 && t->swizzle != 32 && t->swizzle != 64 && t->swizzle != 128)
+        return snprintf(err, errlen, "swizzle must be 0, 32, 64 or 128 (bytes), got %u", t->swizzle), -1;
+    if (t->swizzle && t->box_cols * eb > t->swizzle)
+        return snprintf(err, errlen, "box_cols x %llu bytes must be within the %u-byte swizzle span, got %u",
+                        eb, t->swizzle, t->box_cols), -1;
+    return 0;
+}
+
+/* The first TMAP arg of k that fails wp_check_tmap, as "<what>args[i].<message>". */
+static int check_args(const struct wp_kernel *k, const char *what, const struct wp_buffer *bufs, int nbufs,
+                      char *err, size_t errlen) {
+    char why[200];
+    for (int i = 0; i < k->nargs; i++)
+        if (k->args[i].kind == WP_ARG_TMAP && wp_check_tmap(&k->args[i], bufs, nbufs, why, sizeof why))
+            return snprintf(err, errlen, "%sargs[%d].%s", what, i + 1, why), -1;
+    return 0;
 }
 
 static void put_opts(struct wbuf *b, const struct bench_opts *o) {
@@ -160,7 +212,8 @@ int wp_get_setup(struct rbuf *r, struct wp_setup *s, char *err, size_t errlen) {
     }
     if (s->has_ref) get_kernel(r, &s->ref);
     s->atol = get_f64(r); s->rtol = get_f64(r);
-    return done(r, "setup", err, errlen);
+    if (done(r, "setup", err, errlen)) return -1;
+    return s->has_ref ? check_args(&s->ref, "reference ", s->bufs, s->nbufs, err, errlen) : 0;
 }
 
 void wp_put_trial(struct wbuf *b, const struct wp_trial *t) {
@@ -168,10 +221,11 @@ void wp_put_trial(struct wbuf *b, const struct wp_trial *t) {
     put_kernel(b, &t->k); put_opts(b, &t->opts); put_i32(b, t->check); put_i32(b, t->raw_n);
     wbuf_end(b);
 }
-int wp_get_trial(struct rbuf *r, struct wp_trial *t, char *err, size_t errlen) {
+int wp_get_trial(struct rbuf *r, struct wp_trial *t, const struct wp_buffer *bufs, int nbufs, char *err, size_t errlen) {
     memset(t, 0, sizeof *t);
     get_kernel(r, &t->k); get_opts(r, &t->opts); t->check = get_i32(r); t->raw_n = get_i32(r);
-    return done(r, "trial", err, errlen);
+    if (done(r, "trial", err, errlen)) return -1;
+    return check_args(&t->k, "", bufs, nbufs, err, errlen);
 }
 
 void wp_put_baseline(struct wbuf *b, const struct wp_baseline *t) {

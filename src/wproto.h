@@ -25,7 +25,7 @@ enum wp_type {
 
 enum wp_dtype { WP_F32 = 0, WP_F16 = 1, WP_BF16 = 2, WP_I32 = 3 };          /* = DEV_* */
 enum wp_init { WP_INIT_RANDOM = 0, WP_INIT_CONST = 1, WP_INIT_ZERO = 2 };
-enum wp_arg_kind { WP_ARG_BUF = 0, WP_ARG_I32, WP_ARG_I64, WP_ARG_F32, WP_ARG_F64 };
+enum wp_arg_kind { WP_ARG_BUF = 0, WP_ARG_I32, WP_ARG_I64, WP_ARG_F32, WP_ARG_F64, WP_ARG_TMAP };
 /* Trial outcomes; FAULT and TIMEOUT leave a dead context: the worker is replaced. */
 enum wp_status { WP_S_OK = 0, WP_S_WRONG, WP_S_FAULT, WP_S_TIMEOUT, WP_S_INVALID, WP_S_UNAVAILABLE, WP_S_CUTOFF };
 
@@ -39,7 +39,11 @@ struct cuda_device_info {
 };
 
 struct wp_buffer { int32_t dtype, init; uint64_t count, seed; double value; };
-struct wp_arg { int32_t kind; int64_t i; double f; };   /* kind BUF: i = buffer index */
+/* A 2-D tiled TMA tensor map over a setup buffer seen as a row-major rows x cols matrix (cols
+ * innermost), copied box_rows x box_cols at a time; swizzle in bytes (0 = none, 32, 64, 128).
+ * The worker encodes it (cuTensorMapEncodeTiled) from the buffer's device pointer and dtype. */
+struct wp_tmap { uint64_t rows, cols; uint32_t box_rows, box_cols, swizzle; };
+struct wp_arg { int32_t kind; int64_t i; double f; struct wp_tmap tm; };   /* kind BUF, TMAP: i = buffer index */
 struct wp_kernel {
     const uint8_t *image; uint32_t image_len;   /* cubin or NUL-terminated PTX; a NUL follows on the wire */
     const char *name;                           /* lowered (mangled) kernel name */
@@ -85,11 +89,13 @@ void wp_put_baseline(struct wbuf *b, const struct wp_baseline *t);
 void wp_put_error(struct wbuf *b, int code, const char *msg);
 void wp_put_result(struct wbuf *b, const struct wp_result *r);
 
-/* Decoders: 0, or -1 with err naming the field that did not fit. */
+/* Decoders: 0, or -1 with err naming the field that did not fit, or the TMAP arg that fails
+ * wp_check_tmap ("reference args[7].box_rows must be 1..256, got 512"). */
 int wp_get_hello(struct rbuf *r, struct wp_hello *h, char *err, size_t errlen);
 int wp_get_devices(struct rbuf *r, struct cuda_device_info *d, int cap, int *n, char *err, size_t errlen);
 int wp_get_setup(struct rbuf *r, struct wp_setup *s, char *err, size_t errlen);
-int wp_get_trial(struct rbuf *r, struct wp_trial *t, char *err, size_t errlen);
+/* wp_get_trial checks TMAP args against the setup's buffers (bufs[0..nbufs-1]). */
+int wp_get_trial(struct rbuf *r, struct wp_trial *t, const struct wp_buffer *bufs, int nbufs, char *err, size_t errlen);
 int wp_get_baseline(struct rbuf *r, struct wp_baseline *t, char *err, size_t errlen);
 int wp_get_error(struct rbuf *r, int *code, char *msg, size_t msglen);
 int wp_get_result(struct rbuf *r, struct wp_result *res, char *err, size_t errlen);
@@ -99,6 +105,15 @@ int wp_get_result(struct rbuf *r, struct wp_result *res, char *err, size_t errle
  * a bad length. */
 int wp_write_frame(int fd, const struct wbuf *b);
 int wp_read_frame(int fd, uint8_t **buf, size_t *cap, int *type, const uint8_t **payload, size_t *len);
+
+/* Checks TMAP arg a against buffers bufs[0..nbufs-1] (a->i 0-based) as cuTensorMapEncodeTiled
+ * would: buffer exists, rows and cols 1..2^32, rows x cols within the buffer, 16-byte row pitch,
+ * box dims 1..256 with a 16-byte multiple inner box inside the swizzle span, swizzle 0/32/64/128.
+ * 0, or -1 with err starting with the field ("box_rows must be 1..256, got 512"; buffers
+ * numbered from 1). */
+int wp_check_tmap(const struct wp_arg *a, const struct wp_buffer *bufs, int nbufs, char *err, size_t errlen);
+/* Bytes per element of a wp_dtype (fp16/bf16 2, fp32/int32 4). */
+size_t wp_dtype_bytes(int dtype);
 
 const char *wp_status_name(int status);   /* "ok","wrong","fault","timeout","invalid","unavailable","cutoff" */
 #endif

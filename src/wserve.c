@@ -35,6 +35,7 @@ struct klaunch {
     const struct wp_kernel *k;
     void *params[WP_MAX_ARGS];
     union { CUdeviceptr p; int32_t i32; int64_t i64; float f32; double f64; } vals[WP_MAX_ARGS];
+    CUtensorMap maps[WP_MAX_ARGS];   /* TMAP args by value (CUtensorMap is 128-byte aligned) */
 };
 
 static int launch_kernel(void *ctx, CUstream s) {
@@ -58,22 +59,67 @@ static void fail(struct wstate *st, struct wp_result *res, int r, const char *wh
     if (res->status == WP_S_FAULT || res->status == WP_S_TIMEOUT) st->dead = 1;
 }
 
-/* Binds args to kernel parameter slots; buffer refs must name a setup buffer. */
-static int bind_args(struct wstate *st, struct klaunch *l, char *err, size_t errlen) {
+/* Encodes TMAP arg i into l->maps[i] from its buffer's device pointer and dtype, as
+ * kernels/matmul_wgmma/wgbench.cu's make_map does: dims {cols, rows}, row pitch in bytes, box
+ * {box_cols, box_rows}, element strides 1, no interleave, L2 promotion 256B, OOB filled with
+ * zeros. The decoder has checked the arg (wp_check_tmap). */
+static int encode_tmap(struct wstate *st, struct klaunch *l, int i, struct wp_result *res) {
+    static const CUtensorMapDataType types[] = { [WP_F32] = CU_TENSOR_MAP_DATA_TYPE_FLOAT32,
+        [WP_F16] = CU_TENSOR_MAP_DATA_TYPE_FLOAT16, [WP_BF16] = CU_TENSOR_MAP_DATA_TYPE_BFLOAT16,
+        [WP_I32] = CU_TENSOR_MAP_DATA_TYPE_INT32 };
+    const struct wp_arg *a = &l->k->args[i];
+    const struct wp_tmap *t = &a->tm;
+    if (!st->api.tensor_map_encode_tiled) {
+        res->status = WP_S_UNAVAILABLE;
+        snprintf(res->message, sizeof res->message, "arg %d: tensor map: the CUDA driver has no cuTensorMapEncodeTiled (needs 12.0 or later)", i + 1);
+        return -1;
+    }
+    int dtype = st->specs[a->i].dtype;
+    if (dtype < WP_F32 || dtype > WP_I32) {
+        res->status = WP_S_INVALID;
+        return snprintf(res->message, sizeof res->message, "arg %d: tensor map over buffer %lld of unknown dtype %d", i + 1, (long long)a->i + 1, dtype), -1;
+    }
+    cuuint64_t dims[2] = { t->cols, t->rows }, strides[1] = { t->cols * wp_dtype_bytes(dtype) };
+    cuuint32_t box[2] = { t->box_cols, t->box_rows }, estr[2] = { 1, 1 };
+    CUtensorMapSwizzle sw = t->swizzle == 128 ? CU_TENSOR_MAP_SWIZZLE_128B : t->swizzle == 64 ? CU_TENSOR_MAP_SWIZZLE_64B
+                          : t->swizzle == 32 ? CU_TENSOR_MAP_SWIZZLE_32B : CU_TENSOR_MAP_SWIZZLE_NONE;
+    int r = st->api.tensor_map_encode_tiled(&l->maps[i], types[dtype], 2, (void *)(uintptr_t)st->bufs[a->i], dims, strides,
+                                            box, estr, CU_TENSOR_MAP_INTERLEAVE_NONE, sw,
+                                            CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+    if (r) {
+        char msg[200];
+        res->status = WP_S_INVALID;
+        snprintf(res->message, sizeof res->message, "arg %d: cuTensorMapEncodeTiled: %s", i + 1, cuda_api_error(&st->api, r, msg, sizeof msg));
+        return -1;
+    }
+    return 0;
+}
+
+/* Binds args to kernel parameter slots (tensor maps encoded once here, outside any timed
+ * loop); buffer refs must name a setup buffer. 0, or -1 with res's status and message set. */
+static int bind_args(struct wstate *st, struct klaunch *l, struct wp_result *res) {
     for (int i = 0; i < l->k->nargs; i++) {
         const struct wp_arg *a = &l->k->args[i];
+        l->params[i] = &l->vals[i];
         switch (a->kind) {
         case WP_ARG_BUF:
-            if (a->i < 0 || a->i >= st->nbufs)
-                return snprintf(err, errlen, "arg %d: buffer %lld not set up (%d buffers)", i + 1, (long long)a->i, st->nbufs), -1;
+            if (a->i < 0 || a->i >= st->nbufs) {
+                res->status = WP_S_INVALID;
+                return snprintf(res->message, sizeof res->message, "arg %d: buffer %lld not set up (%d buffers)", i + 1, (long long)a->i, st->nbufs), -1;
+            }
             l->vals[i].p = st->bufs[a->i]; break;
         case WP_ARG_I32: l->vals[i].i32 = (int32_t)a->i; break;
         case WP_ARG_I64: l->vals[i].i64 = a->i; break;
         case WP_ARG_F32: l->vals[i].f32 = (float)a->f; break;
         case WP_ARG_F64: l->vals[i].f64 = a->f; break;
-        default: return snprintf(err, errlen, "arg %d: unknown kind %d", i + 1, a->kind), -1;
+        case WP_ARG_TMAP:
+            if (encode_tmap(st, l, i, res)) return -1;
+            l->params[i] = &l->maps[i];
+            break;
+        default:
+            res->status = WP_S_INVALID;
+            return snprintf(res->message, sizeof res->message, "arg %d: unknown kind %d", i + 1, a->kind), -1;
         }
-        l->params[i] = &l->vals[i];
     }
     return 0;
 }
@@ -94,7 +140,7 @@ static int load_kernel(struct wstate *st, const struct wp_kernel *k, CUmodule *m
     api->func_get_attribute(&res->local_bytes, CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES, l->fn);
     api->func_get_attribute(&res->static_smem, CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES, l->fn);
     api->func_get_attribute(&res->max_threads, CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK, l->fn);
-    if (bind_args(st, l, res->message, sizeof res->message)) return res->status = WP_S_INVALID, -1;
+    if (bind_args(st, l, res)) return -1;
     return 0;
 }
 
@@ -138,7 +184,7 @@ static void measure(struct wstate *st, bench_launch_fn launch, void *ctx, const 
 static void do_trial(struct wstate *st, struct rbuf *rb, struct wp_result *res) {
     struct wp_trial t;
     char err[300];
-    if (wp_get_trial(rb, &t, err, sizeof err)) { res->status = WP_S_INVALID; snprintf(res->message, sizeof res->message, "%s", err); return; }
+    if (wp_get_trial(rb, &t, st->specs, st->nbufs, err, sizeof err)) { res->status = WP_S_INVALID; snprintf(res->message, sizeof res->message, "%s", err); return; }
     if (!st->ctx_open || !st->bench) { res->status = WP_S_INVALID; snprintf(res->message, sizeof res->message, "no problem set up"); return; }
     double t0 = util_now_ms();
     CUmodule mod = NULL;
@@ -157,9 +203,7 @@ static int launch_dtod(void *ctx, CUstream s) {
     struct dtod *d = ctx;
     return d->api->memcpy_dtod_async(d->dst, d->src, d->bytes, s);
 }
-static size_t buffer_bytes(const struct wp_buffer *b) {
-    return b->count * (size_t)(b->dtype == WP_F16 || b->dtype == WP_BF16 ? 2 : 4);
-}
+static size_t buffer_bytes(const struct wp_buffer *b) { return b->count * wp_dtype_bytes(b->dtype); }
 
 /* "memcpy": the driver's device-to-device copy from buffer params[0] (default 0) into the
  * output buffer, timed by the same loop: the device's measured copy figure. */
