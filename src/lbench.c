@@ -16,6 +16,8 @@ typedef struct {
     struct worker *w;
     double timeout_ms;        /* watchdog of the request in flight */
     int kind;                 /* WP_TRIAL or WP_BASELINE in flight */
+    int nbufs;                /* the last setup's buffers, to check trials' tensor-map args */
+    struct wp_buffer bufs[WP_MAX_BUFS];
 } lworker;
 
 static lworker *check_worker(lua_State *L, int i) {
@@ -56,13 +58,44 @@ static void get_dim3(lua_State *L, int t, const char *k, uint32_t out[3], uint32
     lua_pop(L, 1);
 }
 
-/* One kernel argument: {buf=i} (1-based), {i32=}, {i64=}, {f32=}, {f64=}. */
-static void get_arg(lua_State *L, int t, int i, struct wp_arg *a) {
-    static const char *keys[] = { "buf", "i32", "i64", "f32", "f64" };
-    if (!lua_istable(L, t)) luaL_error(L, "args[%d]: expected {buf=n} or {i32=v}/{i64=}/{f32=}/{f64=}", i);
-    for (int k = 0; k < 5; k++) {
+/* Field k of args[i] (table at t) as an integer 0..hi (absent: dflt, or raise when dflt < 0);
+ * the values' meaning is checked by wp_check_tmap. */
+static lua_Integer arg_int(lua_State *L, int t, int i, const char *k, lua_Integer hi, lua_Integer dflt) {
+    lua_getfield(L, t, k);
+    int isnum;
+    lua_Integer v = lua_tointegerx(L, -1, &isnum);
+    if (lua_isnil(L, -1) && dflt >= 0) v = dflt, isnum = 1;
+    if (!isnum || v < 0 || v > hi)
+        luaL_error(L, "args[%d].%s must be an integer 0..%I, got %s", i, k, hi, luaL_tolstring(L, -1, NULL));
+    lua_pop(L, 1);
+    return v;
+}
+
+/* {tmap=buffer (1-based), rows=, cols=, box_rows=, box_cols=, swizzle=0}, checked against the
+ * buffers as the worker's decoder checks it. */
+static void get_tmap(lua_State *L, int t, int i, struct wp_arg *a, const struct wp_buffer *bufs, int nbufs) {
+    const lua_Integer u32 = 0xffffffff;
+    char why[200];
+    a->kind = WP_ARG_TMAP;
+    a->i = arg_int(L, t, i, "tmap", WP_MAX_BUFS, -1) - 1;
+    a->tm.rows = (uint64_t)arg_int(L, t, i, "rows", (lua_Integer)1 << 40, -1);
+    a->tm.cols = (uint64_t)arg_int(L, t, i, "cols", (lua_Integer)1 << 40, -1);
+    a->tm.box_rows = (uint32_t)arg_int(L, t, i, "box_rows", u32, -1);
+    a->tm.box_cols = (uint32_t)arg_int(L, t, i, "box_cols", u32, -1);
+    a->tm.swizzle = (uint32_t)arg_int(L, t, i, "swizzle", u32, 0);
+    if (wp_check_tmap(a, bufs, nbufs, why, sizeof why)) luaL_error(L, "args[%d].%s", i, why);
+}
+
+/* One kernel argument: {buf=i} (1-based), {i32=}, {i64=}, {f32=}, {f64=}, {tmap=i, ...}. */
+static void get_arg(lua_State *L, int t, int i, struct wp_arg *a, const struct wp_buffer *bufs, int nbufs) {
+    static const char *keys[] = { "buf", "i32", "i64", "f32", "f64", "tmap" };
+    if (!lua_istable(L, t)) luaL_error(L, "args[%d]: expected {buf=n}, {i32=v}/{i64=}/{f32=}/{f64=} or {tmap=n, ...}", i);
+    for (int k = 0; k < 6; k++) {
         lua_getfield(L, t, keys[k]);
         if (!lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            if (k == WP_ARG_TMAP) return get_tmap(L, t, i, a, bufs, nbufs);
+            lua_getfield(L, t, keys[k]);
             a->kind = k;
             if (k == WP_ARG_F32 || k == WP_ARG_F64) a->f = luaL_checknumber(L, -1);
             else a->i = luaL_checkinteger(L, -1) - (k == WP_ARG_BUF ? 1 : 0);
@@ -71,12 +104,13 @@ static void get_arg(lua_State *L, int t, int i, struct wp_arg *a) {
         }
         lua_pop(L, 1);
     }
-    luaL_error(L, "args[%d]: expected one of buf, i32, i64, f32, f64", i);
+    luaL_error(L, "args[%d]: expected one of buf, i32, i64, f32, f64, tmap", i);
 }
 
-/* {image=, name=, grid=, block=, smem=, args={...}} at index t. Pointers stay valid while
- * the table is on the stack (the strings belong to it). */
-static void get_kernel(lua_State *L, int t, struct wp_kernel *k) {
+/* {image=, name=, grid=, block=, smem=, args={...}} at index t; tensor-map args are checked
+ * against bufs[0..nbufs-1]. Pointers stay valid while the table is on the stack (the strings
+ * belong to it). */
+static void get_kernel(lua_State *L, int t, struct wp_kernel *k, const struct wp_buffer *bufs, int nbufs) {
     memset(k, 0, sizeof *k);
     size_t n;
     lua_getfield(L, t, "image");
@@ -94,7 +128,7 @@ static void get_kernel(lua_State *L, int t, struct wp_kernel *k) {
     if (k->nargs > WP_MAX_ARGS) luaL_error(L, "args: %d arguments, at most %d", k->nargs, WP_MAX_ARGS);
     for (int i = 0; i < k->nargs; i++) {
         lua_rawgeti(L, -1, i + 1);
-        get_arg(L, lua_gettop(L), i + 1, &k->args[i]);
+        get_arg(L, lua_gettop(L), i + 1, &k->args[i], bufs, nbufs);
         lua_pop(L, 1);
     }
     lua_pop(L, 1);
@@ -166,7 +200,9 @@ static int lw_setup(lua_State *L) {
         lua_pop(L, 1);
     }
     lua_getfield(L, 2, "reference");
-    if ((s->has_ref = lua_istable(L, -1))) get_kernel(L, lua_gettop(L), &s->ref);
+    if ((s->has_ref = lua_istable(L, -1))) get_kernel(L, lua_gettop(L), &s->ref, s->bufs, s->nbufs);
+    lw->nbufs = s->nbufs;
+    memcpy(lw->bufs, s->bufs, sizeof lw->bufs);
     struct wbuf b = { 0 };
     wp_put_setup(&b, s);
     int type, st = -1;
@@ -209,7 +245,7 @@ static int lw_submit(lua_State *L) {
         lw->kind = WP_BASELINE;
     } else {
         struct wp_trial *t = lua_newuserdatauv(L, sizeof *t, 0);
-        get_kernel(L, 2, &t->k);
+        get_kernel(L, 2, &t->k, lw->bufs, lw->nbufs);
         get_opts(L, 2, &t->opts);
         t->check = (int)opt_num(L, 2, "check", 1);
         t->raw_n = (int)opt_num(L, 2, "raw_launches", 0);

@@ -101,6 +101,67 @@ describe("htune.bench worker", function()
   end)
 end)
 
+describe("htune.bench tensor-map args", function()
+  local bufs = { { dtype = "fp32", count = 1024, init = "random" }, { dtype = "fp32", count = 1024 } }
+  local function args(map) return { { buf = 1 }, { buf = 2 }, { i32 = 1024 }, map,
+                                    { tmap = 2, rows = 32, cols = 32, box_rows = 32, box_cols = 8, swizzle = 32 } } end
+  local good = { tmap = 1, rows = 16, cols = 64, box_rows = 8, box_cols = 32, swizzle = 128 }
+  local function with(t)
+    local m = {}
+    for k, v in pairs(good) do m[k] = v end
+    for k, v in pairs(t) do m[k] = v end
+    if t.rows == false then m.rows = nil end
+    return m
+  end
+
+  it("runs a kernel taking two maps and raises on a bad field, naming it", function()
+    local w = assert(bench.worker { fake = true })
+    assert(w:setup { buffers = bufs, output = 2,
+      reference = { image = "m", name = "fake_tmap_1", block = 64, args = args(good) } })
+    assert(w:submit { image = "m", name = "fake_tmap_20", block = 64, args = args(good), opts = { time_cap_ms = 5 } })
+    local r
+    repeat r = w:poll(10) until r
+    assert.is_true(r.ok, r.message)   -- fake_tmap fails unless both params are maps over src and dst
+    assert.are.equal(0, r.check.mismatches)
+    for _, case in ipairs {
+      { { box_rows = 512 }, "args%[4%]%.box_rows must be 1%.%.256, got 512" },
+      { { tmap = 3 }, "args%[4%]%.tmap must be a buffer 1%.%.2, got 3" },
+      { { rows = false }, "args%[4%]%.rows must be an integer 0%.%.%d+, got nil" },
+      { { cols = 2.5 }, "args%[4%]%.cols must be an integer 0%.%.%d+, got 2%.5" },
+      { { rows = 64 }, "args%[4%]%.rows x cols must fit buffer 1 %(1024 elements%), got 64 x 64" },
+      { { swizzle = 64 }, "args%[4%]%.box_cols x 4 bytes must be within the 64%-byte swizzle span, got 32" },
+    } do
+      local ok, err = pcall(w.submit, w, { image = "m", name = "fake_tmap_20", block = 64, args = args(with(case[1])) })
+      assert.is_false(ok)
+      assert.matches(case[2], err)
+    end
+    local ok, err = pcall(w.setup, w, { buffers = bufs, output = 2,
+      reference = { image = "m", name = "fake_tmap_1", block = 64, args = args(with { box_cols = 0 }) } })
+    assert.is_false(ok)
+    assert.matches("args%[4%]%.box_cols must be 1%.%.256, got 0", err)
+    w:close()
+  end)
+
+  it("live: a problem's {tmap=name, ...} args become maps over its buffers", function()
+    local live = require "htune.backends.live"
+    local p = fake_problem { "fake_tmap_10" }
+    p.args = function() return { "X", "Y", { i32 = 1024 },
+      { tmap = "X", rows = 16, cols = 64, box_rows = 8, box_cols = 32, swizzle = 128 },
+      { tmap = "Y", rows = 32, cols = 32, box_rows = 32, box_cols = 8 } } end
+    local b = assert(live.open(p, { fake = true, compiler = fake_compiler, time_cap_ms = 5 }))
+    b:submit { { id = 1, cfg = { kernel = "fake_tmap_10" }, hash = "h" } }
+    local res
+    repeat res = b:poll(100)[1] until res
+    assert.is_true(res.ok, res.log)
+    b:close()
+    assert.are.same({ { buf = 2 }, { tmap = 1, rows = 4, cols = 8, box_rows = 4, box_cols = 8, swizzle = 0 } },
+      live._worker_args({ "Y", { tmap = "X", rows = 4, cols = 8, box_rows = 4, box_cols = 8, swizzle = 0 } }, { X = 1, Y = 2 }))
+    local ok, err = pcall(live._worker_args, { "X", { tmap = "Z", rows = 4 } }, { X = 1 })
+    assert.is_false(ok)
+    assert.matches("args%[2%]%.tmap: no buffer named 'Z'", err)
+  end)
+end)
+
 describe("live backend on the fake driver", function()
   it("times the baseline at open and again at rebench, keeping the best", function()
     local live = require "htune.backends.live"

@@ -23,19 +23,25 @@ local function buffer_specs(problem)
   return specs, index, output
 end
 
--- Problem args ("A", {i32=M}, ...) to worker args ({buf=1}, {i32=M}, ...).
+-- Problem args ("A", {i32=M}, {tmap="A", rows=, ...}, ...) to worker args ({buf=1}, {i32=M},
+-- {tmap=1, rows=, ...}, ...); htune.bench checks a tensor map's fields against the buffers.
 local function worker_args(list, index)
   local out = {}
   for i, a in ipairs(list) do
     if type(a) == "string" then
       if not index[a] then error(string.format("args[%d]: no buffer named '%s'", i, a), 3) end
       out[i] = { buf = index[a] }
+    elseif type(a) == "table" and a.tmap ~= nil then
+      if not index[a.tmap] then error(string.format("args[%d].tmap: no buffer named '%s'", i, tostring(a.tmap)), 3) end
+      out[i] = { tmap = index[a.tmap], rows = a.rows, cols = a.cols, box_rows = a.box_rows, box_cols = a.box_cols,
+                 swizzle = a.swizzle }
     else
       out[i] = a
     end
   end
   return out
 end
+M._worker_args = worker_args   -- for tests
 
 local function job_for(problem, name_expr, ce, arch)
   return { source = problem.source, name = problem.name .. ".cu", name_exprs = { name_expr },
