@@ -35,11 +35,20 @@ template <int BYTES>
 __device__ __forceinline__ void cp_async_ca(unsigned dst, const void* src) {
   asm volatile("cp.async.ca.shared.global [%0], [%1], %2;" :: "r"(dst), "l"(src), "n"(BYTES));
 }
+// The descriptor's fraction (1.0) comes from %tid.x through opaque PTX, so ptxas keeps the
+// policy in per-thread registers: with the value in a uniform register pair, the even-tile path of
+// the last recorded fault (1024^3, one warp, B hinted) still had the faulting LDGSTS form that
+// B_LANE_XOR below removes elsewhere.
 template <int EVICT>
 __device__ __forceinline__ unsigned long long make_policy() {
   unsigned long long p = 0;
-  if constexpr (EVICT == 1) asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(p));
-  if constexpr (EVICT == 2) asm volatile("createpolicy.fractional.L2::evict_last.b64 %0, 1.0;" : "=l"(p));
+  if constexpr (EVICT != 0) {
+    float frac;   // (tid >> 31) + 1.0 = 1.0 for every thread
+    asm volatile("{ .reg .u32 t; mov.u32 t, %%tid.x; shr.u32 t, t, 31; cvt.rn.f32.u32 %0, t; add.f32 %0, %0, 0f3F800000; }"
+                 : "=f"(frac));
+    if constexpr (EVICT == 1) asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, %1;" : "=l"(p) : "f"(frac));
+    if constexpr (EVICT == 2) asm volatile("createpolicy.fractional.L2::evict_last.b64 %0, %1;" : "=l"(p) : "f"(frac));
+  }
   return p;
 }
 

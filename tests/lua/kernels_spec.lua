@@ -297,6 +297,19 @@ describe("matmul L2-hinted 16-byte copies (CUDA_ERROR_ILLEGAL_INSTRUCTION on the
     assert.is_nil(fixed[0xdae])
     assert.is_true((old[0xdae] or 0) > 0, "the detector sees the faulting form in the old code")
   end)
+  -- The last recorded fault (1024^3, MATMUL_EVEN=1, one warp, only B hinted) kept the form with
+  -- the lane XOR alone; a per-thread createpolicy fraction (make_policy) removes it.
+  test("no such LDGSTS in the even-tile path of the fault left after the lane XOR", function()
+    local p = htune.problem("matmul", { M = 1024, N = 1024, K = 1024 })
+    local e = "matmul_kernel<32,16,16,1,1,8,1,8,0,8,0,1>"
+    local res = nvrtc.compile { source = p.source, name = "matmul.cu", name_exprs = { e },
+                                options = p.compile(p.space:default()).options,
+                                defines = { MATMUL_EVEN = 1 }, arch = "sm_90a" }
+    assert.is_true(res.ok, res.log)
+    local ops = assert(sass_opcodes(res.cubin, res.lowered[e]), "no .text section for " .. e)
+    assert.is_true((ops[0xfae] or 0) > 0, "the detector finds this kernel's LDGSTS")
+    assert.is_nil(ops[0xdae])
+  end)
 end)
 
 describe("matmul_wgmma spec", function()
