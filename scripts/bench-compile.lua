@@ -90,9 +90,10 @@ end
 local function run_all(jobs)
   local t0, handles = sys.now_ms(), {}
   for i, j in ipairs(jobs) do handles[i] = nv.submit(j) end
-  local failed, batch_sum, cached = 0, 0, 0
+  local failed, batch_sum, cached, cpu_ms = 0, 0, 0, 0
   for _, h in ipairs(handles) do
     local r = h:wait()
+    cpu_ms = cpu_ms + (r.cached and 0 or (r.compile_ms or 0))
     if not r.ok then
       failed = failed + 1
       if failed == 1 then io.stderr:write("first failure: " .. (r.error or "?") .. "\n" .. r.log:sub(1, 600) .. "\n") end
@@ -101,7 +102,7 @@ local function run_all(jobs)
     cached = cached + (r.cached and 1 or 0)
   end
   local s = (sys.now_ms() - t0) / 1000
-  return #jobs / s, failed, batch_sum / #jobs, cached, s
+  return #jobs / s, failed, batch_sum / #jobs, cached, s, cpu_ms / #jobs
 end
 
 local o = parse_args(arg or {})
@@ -116,17 +117,18 @@ os.remove(dir)
 nv.cache { dir = dir, enabled = true }
 print(string.format("bench-compile: %d configs of %s, NVRTC %s, arch %s, %d CPUs, cache %s",
   #jobs, kernel, ver, jobs[1].arch or os.getenv("HTUNE_ARCH") or "sm_90", sys.ncpus, dir))
-print(string.format("%-8s %-8s %-6s %10s %8s %7s %7s", "threads", "batch", "cache", "configs/s", "wall_s", "failed", "avg_b"))
+print(string.format("%-8s %-8s %-6s %10s %8s %7s %7s %10s", "threads", "batch", "cache", "configs/s", "wall_s", "failed", "avg_b", "ms/config"))
 local best_cold, serial, best_mode = 0, nil, ""
 for _, t in ipairs(o.threads) do
   for _, b in ipairs(o.batch) do
     nv.threads(t)
     nv.max_batch(b)
     nv.cache_clear()
-    local rate, failed, avg_b, _, wall = run_all(jobs)
+    local rate, failed, avg_b, hits, wall, per_ms = run_all(jobs)
+    if hits > 0 then io.stderr:write(("bench-compile: %d of %d cold compiles were cache hits\n"):format(hits, #jobs)) end
     if t == 1 and b == 1 then serial = rate end
     if rate > best_cold then best_cold, best_mode = rate, ("threads=%d batch=%d"):format(t, b) end
-    print(string.format("%-8d %-8d %-6s %10.2f %8.2f %7d %7.2f", t, b, "cold", rate, wall, failed, avg_b))
+    print(string.format("%-8d %-8d %-6s %10.2f %8.2f %7d %7.2f %10.0f", t, b, "cold", rate, wall, failed, avg_b, per_ms))
   end
 end
 -- Warm: every job a cache hit. The first pass also pays for growing the heap to hold all
