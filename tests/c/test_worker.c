@@ -67,14 +67,20 @@ static void test_hello_and_devices(void) {
     wbuf_free(&b);
 }
 
+/* Two fp32 buffers of 1024 (random input, output) with a reference; the caller sets s->ref. */
+static void copy_setup(struct wp_setup *s) {
+    memset(s, 0, sizeof *s);
+    s->nbufs = 2;
+    s->bufs[0] = (struct wp_buffer){ WP_F32, WP_INIT_RANDOM, 1024, 7, 0 };
+    s->bufs[1] = (struct wp_buffer){ WP_F32, WP_INIT_ZERO, 1024, 0, 0 };
+    s->output = 1;
+    s->has_ref = 1;
+    s->atol = s->rtol = -1;
+}
+
 static void test_setup_with_reference(void) {
-    struct wp_setup s = { 0 };
-    s.nbufs = 2;
-    s.bufs[0] = (struct wp_buffer){ WP_F32, WP_INIT_RANDOM, 1024, 7, 0 };
-    s.bufs[1] = (struct wp_buffer){ WP_F32, WP_INIT_ZERO, 1024, 0, 0 };
-    s.output = 1;
-    s.has_ref = 1;
-    s.atol = s.rtol = -1;
+    struct wp_setup s;
+    copy_setup(&s);
     kernel(&s.ref, "fake_copy_5");
     struct wbuf b = { 0 };
     wp_put_setup(&b, &s);
@@ -271,13 +277,8 @@ static void test_tmap_encode_failure_and_absent_driver_are_results(void) {
 }
 
 static void test_tmap_args_of_the_reference(void) {
-    struct wp_setup s = { 0 };
-    s.nbufs = 2;
-    s.bufs[0] = (struct wp_buffer){ WP_F32, WP_INIT_RANDOM, 1024, 7, 0 };
-    s.bufs[1] = (struct wp_buffer){ WP_F32, WP_INIT_ZERO, 1024, 0, 0 };
-    s.output = 1;
-    s.has_ref = 1;
-    s.atol = s.rtol = -1;
+    struct wp_setup s;
+    copy_setup(&s);
     tmap_kernel(&s.ref, "fake_tmap_5");
     struct wbuf b = { 0 };
     wp_put_setup(&b, &s);
