@@ -2,8 +2,9 @@
 // row-major A (MxK) and B (KxN), any M, N, K. wgmma.mma_async from 128B-swizzled shared tiles
 // (A K-major, B N-major: the transposed descriptor), fed by a producer warpgroup through an
 // mbarrier ring of STAGES slots; one or two consumer warpgroups own the accumulators.
-// Loads are cp.async 16-byte chunks written at swizzled addresses (zero-filled past the edges),
-// not TMA: see spec.lua for why. No headers: spec.lua's source_files puts
+// Loads: TMA tensor-map copies (matmul_wgmma_tma_kernel, maps passed by value) or cp.async
+// 16-byte chunks written at swizzled addresses (zero-filled past the edges); spec.lua's `loads`
+// picks one. No headers: spec.lua's source_files puts
 // kernels/common/fp16.cuh (h16, h2f, f2h, smem_u32) before this file in one source text.
 
 // Reference: one thread per element of C, fp32 accumulation in K order.

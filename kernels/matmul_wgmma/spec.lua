@@ -3,15 +3,15 @@
 -- as kernels/matmul/spec.lua (both from htune.problems.matmul_common), so results compare one
 -- to one; builder called by htune.problem("matmul_wgmma", {M=, N=, K=, sm_count=}).
 --
--- Loads: cp.async 16-byte chunks written by a producer warpgroup at 128B-swizzled addresses,
--- completing on an mbarrier (cp.async.mbarrier.arrive.noinc), not TMA. TMA needs a 128-byte
--- CUtensorMap built on the host with cuTensorMapEncodeTiled from the device pointer of A and B;
--- the worker allocates the buffers and passes only pointers and scalars (wproto's wp_arg has no
--- by-value blob), so TMA would mean a new arg kind across wproto/wserve/live.lua, files being
--- changed by others now. cp.async into the same swizzled layout keeps the contract unchanged and
--- handles every tail with zero-fill. The same .cu also holds matmul_wgmma_tma_kernel (TMA
--- producer, same consumers and layout; 3x faster at 4096^3 in kernels/NOTES.md wg run 2),
--- measured by wgbench.cu only until the worker can pass a by-value tensor-map argument.
+-- Loads (parameter `loads`): "tma" (matmul_wgmma_tma_kernel, the default where allowed): one
+-- producer thread issues cp.async.bulk.tensor copies through two CUtensorMap kernel arguments
+-- (tmA: A as M rows x K cols, box BM x 64; tmB: B as K rows x N cols, box BK x 64; both
+-- 128B-swizzled, zeros past the edges), encoded by the worker from its device buffers (the
+-- `{tmap=...}` args below; 3x faster than cp.async at 4096^3 in kernels/NOTES.md wg run 2).
+-- TMA needs 16-byte row pitches, K % 8 == 0 and N % 8 == 0, so on other shapes a space
+-- constraint rejects "tma" configs. "cp_async": the producer warpgroup writes 16-byte cp.async
+-- chunks at 128B-swizzled addresses, completing on an mbarrier; any M, N, K (plain loads when
+-- misaligned). Both share the consumers and the shared-memory layout.
 --
 -- Parameters (seed names where they mean the same):
 --   block_m/n/k: tile; block_n is the wgmma N (64, 128, 256), block_k whole 64-wide panels.
@@ -21,12 +21,14 @@
 --   pid_type: flat (one tile per block) or persistent_interleaved (one block per SM, tiles
 --     round-robin, the producer prefetches the next tile while consumers store the last).
 --   l2_grouping, loop_order: tile order as in kernels/matmul (grouped raster, M- or N-major).
--- Not here: clusters / TMA multicast (need TMA), split-K, eviction hints, vector width.
+--   loads: "tma" or "cp_async" (above).
+-- Not here: clusters / TMA multicast, split-K, eviction hints, vector width.
 local mm = require "htune.problems.matmul_common"
 
 return function(opts, env)
   local S = env.htune.space
   local M, N, K, sm_count = mm.shape(opts)
+  local tma_fits = K % 8 == 0 and N % 8 == 0   -- 16-byte row pitches of A and B
 
   local function consumers(c) return c.num_warps // 4 - 1 end
   -- m64 row blocks per consumer warpgroup, or nil when block_m does not split into them.
@@ -51,6 +53,7 @@ return function(opts, env)
       { "pid_type", S.choice { "flat", "persistent_interleaved" }, default = "persistent_interleaved" },
       { "l2_grouping", S.choice { 1, 2, 4, 8, 16, 32 }, default = 8 },
       { "loop_order", S.perm(2) },
+      { "loads", S.choice { "tma", "cp_async" }, default = tma_fits and "tma" or "cp_async" },
     },
     bounds = {
       -- ring + 16 bytes of mbarriers per stage + 1024 alignment slack
@@ -71,15 +74,19 @@ return function(opts, env)
         if acc <= 128 then return true end
         return false, string.format("%d fp32 accumulator registers per thread, over 128", acc)
       end },
+      { name = "tma row pitch", fn = function(c)
+        if c.loads ~= "tma" or tma_fits then return true end
+        return false, string.format("tma needs 16-byte row pitches (K %% 8 == 0 and N %% 8 == 0), got K %d, N %d", K, N)
+      end },
     },
   }
 
   local PID = { flat = 0, persistent_interleaved = 1 }
   local function name_expr(c)
-    return string.format("matmul_wgmma_kernel<%d,%d,%d,%d,%d,%d,%d,%d>", c.block_m, c.block_n, c.block_k,
-      consumers(c), c.num_stages, PID[c.pid_type], c.l2_grouping, mm.order_flag(c))
+    return string.format("%s<%d,%d,%d,%d,%d,%d,%d,%d>", c.loads == "tma" and "matmul_wgmma_tma_kernel" or "matmul_wgmma_kernel",
+      c.block_m, c.block_n, c.block_k, consumers(c), c.num_stages, PID[c.pid_type], c.l2_grouping, mm.order_flag(c))
   end
-  return mm.problem({
+  local p = mm.problem({
     name = "matmul_wgmma",
     source_files = { "../common/fp16.cuh", "matmul_wgmma.cu" },
     arch = "sm_90a",
@@ -94,6 +101,7 @@ return function(opts, env)
       pid_type = "flat: one tile per block; persistent_interleaved: one block per SM, tiles round-robin",
       l2_grouping = "tiles grouped along the major dimension so neighbours reuse operands in L2 (1 = plain order)",
       loop_order = "{0,1}: tile order walks M first; {1,0}: N first",
+      loads = "tma: one thread copies each stage with TMA tensor maps (needs K % 8 == 0 and N % 8 == 0); cp_async: the producer warpgroup copies 16-byte chunks",
     },
     compile = function(c) return mm.compile_result(name_expr(c), {}) end,
     launch = function(c)
@@ -102,4 +110,16 @@ return function(opts, env)
       return mm.launch_result({ grid, 1, 1 }, c, smem_bytes(c))
     end,
   }, M, N, K)
+  -- TMA configs take the two maps after the common (A, B, C, M, N, K); args() without a config
+  -- is the common list the reference takes.
+  local common_args = p.args
+  p.args = function(c)
+    local a = common_args()
+    if c and c.loads == "tma" then
+      a[#a + 1] = { tmap = "A", rows = M, cols = K, box_rows = c.block_m, box_cols = 64, swizzle = 128 }
+      a[#a + 1] = { tmap = "B", rows = K, cols = N, box_rows = c.block_k, box_cols = 64, swizzle = 128 }
+    end
+    return a
+  end
+  return p
 end

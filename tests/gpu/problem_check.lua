@@ -5,14 +5,14 @@ local htune = require "htune"
 
 local M = {}
 
--- n distinct valid configs of p's space from rng seed `seed`.
-function M.sample(p, n, seed)
+-- n distinct valid configs of p's space from rng seed `seed` (only those keep(cfg) accepts, if given).
+function M.sample(p, n, seed, keep)
   local r, out, seen = htune.rng(seed), {}, {}
   for _ = 1, 50 * n do
     if #out >= n then break end
     local c = p.space:sample(r)
     local h = p.space:hash(c)
-    if not seen[h] then seen[h] = true; out[#out + 1] = c end
+    if not seen[h] and (not keep or keep(c)) then seen[h] = true; out[#out + 1] = c end
   end
   return out
 end

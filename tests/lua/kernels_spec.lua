@@ -323,7 +323,7 @@ describe("matmul_wgmma spec", function()
   it("targets sm_90a and maps a config to template arguments", function()
     assert.are.equal("sm_90a", p.arch)
     local c, ok = with { block_m = 128, block_n = 256, block_k = 64, num_warps = 12, num_stages = 4,
-                         pid_type = "persistent_interleaved", l2_grouping = 8, loop_order = { 1, 0 } }
+                         pid_type = "persistent_interleaved", l2_grouping = 8, loop_order = { 1, 0 }, loads = "cp_async" }
     assert.is_true(ok)
     assert.are.equal("matmul_wgmma_kernel<128,256,64,2,4,1,8,1>", p.compile(c).name_expr)
     local l = p.launch(c)
@@ -344,6 +344,68 @@ describe("matmul_wgmma spec", function()
     _, ok, why = with { block_m = 64, num_warps = 12 }
     assert.is_false(ok)
     assert.matches("consumer", why)
+  end)
+
+  it("loads with TMA by default: the tma kernel and a map over A and over B after the common args", function()
+    local c, ok = with { block_m = 128, block_n = 128, block_k = 128, num_warps = 12, num_stages = 3 }
+    assert.is_true(ok)
+    assert.are.equal("tma", c.loads)
+    assert.are.equal("matmul_wgmma_tma_kernel<128,128,128,2,3,1,8,0>", p.compile(c).name_expr)
+    local args = p.args(c)
+    assert.are.same({ "A", "B", "C", { i32 = 4096 }, { i32 = 4096 }, { i32 = 4096 },
+      { tmap = "A", rows = 4096, cols = 4096, box_rows = 128, box_cols = 64, swizzle = 128 },   -- M x K, box BM x 64
+      { tmap = "B", rows = 4096, cols = 4096, box_rows = 128, box_cols = 64, swizzle = 128 } }, args)   -- K x N, box BK x 64
+    local q = htune.problem("matmul_wgmma", { M = 300, N = 136, K = 200 })
+    local a = q.args(q.space:default())
+    assert.are.same({ tmap = "A", rows = 300, cols = 200, box_rows = 128, box_cols = 64, swizzle = 128 }, a[7])
+    assert.are.same({ tmap = "B", rows = 200, cols = 136, box_rows = 64, box_cols = 64, swizzle = 128 }, a[8])
+    c.loads = "cp_async"
+    assert.are.same(p.reference.args(), p.args(c))
+    assert.are.same(p.reference.args(), p.args())
+    assert.is_truthy(p.describe.loads)
+  end)
+
+  it("rejects tma configs by a constraint when K or N is not a multiple of 8, defaulting to cp_async", function()
+    for _, shape in ipairs { { M = 256, N = 129, K = 64 }, { M = 256, N = 128, K = 77 }, { M = 1, N = 300, K = 64 } } do
+      local q = htune.problem("matmul_wgmma", shape)
+      local c = q.space:default()
+      assert.are.equal("cp_async", c.loads)
+      assert.is_true((q.space:validate(c)))
+      c.loads = "tma"
+      local ok, why = q.space:validate(c)
+      assert.is_false(ok)
+      assert.matches("tma needs 16%-byte row pitches %(K %% 8 == 0 and N %% 8 == 0%), got K " .. shape.K .. ", N " .. shape.N, why)
+      local r = htune.rng(1)
+      for _ = 1, 50 do assert.are.equal("cp_async", q.space:sample(r).loads) end
+    end
+    local q = htune.problem("matmul_wgmma", { M = 4097, N = 136, K = 200 })
+    assert.are.equal("tma", q.space:default().loads)
+  end)
+
+  local nvrtc = htune.nvrtc
+  local compiles = (nvrtc and nvrtc.version() ~= nil) and it or pending
+  compiles("compiles sampled tma configs for sm_90a next to a cp_async one", function()
+    local q = htune.problem("matmul_wgmma", { M = 4097, N = 136, K = 200 })
+    local r, exprs, seen = htune.rng(21), {}, {}
+    while #exprs < 3 do
+      local c = q.space:sample(r)
+      local e = q.compile(c).name_expr
+      if c.loads == "tma" and not seen[e] then seen[e] = true; exprs[#exprs + 1] = e end
+    end
+    local plain = q.space:default()
+    plain.loads = "cp_async"
+    exprs[#exprs + 1] = q.compile(plain).name_expr
+    local dir = os.tmpname()
+    os.remove(dir)
+    nvrtc.cache { dir = dir, enabled = false }
+    local res = nvrtc.compile { source = q.source, name = "matmul_wgmma.cu", name_exprs = exprs,
+                                options = q.compile(plain).options, arch = "sm_90a" }
+    assert.is_true(res.ok, res.log)
+    for i, e in ipairs(exprs) do
+      assert.matches(i < 4 and "^matmul_wgmma_tma_kernel<" or "^matmul_wgmma_kernel<", e)
+      assert.is_truthy(res.lowered[e], e)
+      assert.is_true(res.facts[e].regs > 0, e)
+    end
   end)
 
   it("samples only configs whose tiles split over the warpgroups and fit the chip", function()

@@ -1,0 +1,32 @@
+-- GPU: matmul_wgmma's TMA loads (loads = "tma": matmul_wgmma_tma_kernel, two CUtensorMap args
+-- the worker encodes from its buffers) match the reference through the live backend for
+-- sampled configs, on 1024^3, a shape with M, N and K tails, and one whose K (64) is smaller
+-- than some block_k boxes. Skips (passes with a message) on a device that is not cc 9.0.
+-- HTUNE_WGMMA_TMA_CONFIGS=N configs per shape (default 8).
+--   build/htune run tests/gpu/run.lua wgmma_tma
+local htune = require "htune"
+local check = dofile(htune.sys.root .. "/tests/gpu/problem_check.lua")
+
+local CONFIGS = tonumber(os.getenv("HTUNE_WGMMA_TMA_CONFIGS") or "") or 8
+local cases = {
+  { M = 1024, N = 1024, K = 1024 },
+  { M = 4097, N = 136, K = 200 },
+  { M = 256, N = 512, K = 64 },
+}
+
+local function tma(c) return c.loads == "tma" end
+
+local tests = {}
+for i, shape in ipairs(cases) do
+  tests[string.format("matmul_wgmma tma %dx%dx%d matches reference", shape.M, shape.N, shape.K)] = function()
+    if not check.hopper() then print("  skipped: not a compute capability 9.0 device"); return end
+    local p = assert(htune.problem("matmul_wgmma", shape))
+    local cfgs = check.sample(p, CONFIGS, 300 + i, tma)
+    assert(#cfgs == CONFIGS, string.format("sampled %d tma configs of %d", #cfgs, CONFIGS))
+    for j, r in ipairs(check.expect_match(p, cfgs)) do
+      assert(p.compile(cfgs[j]).name_expr:match("^matmul_wgmma_tma_kernel<"))
+      print(string.format("  %-48s %9.2f us", p.compile(cfgs[j]).name_expr, r.latency_us))
+    end
+  end
+end
+return tests
