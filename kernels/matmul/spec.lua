@@ -148,6 +148,5 @@ return function(opts, env)
       if c.pid_type:match("^persistent") then grid = { math.min(tm * tn, blocks_per_sm(c) * sm_count), 1, 1 } end
       return mm.launch_result(grid, c, smem_bytes(c))
     end,
-    baseline = { name = "cublas", params = { M, N, K } }, -- timed by the same loop: "% of cuBLAS"
   }, M, N, K)
 end

@@ -443,3 +443,12 @@ describe("matmul problem parts shared through htune.problems.matmul_common", fun
     assert.are.equal("4ecd4994eb47f415", replay.space_signature(a.space))
   end)
 end)
+
+describe("matmul problems' vendor baseline", function()
+  it("both templates time cuBLAS on their own shape, so '% of cuBLAS' compares one to one", function()
+    for _, name in ipairs { "matmul", "matmul_wgmma" } do
+      local p = htune.problem(name, { M = 4096, N = 1024, K = 512 })
+      assert.are.same({ name = "cublas", params = { 4096, 1024, 512 } }, p.baseline, name)
+    end
+  end)
+end)

@@ -27,7 +27,7 @@ function common.launch_result(grid, c, smem)
 end
 
 -- problem(spec, m, n, k) -> spec with shape, dtype, key_shape, buffers, args, reference,
--- tolerance, flops and bytes filled in for an m x n x k product; the spec brings the rest.
+-- tolerance, the cuBLAS baseline, flops and bytes filled in for an m x n x k product; the spec brings the rest.
 function common.problem(spec, m, n, k)
   local function args() return { "A", "B", "C", { i32 = m }, { i32 = n }, { i32 = k } } end
   spec.shape, spec.dtype = { M = m, N = n, K = k }, "fp16"
@@ -46,6 +46,7 @@ function common.problem(spec, m, n, k)
     args = args,
   }
   spec.tolerance = { atol = 1e-2, rtol = 1e-2 }
+  spec.baseline = { name = "cublas", params = { m, n, k } } -- timed by the same loop: "% of cuBLAS"
   spec.flops = 2 * m * n * k
   spec.bytes = 2 * (m * k + k * n + m * n)
   return spec
