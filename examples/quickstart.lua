@@ -1,22 +1,21 @@
 -- Quick start: tune live on a GPU; without one, tune on recorded (replay) or synthetic data.
 local htune = require "htune"
 
--- A GPU is usable when the live backend and the CUDA binding load and report a device.
-local function gpu_backend()
-  local ok_live = pcall(require, "htune.backends.live")
-  local ok, n = pcall(function()
-    local cuda = htune.cuda
-    if not cuda or cuda.available == false then return 0 end
-    if cuda.device_count then return cuda.device_count() end
-    return cuda.devices and #cuda.devices() or 0
-  end)
-  return ok_live and ok and (n or 0) > 0
+-- The first GPU when the live backend and the CUDA binding load and report one, else nil.
+local function gpu()
+  if not pcall(require, "htune.backends.live") then return nil end
+  local ok, devs = pcall(function() return htune.cuda and htune.cuda.devices() end)
+  return ok and devs and devs[1] or nil
 end
 
 local problem, backend, say
 local data = htune.sys.root .. "/data/matmul.replay.gz"
-if gpu_backend() then
-  problem, backend, say = htune.problem("matmul", { M = 1024, N = 1024, K = 1024 }), "live", "tuning live on the GPU"
+local dev = gpu()
+if dev then
+  -- Hopper (sm_90) gets the wgmma + TMA template (cuBLAS-class); other GPUs the mma.sync one.
+  local name = dev.cc_major == 9 and "matmul_wgmma" or "matmul"
+  problem, backend = htune.problem(name, { M = 1024, N = 1024, K = 1024, sm_count = dev.sms }), "live"
+  say = string.format("tuning %s live on %s (%s)", name, dev.name or "the GPU", dev.arch or "?")
 elseif io.open(data) and pcall(htune.problem, "matmul") then
   problem = htune.problem("matmul", { M = 1024, N = 1024, K = 1024 })
   -- Sampled tables: a config not recorded is answered by its nearest recorded neighbour.
@@ -28,6 +27,9 @@ else
 end
 print("htune quickstart: " .. say)
 local res = htune.tune { problem = problem, strategy = "pattern", backend = backend, budget = { evals = 100 } }
-print(string.format("best %.2f us after %d evals in %.2f s (%s)", res.best.latency_us, res.evals, res.wall_s,
-  res.stopped_because))
+local info = res.backend or {}
+local vs = info.baseline_us and string.format(", %s %.2f us: %.0f%% of its speed", info.baseline_name,
+  info.baseline_us, 100 * info.baseline_us / res.best.latency_us) or ""
+print(string.format("best %.2f us after %d evals in %.2f s (%s)%s", res.best.latency_us, res.evals, res.wall_s,
+  res.stopped_because, vs))
 print("config: " .. problem.space:to_json(res.best.cfg))
