@@ -1,8 +1,9 @@
 // matmul: C = A·B, fp16 in, fp32 accumulate, fp16 out, row-major, any M, N, K.
 // One tunable template (tensor cores through mma.sync m16n8k16 + ldmatrix, a cp.async
-// multi-stage shared-memory pipeline, flat / 2-D / persistent tile schedules with L2 grouping)
-// and a one-thread-per-element reference. No headers: spec.lua's source_files puts
-// kernels/common/fp16.cuh (h16, h2f, f2h, smem_u32) before this file in one source text.
+// multi-stage shared-memory pipeline, flat / 2-D / persistent tile schedules with L2 grouping).
+// No headers: spec.lua's source_files puts
+// kernels/common/fp16.cuh (h16, h2f, f2h, smem_u32) and matmul_reference.cuh (the
+// reference kernel) before this file in one source text.
 
 // MATMUL_EVEN=1 (set by spec.lua when M, N, K are multiples of the tile; htune's buffers are
 // 256-byte aligned): no edge or misalignment code at all. The edge path is half of NVVM's and
@@ -10,16 +11,6 @@
 #ifndef MATMUL_EVEN
 #define MATMUL_EVEN 0
 #endif
-
-// Reference: one thread per element of C, fp32 accumulation in K order.
-extern "C" __global__ void matmul_reference(const h16* A, const h16* B, h16* C, int M, int N, int K) {
-  int n = blockIdx.x * blockDim.x + threadIdx.x;
-  int m = blockIdx.y * blockDim.y + threadIdx.y;
-  if (m >= M || n >= N) return;
-  float acc = 0.f;
-  for (int k = 0; k < K; ++k) acc += h2f(A[(long)m * K + k]) * h2f(B[(long)k * N + n]);
-  C[(long)m * N + n] = f2h(acc);
-}
 
 // EVICT: 0 no hint, 1 L2 evict_first, 2 L2 evict_last (the seed's load_eviction_policies).
 template <int EVICT>

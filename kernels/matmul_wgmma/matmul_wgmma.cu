@@ -5,17 +5,8 @@
 // Loads: TMA tensor-map copies (matmul_wgmma_tma_kernel, maps passed by value) or cp.async
 // 16-byte chunks written at swizzled addresses (zero-filled past the edges); spec.lua's `loads`
 // picks one. No headers: spec.lua's source_files puts
-// kernels/common/fp16.cuh (h16, h2f, f2h, smem_u32) before this file in one source text.
-
-// Reference: one thread per element of C, fp32 accumulation in K order.
-extern "C" __global__ void matmul_reference(const h16* A, const h16* B, h16* C, int M, int N, int K) {
-  int n = blockIdx.x * blockDim.x + threadIdx.x;
-  int m = blockIdx.y * blockDim.y + threadIdx.y;
-  if (m >= M || n >= N) return;
-  float acc = 0.f;
-  for (int k = 0; k < K; ++k) acc += h2f(A[(long)m * K + k]) * h2f(B[(long)k * N + n]);
-  C[(long)m * N + n] = f2h(acc);
-}
+// kernels/common/fp16.cuh (h16, h2f, f2h, smem_u32) and matmul_reference.cuh (the
+// reference kernel) before this file in one source text.
 
 // ---- mbarrier ring -------------------------------------------------------------------------
 __device__ __forceinline__ void mbar_init(unsigned bar, unsigned count) {

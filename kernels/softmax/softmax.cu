@@ -5,6 +5,7 @@
 // this file in one source text.
 
 // Reference: one thread per row, three plain loops in fp32.
+#ifndef HTUNE_NO_REFERENCE   // defined for a config's program (spec.lua): NVRTC skips this kernel there
 extern "C" __global__ void softmax_reference(const h16* X, h16* Y, int rows, int cols) {
   int r = blockIdx.x * blockDim.x + threadIdx.x;
   if (r >= rows) return;
@@ -14,6 +15,7 @@ extern "C" __global__ void softmax_reference(const h16* X, h16* Y, int rows, int
   for (int c = 0; c < cols; ++c) s += expf(h2f(x[c]) - m);
   for (int c = 0; c < cols; ++c) Y[(long)r * cols + c] = f2h(expf(h2f(x[c]) - m) / s);
 }
+#endif
 
 // HINT: 0 plain, 1 ld.global.nc (read-only path), 2 .cs streaming (evict first) loads and
 // stores, 3 L1::no_allocate loads.

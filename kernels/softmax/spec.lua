@@ -59,7 +59,7 @@ return function(opts, env)
       local it = c.algorithm == "registers" and items(c) or 1
       return { name_expr = string.format("softmax_kernel<%d,%d,%d,%d,%d,%d>", c.threads_per_row,
         c.rows_per_block, c.vector_width, it, MODE[c.algorithm], HINT[c.cache_hint]),
-        defines = {}, options = { "-std=c++17" } }
+        defines = { HTUNE_NO_REFERENCE = 1 }, options = { "-std=c++17" } }
     end,
     launch = function(c)
       return { grid = { cdiv(rows, c.rows_per_block), 1, 1 },

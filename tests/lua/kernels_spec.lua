@@ -236,8 +236,10 @@ describe("templates compile with NVRTC", function()
       os.remove(dir)
       nvrtc.cache { dir = dir, enabled = false }
       local ce = p.compile(p.space:default())
+      local defines = {} -- the config's, less HTUNE_NO_REFERENCE: this program holds the reference too
+      for k, v in pairs(ce.defines) do if k ~= "HTUNE_NO_REFERENCE" then defines[k] = v end end
       local res = nvrtc.compile { source = p.source, name = name .. ".cu", name_exprs = exprs,
-                                  options = ce.options, defines = ce.defines, arch = "sm_90a" }
+                                  options = ce.options, defines = defines, arch = "sm_90a" }
       assert.is_true(res.ok, res.log)
       for _, e in ipairs(exprs) do
         assert.is_truthy(res.lowered[e], e)
@@ -449,6 +451,31 @@ describe("matmul problems' vendor baseline", function()
     for _, name in ipairs { "matmul", "matmul_wgmma" } do
       local p = htune.problem(name, { M = 4096, N = 1024, K = 512 })
       assert.are.same({ name = "cublas", params = { 4096, 1024, 512 } }, p.baseline, name)
+    end
+  end)
+end)
+
+describe("config programs leave the reference kernel out", function()
+  local nvrtc = htune.nvrtc
+  local test = (nvrtc and nvrtc.version() ~= nil) and it or pending
+  test("a config's cubin holds no reference kernel; the reference job's does", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    nvrtc.cache { dir = dir, enabled = false }
+    for _, name in ipairs { "matmul", "matmul_wgmma", "softmax" } do
+      local p = htune.problem(name, {})
+      local ref = p.reference.name_expr
+      local c = p.compile(p.space:default())
+      assert.are.equal(1, c.defines.HTUNE_NO_REFERENCE, name)
+      local arch = p.arch or "sm_90a"
+      local res = nvrtc.compile { source = p.source, name = name .. ".cu", name_exprs = { c.name_expr },
+                                  defines = c.defines, options = c.options, arch = arch }
+      assert.is_true(res.ok, res.log)
+      assert.is_nil(res.cubin:find(ref, 1, true), name .. ": config cubin still has " .. ref)
+      local rres = nvrtc.compile { source = p.source, name = name .. ".cu", name_exprs = { ref },
+                                   defines = p.reference.defines or {}, options = c.options, arch = arch }
+      assert.is_true(rres.ok, rres.log)
+      assert.is_truthy(rres.cubin:find(ref, 1, true), name)
     end
   end)
 end)

@@ -16,9 +16,13 @@ end
 -- The loop_order perm as the templates' ORDER argument: 0 walks tiles M-major, 1 N-major.
 function common.order_flag(c) return c.loop_order[1] == 0 and 0 or 1 end
 
--- compile(c)'s result for a template instance and its preprocessor defines.
+-- compile(c)'s result for a template instance and its preprocessor defines, plus
+-- HTUNE_NO_REFERENCE=1: the reference kernel (common/matmul_reference.cuh) stays out of a
+-- config's program (it cost 15-30% of a config's NVRTC time here; the reference job builds it).
 function common.compile_result(name_expr, defines)
-  return { name_expr = name_expr, defines = defines, options = { "-std=c++17" } }
+  local d = { HTUNE_NO_REFERENCE = 1 }
+  for k, v in pairs(defines) do d[k] = v end
+  return { name_expr = name_expr, defines = d, options = { "-std=c++17" } }
 end
 
 -- launch(c)'s result: grid as given, num_warps * 32 threads, smem bytes of dynamic shared memory.
