@@ -3,7 +3,7 @@
 // multi-stage shared-memory pipeline, flat / 2-D / persistent tile schedules with L2 grouping).
 // No headers: spec.lua's source_files puts
 // kernels/common/fp16.cuh (h16, h2f, f2h, smem_u32) and matmul_reference.cuh (the
-// reference kernel) before this file in one source text.
+// reference kernel) and tile_coords.cuh (grouped tile order) before this file in one source text.
 
 // MATMUL_EVEN=1 (set by spec.lua when M, N, K are multiples of the tile; htune's buffers are
 // 256-byte aligned): no edge or misalignment code at all. The edge path is half of NVVM's and
@@ -98,19 +98,6 @@ __device__ __forceinline__ void mma16816(float (&d)[4], const unsigned (&a)[4], 
                "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
                : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-// Tile t of tm x tn tiles -> (pm, pn). GROUP consecutive tiles along the major dimension share
-// their minor-dimension operand in L2 (Triton's grouped ordering); ORDER 1 swaps M and N.
-template <int GROUP, int ORDER>
-__device__ __forceinline__ void tile_coords(int t, int tm, int tn, int& pm, int& pn) {
-  int a = ORDER == 0 ? tm : tn, b = ORDER == 0 ? tn : tm;
-  int width = GROUP * b;
-  int first = (t / width) * GROUP;
-  int gsz = min(a - first, GROUP);
-  int i = first + (t % width) % gsz, j = (t % width) / gsz;
-  pm = ORDER == 0 ? i : j;
-  pn = ORDER == 0 ? j : i;
 }
 
 // BM x BN tile of C per block, BK deep per stage; WM x WN warps, each owning a

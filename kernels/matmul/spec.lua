@@ -121,7 +121,7 @@ return function(opts, env)
 
   return mm.problem({
     name = "matmul",
-    source_files = { "../common/fp16.cuh", "../common/matmul_reference.cuh", "matmul.cu" },
+    source_files = { "../common/fp16.cuh", "../common/matmul_reference.cuh", "../common/tile_coords.cuh", "matmul.cu" },
     space = space,
     warp_layout = warp_layout, smem_bytes = smem_bytes, regs_estimate = regs_estimate,
     copies_per_thread = copies_per_thread,

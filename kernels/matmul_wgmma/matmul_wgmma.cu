@@ -6,7 +6,7 @@
 // 16-byte chunks written at swizzled addresses (zero-filled past the edges); spec.lua's `loads`
 // picks one. No headers: spec.lua's source_files puts
 // kernels/common/fp16.cuh (h16, h2f, f2h, smem_u32) and matmul_reference.cuh (the
-// reference kernel) before this file in one source text.
+// reference kernel) and tile_coords.cuh (grouped tile order) before this file in one source text.
 
 // ---- mbarrier ring -------------------------------------------------------------------------
 __device__ __forceinline__ void mbar_init(unsigned bar, unsigned count) {
@@ -78,19 +78,6 @@ __device__ __forceinline__ void wgmma_bn(float (&d)[BN / 2], unsigned long long 
   if constexpr (BN == 64) wgmma_n64(d, da, db, scale_d);
   else if constexpr (BN == 128) wgmma_n128(d, da, db, scale_d);
   else wgmma_n256(d, da, db, scale_d);
-}
-
-// Tile t of tm x tn tiles -> (pm, pn). GROUP consecutive tiles along the major dimension share
-// their minor-dimension operand in L2 (Triton's grouped ordering); ORDER 1 swaps M and N.
-template <int GROUP, int ORDER>
-__device__ __forceinline__ void tile_coords(int t, int tm, int tn, int& pm, int& pn) {
-  int a = ORDER == 0 ? tm : tn, b = ORDER == 0 ? tn : tm;
-  int width = GROUP * b;
-  int first = (t / width) * GROUP;
-  int gsz = min(a - first, GROUP);
-  int i = first + (t % width) % gsz, j = (t % width) / gsz;
-  pm = ORDER == 0 ? i : j;
-  pn = ORDER == 0 ? j : i;
 }
 
 // Byte offset of 16-byte chunk c (0..7) of row r in a 128B-swizzled tile of 128-byte rows:

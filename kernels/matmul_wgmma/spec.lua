@@ -88,7 +88,7 @@ return function(opts, env)
   end
   local p = mm.problem({
     name = "matmul_wgmma",
-    source_files = { "../common/fp16.cuh", "../common/matmul_reference.cuh", "matmul_wgmma.cu" },
+    source_files = { "../common/fp16.cuh", "../common/matmul_reference.cuh", "../common/tile_coords.cuh", "matmul_wgmma.cu" },
     arch = "sm_90a",
     space = space,
     smem_bytes = smem_bytes, consumers = consumers, row_blocks = row_blocks,
