@@ -1,11 +1,12 @@
 -- Hybrid: pattern search whose starting points come from the LLM, and whose local search the
 -- LLM never interrupts. At the start the LLM is asked for the initial population while pattern
 -- search climbs from the default config (nothing waits); those configs are measured as they
--- arrive, and one that beats the best restarts the climb from it. Later LLM configs are kept in
--- a reserve and measured only when the local search has converged (every copy stopped, and the
--- best point's neighbourhood searched): they stand where pattern alone would explore from a
--- worse point, and its restart then picks the best unstarted points, LLM configs included. The LLM is asked again (ahead of need) when
--- nothing improved in stall_evals results or the search converged with an empty reserve.
+-- arrive, and one that beats the best restarts the climb from it. When the climb stops, pattern
+-- restarts from the best unstarted, unpolled point (its rule), LLM configs included; random
+-- configs make up the initial population where the LLM's reply fell short. Later LLM configs
+-- are kept in a reserve and measured only when no such point is left: they stand where pattern
+-- alone would draw a fresh random population. The LLM is asked again (ahead of need) when
+-- nothing improved in stall_evals results or no start point is left with an empty reserve.
 local llm = require "htune.strategies.llm"
 local pattern = require "htune.strategies.pattern"
 local util = require "htune.strategies.util"
@@ -66,15 +67,16 @@ end
 -- Moves ready LLM configs into out: all of them, or only those tagged tag. Returns out.
 local function take(state, h, n, out, hashes, tag)
   local d, keep = h.llm, {}
-  local want = {}
+  local want, tags = {}, {}
   for _, x in ipairs(d.ready) do
+    tags[x.hash] = x.tag
     if tag == nil or x.tag == tag then want[#want + 1] = x else keep[#keep + 1] = x end
   end
   d.ready = want
   llm.take_ready(state, d, n, out, hashes)
   for _, x in ipairs(d.ready) do keep[#keep + 1] = x end
   d.ready = keep
-  for _, cfg in ipairs(out) do h.llm_pending[state.space:hash(cfg)] = true end
+  for _, cfg in ipairs(out) do h.llm_pending[state.space:hash(cfg)] = tags[state.space:hash(cfg)] or true end
   return out
 end
 
@@ -84,10 +86,41 @@ local function trim_reserve(h)
   while #d.ready > d.batch do table.remove(d.ready, 1) end
 end
 
--- Pattern search restarts from the best unstarted points (LLM configs included) once.
+-- A restart point for pattern's rule: a measured config no copy started from nor polled.
+local function has_candidate(state)
+  local p = state.pattern
+  for _, r in ipairs(state.history) do
+    if r.hash and not p.started[r.hash] and not (p.cfg.fresh_restarts and p.polled[r.hash]) then return true end
+  end
+  return false
+end
+
+-- Initial configs the LLM delivered or will deliver (measured, waiting, or in flight).
+local function initial_count(h)
+  local n = 0
+  for _, tag in pairs(h.llm_pending) do if tag == "initial" then n = n + 1 end end
+  for _, tag in pairs(h.llm_measured) do if tag == "initial" then n = n + 1 end end
+  for _, x in ipairs(h.llm.ready) do if x.tag == "initial" then n = n + 1 end end
+  for _, job in ipairs(h.llm.inflight) do if job.tag == "initial" then n = n + job.n end end
+  return n
+end
+
+-- Pattern search restarts from the best unstarted points (LLM configs included) once. Before
+-- the first restart, random configs make up the population to `initial` members where the
+-- LLM's reply fell short (entries the space rejected), as pattern's own population would be.
 local function restart_converged(state, h, n)
   local p = state.pattern
   if not h.restarts then return {} end
+  local short = h.initial - initial_count(h)
+  if not h.topped_up and short > 0 then
+    h.topped_up = true
+    local saved = p.cfg.initial
+    p.phase, p.cfg.initial = "start", short
+    local out = pattern.propose(state, n)
+    p.cfg.initial = saved
+    return out
+  end
+  h.topped_up = true
   p.phase, p.cfg.restarts = "search", true
   local out = pattern.propose(state, n)
   p.cfg.restarts = false
@@ -100,8 +133,11 @@ end
 local function stopped(state) return state.pattern.phase == "stopped" and #state.pattern.queue == 0 end
 
 local function converged(state)
-  local best = state.best
-  return stopped(state) and (best == nil or best.hash == nil or state.pattern.started[best.hash] == true)
+  local best, p = state.best, state.pattern
+  if not stopped(state) then return false end
+  if best == nil or best.hash == nil or p.started[best.hash] then return true end
+  for _, copy in ipairs(p.copies) do if copy.current.hash == best.hash then return true end end
+  return false
 end
 
 function M.propose(state, n)
@@ -114,17 +150,19 @@ function M.propose(state, n)
   llm.collect(state, d)
   local out, hashes = {}, {}
   if h.initial_first then take(state, h, n, out, hashes, "initial") end
-  local done = converged(state)
-  if #d.inflight == 0 and #d.ready < d.batch and (h.since_improve >= h.stall_evals or done) then
+  -- The reserve stands where pattern would draw a fresh random population: no start point left.
+  local stop = stopped(state)
+  local need_reserve = stop and h.topped_up and not has_candidate(state)
+  if #d.inflight == 0 and #d.ready < d.batch and (h.since_improve >= h.stall_evals or need_reserve) then
     consult(state, h, d.batch, "reserve")
   end
   trim_reserve(h)
   local more
-  if done then
+  if need_reserve then
     take(state, h, n - #out, out, hashes)
-    -- A converged search restarts only after the reserve's results are in.
+    -- The restart waits for the reserve's results.
     more = (#out == 0 and next(h.llm_pending) == nil) and restart_converged(state, h, n) or {}
-  elseif stopped(state) then
+  elseif stop then
     more = restart_converged(state, h, n - #out)
   else
     more = #out < n and pattern.propose(state, n - #out) or {}
@@ -142,8 +180,8 @@ function M.observe(state, results)
   for _, r in ipairs(results) do
     if not r.cached then
       h.llm.proposed[r.hash] = nil
-      local from_llm = h.llm_pending[r.hash] == true
-      if from_llm then h.llm_measured[r.hash] = true end
+      local from_llm = h.llm_pending[r.hash] ~= nil
+      if from_llm then h.llm_measured[r.hash] = h.llm_pending[r.hash] end
       h.llm_pending[r.hash] = nil
       if util.perf(r) < h.best_us then
         h.best_us, h.since_improve = util.perf(r), 0
