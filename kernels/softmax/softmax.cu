@@ -61,11 +61,13 @@ __device__ __forceinline__ void store_vec(h16* p, const float (&v)[VEC]) {
 }
 
 // Row-wide reductions over the TPR threads of a row: shuffles inside a warp, then (TPR > 32)
-// one shared-memory slot per warp. Every thread of the block must call them.
-template <int TPR, int RPB>
-__device__ __forceinline__ float row_max(float x, float* red) {
+// one shared-memory slot per warp. Every thread of the block must call them. OP 0: max, 1: sum.
+template <int OP>
+__device__ __forceinline__ float combine(float a, float b) { return OP == 0 ? fmaxf(a, b) : a + b; }
+template <int TPR, int RPB, int OP>
+__device__ __forceinline__ float row_reduce(float x, float* red) {
 #pragma unroll
-  for (int o = (TPR < 32 ? TPR : 32) / 2; o > 0; o /= 2) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, o));
+  for (int o = (TPR < 32 ? TPR : 32) / 2; o > 0; o /= 2) x = combine<OP>(x, __shfl_xor_sync(0xffffffffu, x, o));
   if constexpr (TPR > 32) {
     constexpr int W = TPR / 32;
     int row = threadIdx.x / TPR, w = (threadIdx.x % TPR) / 32;
@@ -73,27 +75,15 @@ __device__ __forceinline__ float row_max(float x, float* red) {
     __syncthreads();
     x = red[row * W];
 #pragma unroll
-    for (int i = 1; i < W; ++i) x = fmaxf(x, red[row * W + i]);
+    for (int i = 1; i < W; ++i) x = combine<OP>(x, red[row * W + i]);
     __syncthreads();
   }
   return x;
 }
 template <int TPR, int RPB>
-__device__ __forceinline__ float row_sum(float x, float* red) {
-#pragma unroll
-  for (int o = (TPR < 32 ? TPR : 32) / 2; o > 0; o /= 2) x += __shfl_xor_sync(0xffffffffu, x, o);
-  if constexpr (TPR > 32) {
-    constexpr int W = TPR / 32;
-    int row = threadIdx.x / TPR, w = (threadIdx.x % TPR) / 32;
-    if (threadIdx.x % 32 == 0) red[row * W + w] = x;
-    __syncthreads();
-    x = red[row * W];
-#pragma unroll
-    for (int i = 1; i < W; ++i) x += red[row * W + i];
-    __syncthreads();
-  }
-  return x;
-}
+__device__ __forceinline__ float row_max(float x, float* red) { return row_reduce<TPR, RPB, 0>(x, red); }
+template <int TPR, int RPB>
+__device__ __forceinline__ float row_sum(float x, float* red) { return row_reduce<TPR, RPB, 1>(x, red); }
 
 // Merge two (max, sum-of-exp) pairs of the online algorithm.
 __device__ __forceinline__ void online_merge(float& m, float& s, float m2, float s2) {
