@@ -63,5 +63,16 @@ expect record-configs-from-same 0 '^same$' bash -c "diff <(zcat '$tmp/r1.gz' | g
 expect record-configs-from-how 0 '^# how sampled.*; all 200 re-measured' zcat "$tmp/r4.gz"
 expect record-around-wrong-space 2 "holds space 'matmul" "$HTUNE" run "$REC" --problem softmax --backend synthetic --around "$tmp/r1.gz" --out "$tmp/r3.gz"
 
+# scripts/device-check: its steps, bad arguments named, and no run without a GPU (an nvidia-smi
+# that fails stands first on PATH, so the check holds on a GPU machine too).
+DC=$(dirname "$0")/../../scripts/device-check
+mkdir -p "$tmp/nogpu" && printf '#!/bin/sh\nexit 9\n' >"$tmp/nogpu/nvidia-smi" && chmod +x "$tmp/nogpu/nvidia-smi"
+expect device-check-list 0 '^gpu-tests$' "$DC" --list
+expect device-check-help 0 'scripts/device-check \[--out DIR\]' "$DC" --help
+expect device-check-bad-step 2 "no step 'nope'" "$DC" --only compile,nope
+expect device-check-bad-arg 2 "unknown argument '--bogus'" "$DC" --bogus
+expect device-check-no-gpu 3 'no GPU here' env PATH="$tmp/nogpu:$PATH" HTUNE="$HTUNE" "$DC" --out "$tmp/dc"
+expect device-check-no-gpu-no-logs 0 '' test ! -e "$tmp/dc"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
