@@ -8,6 +8,9 @@
 -- (space:neighbors) of FILE's --top K fastest rows, then of the new top K, for --rounds R rounds,
 -- re-measures the top K rows themselves (the header records the median new/old ratio, the drift
 -- between the two sessions), and writes FILE's rows plus the new ones.
+-- --repeats N measures the list N times, each pass in a new shuffled order (compiles are cached
+-- after the first), and keeps each config's median, its spread across passes as noise_pct
+-- (htune.backends.replay.median_rows): a short kernel's single reading can be an outlier.
 local USAGE = [[
 usage: htune run scripts/record.lua --problem matmul|softmax [options]
   --backend live|synthetic   (live)
@@ -17,6 +20,7 @@ usage: htune run scripts/record.lua --problem matmul|softmax [options]
   --around FILE              measure one-step neighbours of FILE's fastest rows and merge
   --top K  --rounds R        with --around: rows per round (40) and rounds (2)
   --configs-from FILE        re-measure exactly FILE's configs (after a kernel change)
+  --repeats N                without --around: N passes, each config's median kept (1)
   --out FILE                 (data/<problem>.replay.gz)
   --commit SHA               commit recorded in the header (git HEAD when omitted)
   --M --N --K | --rows --cols  problem shape (the problem's default)
@@ -25,7 +29,7 @@ local htune = require "htune"
 local replay = require "htune.backends.replay"
 
 local o = { problem = "matmul", backend = "live", count = 20000, all_max = 50000, batch = 64, grace = 30,
-            top = 40, rounds = 2 }
+            top = 40, rounds = 2, repeats = 1 }
 for i = 1, #arg, 2 do
   local k = arg[i]:gsub("^%-%-", ""):gsub("-", "_")
   if k == "help" or k == "h" then print(USAGE) os.exit(0) end
@@ -183,6 +187,25 @@ local function around(path)
   return old, how, { drift = drift and string.format("%.4f median new/old latency of %d re-measured top rows", drift, #ratios) }
 end
 
+local repeats = math.tointeger(o.repeats)
+if not repeats or repeats < 1 then
+  io.stderr:write("record: --repeats must be a whole number >= 1, got ", tostring(o.repeats), "\n")
+  os.exit(2)
+end
+if repeats > 1 and o.around then io.stderr:write("record: --repeats does not go with --around\n") os.exit(2) end
+-- measure() over `repeats` passes in fresh orders, folded to one median row per config.
+local function measure_passes(cfgs)
+  if repeats == 1 then return measure(cfgs) end
+  local passes = {}
+  for k = 1, repeats do
+    io.stderr:write(string.format("record: pass %d of %d\n", k, repeats))
+    passes[k] = measure(shuffled(cfgs))
+    if deadline and htune.sys.now_ms() >= deadline then break end
+  end
+  return replay.median_rows(problem.space, passes), #passes
+end
+local function passes_note(n) return repeats > 1 and string.format("; median of %d passes, noise_pct = spread across them", n) or "" end
+
 local rows, how, extra
 if o.around then
   rows, how, extra = around(o.around)
@@ -191,16 +214,19 @@ elseif o.configs_from then
   local cfgs = {}
   for i, r in ipairs(old) do cfgs[i] = r.cfg end
   io.stderr:write(string.format("record: re-measuring the %d configs of %s on %s\n", #cfgs, o.configs_from, be.info.device))
-  rows = measure(shuffled(cfgs))
+  local npass
+  rows, npass = measure_passes(shuffled(cfgs))
   -- Kept first: readers (eval-strategies) tell a sampled table by how's first word.
-  how = string.format("%s; all %d re-measured (commit %s)", meta.how or "?", #rows, o.commit or git_commit())
+  how = string.format("%s; all %d re-measured (commit %s)%s", meta.how or "?", #rows, o.commit or git_commit(), passes_note(npass))
   if #rows < #cfgs then how = how .. string.format(" (%d of %d re-measured, --seconds %s)", #rows, #cfgs, o.seconds) end
 else
   local cfgs
   cfgs, how = configs(problem.space)
   io.stderr:write(string.format("record: %s: %d configs (%s) on %s\n", problem.key or problem.name, #cfgs, how, be.info.device))
-  rows = measure(shuffled(cfgs))
+  local npass
+  rows, npass = measure_passes(shuffled(cfgs))
   if #rows < #cfgs then how = string.format("%s, %d of %d measured (--seconds %s)", how, #rows, #cfgs, o.seconds) end
+  how = how .. passes_note(npass)
 end
 local left = be:pending()
 if left == 0 and be.retime_baseline then be:retime_baseline() end -- the GPU is warm now

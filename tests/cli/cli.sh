@@ -61,6 +61,11 @@ expect record-around-drift 0 '^# drift 1.0000 ' zcat "$tmp/r2.gz"
 expect record-configs-from 0 'wrote 200 rows' "$HTUNE" run "$REC" --problem matmul --backend synthetic --configs-from "$tmp/r1.gz" --out "$tmp/r4.gz"
 expect record-configs-from-same 0 '^same$' bash -c "diff <(zcat '$tmp/r1.gz' | grep -v '^#' | cut -f1 | sort) <(zcat '$tmp/r4.gz' | grep -v '^#' | cut -f1 | sort) && echo same"
 expect record-configs-from-how 0 '^# how sampled.*; all 200 re-measured' zcat "$tmp/r4.gz"
+expect record-repeats 0 'pass 3 of 3' "$HTUNE" run "$REC" --problem matmul --backend synthetic --count 200 --repeats 3 --out "$tmp/r5.gz"
+expect record-repeats-how 0 '^# how sampled; median of 3 passes' zcat "$tmp/r5.gz"
+expect record-repeats-rows 0 '^200$' sh -c "zcat '$tmp/r5.gz' | grep -vc '^#'"
+expect record-repeats-bad 2 'repeats must be a whole number >= 1, got 0' "$HTUNE" run "$REC" --problem matmul --backend synthetic --repeats 0
+expect record-repeats-around 2 'repeats does not go with --around' "$HTUNE" run "$REC" --problem matmul --backend synthetic --repeats 2 --around "$tmp/r1.gz"
 expect record-around-wrong-space 2 "holds space 'matmul" "$HTUNE" run "$REC" --problem softmax --backend synthetic --around "$tmp/r1.gz" --out "$tmp/r3.gz"
 
 # scripts/device-check: its steps, bad arguments named, and no run without a GPU (an nvidia-smi

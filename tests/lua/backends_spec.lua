@@ -133,3 +133,49 @@ describe("replay backend", function()
     assert.matches("line 2", err3)
   end)
 end)
+
+describe("replay.median_rows (record --repeats)", function()
+  local p = toy.new()
+  local sp = p.space
+  local r = htune.rng(3)
+  local a, b, c = sp:sample(r), sp:sample(r), sp:sample(r)
+  while sp:hash(b) == sp:hash(a) do b = sp:sample(r) end
+  while sp:hash(c) == sp:hash(a) or sp:hash(c) == sp:hash(b) do c = sp:sample(r) end
+  local function ok(cfg, us, noise) return { cfg = cfg, ok = true, latency_us = us, stats = { noise_pct = noise } } end
+  local function bad(cfg, why) return { cfg = cfg, ok = false, reason = why } end
+
+  it("keeps each config's median and its spread across passes, in first-seen order", function()
+    local rows = replay.median_rows(sp, {
+      { ok(a, 3.0, 0.5), ok(b, 10, 1) },
+      { ok(b, 12, 1), ok(a, 2.9, 0.4) },
+      { ok(a, 3.6, 0.2), ok(b, 11, 2) },
+    })
+    assert.are.equal(2, #rows)
+    assert.are.equal(sp:hash(a), sp:hash(rows[1].cfg))
+    assert.are.equal(3.0, rows[1].latency_us)
+    assert.is_true(math.abs(rows[1].stats.noise_pct - 100 * 0.7 / 3.0) < 1e-9)
+    assert.are.equal(11, rows[2].latency_us)
+    assert.are.equal(3, rows[2].stats.passes)
+  end)
+
+  it("averages the two middle values of an even count and keeps a lone pass's own noise", function()
+    local rows = replay.median_rows(sp, { { ok(a, 2, 0.5), ok(c, 7, 1.5) }, { ok(a, 4, 0.1) } })
+    assert.are.equal(3, rows[1].latency_us)
+    assert.are.equal(7, rows[2].latency_us)
+    assert.are.equal(1.5, rows[2].stats.noise_pct)
+  end)
+
+  it("fails a config that failed in more than half of its passes, with its first reason", function()
+    local rows = replay.median_rows(sp, {
+      { bad(a, "fault"), ok(b, 5, 0), bad(c, "wrong") },
+      { bad(a, "timeout"), bad(b, "fault"), ok(c, 9, 0) },
+      { ok(a, 1, 0), ok(b, 6, 0) },
+    })
+    assert.is_false(rows[1].ok)
+    assert.are.equal("fault", rows[1].reason)
+    assert.is_true(rows[2].ok) -- 2 of 3 ok
+    assert.are.equal(5.5, rows[2].latency_us)
+    assert.is_true(rows[3].ok) -- 1 of 2 ok: half counts
+    assert.are.equal(9, rows[3].latency_us)
+  end)
+end)

@@ -52,6 +52,46 @@ function M.write(path, problem, rows, meta)
   return true
 end
 
+-- median_rows(space, passes) -> rows: several measuring passes over (some of) the same configs
+-- (each a list of result rows as write() takes) folded into one row per config, in first-seen
+-- order. A config ok in at least half of its passes gets the median of its ok latencies and, as
+-- noise_pct, their spread across passes ((max - min) / median, in %; a single ok pass keeps its
+-- own noise_pct); otherwise it is a failure with its first pass's reason. stats.passes counts them.
+function M.median_rows(space, passes)
+  local order, by = {}, {}
+  for _, pass in ipairs(passes) do
+    for _, r in ipairs(pass) do
+      local h = space:hash(r.cfg)
+      local e = by[h]
+      if not e then
+        e = { cfg = r.cfg, us = {}, n = 0, noise = nil, reason = nil }
+        by[h], order[#order + 1] = e, h
+      end
+      e.n = e.n + 1
+      if r.ok and r.latency_us then
+        e.us[#e.us + 1] = r.latency_us
+        e.noise = e.noise or (r.stats and r.stats.noise_pct)
+      else
+        e.reason = e.reason or r.reason or "fault"
+      end
+    end
+  end
+  local rows = {}
+  for i, h in ipairs(order) do
+    local e = by[h]
+    local k = #e.us
+    if 2 * k >= e.n and k > 0 then
+      table.sort(e.us)
+      local med = k % 2 == 1 and e.us[(k + 1) // 2] or (e.us[k // 2] + e.us[k // 2 + 1]) / 2
+      local noise = k > 1 and 100 * (e.us[k] - e.us[1]) / med or e.noise
+      rows[i] = { cfg = e.cfg, ok = true, latency_us = med, stats = { noise_pct = noise, passes = e.n } }
+    else
+      rows[i] = { cfg = e.cfg, ok = false, reason = e.reason, stats = { passes = e.n } }
+    end
+  end
+  return rows
+end
+
 local function parse_line(line, meta, rows, lineno)
   local key, value = line:match("^#%s*(%S+)%s*(.-)%s*$")
   if key then
