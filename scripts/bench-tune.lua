@@ -65,8 +65,18 @@ end
 local bl = a.backend and a.backend.baseline_us
 print(string.format("bench-tune: %s %s on %s, NVRTC cache %s", problem.key or problem.name, o.strategy,
   a.backend and a.backend.device or "?", o.cold and "cold (fresh dir)" or "as found"))
-print(string.format("  run A: %d evals in %.2f s from process start (backend open %.0f ms), best %.2f us (rebenched)",
-  a.evals, (a_end - t_start) / 1000, a_open, a.best.latency_us))
+-- Where the backend's open went (live: devices, worker start, reference compile left, setup, baseline).
+local ph = a.backend and a.backend.open_phases_ms
+local phases = ""
+if ph then
+  local parts = {}
+  for _, k in ipairs { "devices", "worker", "reference", "setup", "baseline" } do
+    if ph[k .. "_ms"] then parts[#parts + 1] = string.format("%s %.0f", k, ph[k .. "_ms"]) end
+  end
+  phases = ": " .. table.concat(parts, ", ")
+end
+print(string.format("  run A: %d evals in %.2f s from process start (backend open %.0f ms%s), best %.2f us (rebenched)",
+  a.evals, (a_end - t_start) / 1000, a_open, phases, a.best.latency_us))
 print(string.format("  run B: %d evals in %.1f s, best %.2f us", b.evals, b.wall_s, b.best.latency_us))
 print(string.format("  best known %.2f us (%s)%s", known, known_from,
   bl and string.format("; %s %.2f us -> best known is %.0f%% of its speed", a.backend.baseline_name, bl, 100 * bl / known) or ""))

@@ -163,6 +163,29 @@ describe("htune.bench tensor-map args", function()
 end)
 
 describe("live backend on the fake driver", function()
+  it("compiles the reference while the worker starts and reports open's phases", function()
+    local live = require "htune.backends.live"
+    local p = fake_problem(KERNELS)
+    local order = {}
+    local compiler = { submit = function(job)
+      order[#order + 1] = "submit " .. job.name_exprs[1]
+      local h = fake_compiler.submit(job)
+      return { ready = h.ready, wait = function() order[#order + 1] = "wait"; return h.wait() end }
+    end }
+    local b = assert(live.open(p, { fake = true, compiler = compiler, time_cap_ms = 10, baseline = { name = "memcpy", params = { 0 } } }))
+    local ph = b.info.open_phases_ms
+    b:close()
+    assert.are.same({ "submit fake_copy_5", "wait" }, order)
+    for _, k in ipairs { "devices_ms", "worker_ms", "reference_ms", "setup_ms", "baseline_ms" } do
+      assert.is_true(type(ph[k]) == "number" and ph[k] >= 0, k)
+    end
+    p.reference.name_expr = "bad_reference"
+    local nb, err, code = live.open(p, { fake = true, compiler = fake_compiler, time_cap_ms = 10, baseline = false })
+    assert.is_nil(nb)
+    assert.are.equal("ECOMPILE", code)
+    assert.matches("reference bad_reference does not compile: error: bad_reference", err)
+  end)
+
   it("times the baseline at open and again at rebench, keeping the best", function()
     local live = require "htune.backends.live"
     local p = fake_problem(KERNELS)

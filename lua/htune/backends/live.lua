@@ -48,29 +48,36 @@ local function job_for(problem, name_expr, ce, arch)
            options = ce.options, defines = ce.defines, include_dirs = { problem.dir }, arch = arch }
 end
 
-local function compile_now(compiler, job)
-  local res = compiler.submit(job):wait()
-  if not res.ok then return nil, res.log or res.error or "compile failed" end
-  return res
-end
-
-local function open_worker(self, problem, opts)
+-- Starts the worker while the reference compiles (both take a while: a process with its CUDA
+-- context, an NVRTC program), then sets the problem up. Each phase's wall ms goes to phases.
+local function open_worker(self, problem, opts, phases)
   local bench = require "htune.bench"
-  local w, err, code = bench.worker { fake = opts.fake }
-  if not w then return nil, err, code end
-  self.worker = w
-  local specs, index, output = buffer_specs(problem)
-  self.index = index
   local ref = problem.reference
   local rjob = job_for(problem, ref.name_expr, problem.compile(problem.space:default()), self.arch)
   rjob.options, rjob.defines = ref.options or rjob.options, ref.defines or {}
-  local res, cerr = compile_now(self.compiler, rjob)
-  if not res then return nil, "reference " .. ref.name_expr .. " does not compile: " .. cerr, "ECOMPILE" end
+  local t = sys.now_ms()
+  local rhandle = self.compiler.submit(rjob)
+  local w, err, code = bench.worker { fake = opts.fake }
+  phases.worker_ms, t = sys.now_ms() - t, sys.now_ms()
+  if not w then
+    if rhandle.cancel then rhandle:cancel() end
+    return nil, err, code
+  end
+  self.worker = w
+  local specs, index, output = buffer_specs(problem)
+  self.index = index
+  local res = rhandle:wait()
+  phases.reference_ms, t = sys.now_ms() - t, sys.now_ms()
+  if not res.ok then
+    return nil, "reference " .. ref.name_expr .. " does not compile: " .. (res.log or res.error or "compile failed"), "ECOMPILE"
+  end
   local l = ref.launch()
   local tol = problem.tolerance or {}
-  return w:setup { device = opts.device or 0, buffers = specs, output = output, atol = tol.atol, rtol = tol.rtol,
+  local ok, serr, scode = w:setup { device = opts.device or 0, buffers = specs, output = output, atol = tol.atol, rtol = tol.rtol,
     reference = { image = res.cubin, name = res.lowered[ref.name_expr], grid = l.grid, block = l.block,
                   smem = l.smem, args = worker_args(ref.args(), index) } }
+  phases.setup_ms = sys.now_ms() - t
+  return ok, serr, scode
 end
 
 -- Dense fp16 tensor-core FLOP per clock per SM by compute capability (A100: 312 TFLOP/s at 108
@@ -97,24 +104,30 @@ function M.open(problem, opts)
   for k, v in pairs(DEFAULTS) do o[k] = v end
   for k, v in pairs(opts) do o[k] = v end
   local cuda = require "htune.cuda"
+  local t0 = sys.now_ms()
   local devs, err, code = cuda.devices { fake = o.fake }
+  local phases = { devices_ms = sys.now_ms() - t0 }
   if not devs then return nil, err, code end
   local dev = devs[(o.device or 0) + 1]
   local self = setmetatable({ problem = problem, opts = o, queue = {}, compiling = {}, ready = {},
     done = {}, inflight = nil, npending = 0, best_us = nil, evals = 0, t_open = sys.now_ms(),
     arch = o.arch or problem.arch or (dev and dev.arch), lookahead = o.lookahead or 2 * sys.ncpus }, B)
   self.compiler = o.compiler or require "htune.nvrtc"
-  local ok, serr, scode = open_worker(self, problem, o)
+  local ok, serr, scode = open_worker(self, problem, o, phases)
   if not ok then
     if self.worker then self.worker:close() end
     return nil, serr, scode
   end
+  -- open_phases_ms: where open's time went (devices, worker start, reference compile still
+  -- running after it, setup, baseline timing), for benchmarks such as bench-tune to report.
   self.info = { backend = "live", device = dev and dev.name or "?", device_info = dev, arch = self.arch,
-                specs = M.specs_of(dev) }
+                specs = M.specs_of(dev), open_phases_ms = phases }
   -- The problem's own vendor baseline (cuBLAS for matmul) unless the caller names one or false.
   local bl = o.baseline
   if bl == nil then bl = problem.baseline end
+  local tb = sys.now_ms()
   if bl then self:_baseline(bl) end
+  phases.baseline_ms = sys.now_ms() - tb
   return self
 end
 
