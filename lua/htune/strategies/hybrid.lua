@@ -86,11 +86,11 @@ local function trim_reserve(h)
   while #d.ready > d.batch do table.remove(d.ready, 1) end
 end
 
--- A restart point for pattern's rule: a measured config no copy started from nor polled.
+-- A restart point for pattern's rule (pattern.startable): a measured config no copy started
+-- from nor polled.
 local function has_candidate(state)
-  local p = state.pattern
   for _, r in ipairs(state.history) do
-    if r.hash and not p.started[r.hash] and not (p.cfg.fresh_restarts and p.polled[r.hash]) then return true end
+    if r.hash and pattern.startable(state.pattern, r.hash) then return true end
   end
   return false
 end

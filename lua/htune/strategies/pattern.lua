@@ -85,13 +85,18 @@ local function start_population(state, p, count)
   p.phase = "population"
 end
 
--- New copies from the best measured configs that have not been starting points yet (nor, with
--- fresh_restarts, polled by a copy).
+-- startable(p, hash): a measured config may start a copy: it has not been a starting point yet
+-- (nor, with fresh_restarts, been polled by a copy). Hybrid asks the same of its restarts.
+function M.startable(p, hash)
+  return not p.started[hash] and not (p.cfg.fresh_restarts and p.polled[hash])
+end
+
+-- New copies from the best measured configs that are startable.
 local function start_copies(state, p)
   p.copies = {}
   for _, r in ipairs(util.ranked(state.history)) do
     if #p.copies >= p.cfg.copies then break end
-    if not p.started[r.hash] and not (p.cfg.fresh_restarts and p.polled[r.hash]) then
+    if M.startable(p, r.hash) then
       p.started[r.hash] = true
       local copy = { current = r, generations = 0 }
       expand(state, p, copy)
