@@ -93,9 +93,10 @@ static void get_arg(lua_State *L, int t, int i, struct wp_arg *a, const struct w
     for (int k = 0; k < 6; k++) {
         lua_getfield(L, t, keys[k]);
         if (!lua_isnil(L, -1)) {
-            lua_pop(L, 1);
-            if (k == WP_ARG_TMAP) return get_tmap(L, t, i, a, bufs, nbufs);
-            lua_getfield(L, t, keys[k]);
+            if (k == WP_ARG_TMAP) {
+                lua_pop(L, 1);
+                return get_tmap(L, t, i, a, bufs, nbufs);
+            }
             a->kind = k;
             if (k == WP_ARG_F32 || k == WP_ARG_F64) a->f = luaL_checknumber(L, -1);
             else a->i = luaL_checkinteger(L, -1) - (k == WP_ARG_BUF ? 1 : 0);
