@@ -36,6 +36,43 @@ local function check_opts(opts)
   if opts.dtype ~= nil and opts.dtype ~= "fp16" then
     error(string.format("htune.problem: opts.dtype '%s' is not supported (only fp16)", tostring(opts.dtype)), 3)
   end
+  if opts.defines ~= nil then
+    if type(opts.defines) ~= "table" then
+      error("htune.problem: opts.defines must be a table {NAME = value}, got " .. type(opts.defines), 3)
+    end
+    for k, v in pairs(opts.defines) do
+      if type(k) ~= "string" or not k:match("^[%a_][%w_]*$") then
+        error(string.format("htune.problem: opts.defines: '%s' is not a macro name", tostring(k)), 3)
+      end
+      local t = math.type(v) or type(v)
+      if t ~= "integer" and t ~= "string" and t ~= "boolean" then
+        error(string.format("htune.problem: opts.defines.%s must be an integer, string or boolean, got %s", k, tostring(v)), 3)
+      end
+    end
+  end
+end
+
+-- opts.defines: extra macros in every config program (a variant of a template, e.g.
+-- MATMUL_FUSED_PROLOGUE=1, measured against the default); they join the problem's key so
+-- stores and tables keep the variants apart. The reference is compiled without them.
+local function with_defines(p, defines)
+  local names = {}
+  for k in pairs(defines) do names[#names + 1] = k end
+  if #names == 0 then return end
+  table.sort(names)
+  local parts = {}
+  for i, k in ipairs(names) do parts[i] = k .. "=" .. tostring(defines[k]) end
+  local compile = p.compile
+  p.compile = function(c)
+    local r, a, b = compile(c)
+    if type(r) == "table" then
+      r.defines = r.defines or {}
+      for _, k in ipairs(names) do r.defines[k] = defines[k] end
+    end
+    return r, a, b
+  end
+  p.defines = defines
+  p.key = p.key .. "+" .. table.concat(parts, ",")
 end
 
 -- The kernel source of spec p: source_files (paths relative to the spec's dir) joined in order
@@ -90,6 +127,7 @@ function M.load(name_or_path, opts)
   p.source, p.source_hash, p.dir = source, sys.hash(source), dir
   p.dtype = p.dtype or "fp16"
   p.key = string.format("%s/%s/%s", p.name, p.key_shape or "default", p.dtype)
+  if opts.defines then with_defines(p, opts.defines) end
   return p
 end
 
