@@ -1,14 +1,25 @@
 -- bench-compile: configs/s of the NVRTC compile service on distinct configs of a matmul template,
 -- for 1..N threads, unbatched vs batched (coalesced programs), cold vs warm disk cache.
 --   htune run scripts/bench-compile.lua [--short] [--configs N] [--threads 1,2,16] [--batch 1,4]
---                                        [--arch sm_90a] [--kernel standin|matmul]
+--                                        [--arch sm_90a] [--kernel standin|matmul] [--offset N] [--define K=V] [--procs 16]
+-- --procs P[,P] adds cold rows that split the row's configs over P processes (htune run of this
+-- script, one compile thread each): threads of one process against processes on the same load.
+-- --define K=V adds a define to every matmul job (repeatable), to time a variant of the template
+-- (e.g. --define MATMUL_FUSED_PROLOGUE=1).
+-- --offset N skips the first N sampled configs, so that several processes can each compile their
+-- own share of one config list (threads against processes on the same configs).
 -- Uses kernels/matmul (spec.lua + matmul.cu) when present, else kernels/bench/matmul_mma.cu.
 local htune = require "htune"
 local nv = require "htune.nvrtc"
 local sys = require "htune.sys"
 
+local function die(msg)
+  io.stderr:write("bench-compile: ", msg, "\n")
+  os.exit(2)
+end
+
 local function parse_args(argv)
-  local o = { configs = 200, threads = nil, batch = { 1, 4 }, arch = nil, kernel = nil }
+  local o = { configs = 200, threads = nil, batch = { 1, 4 }, arch = nil, kernel = nil, offset = 0, defines = {}, procs = {} }
   local i = 1
   while i <= #argv do
     local a, v = argv[i], argv[i + 1]
@@ -19,9 +30,18 @@ local function parse_args(argv)
     elseif a == "--batch" then o.batch, i = list(v), i + 1
     elseif a == "--arch" then o.arch, i = v, i + 1
     elseif a == "--kernel" then o.kernel, i = v, i + 1
-    else error("bench-compile: unknown argument " .. a) end
+    elseif a == "--procs" then o.procs, i = list(v), i + 1
+    elseif a == "--child" then o.child = true
+    elseif a == "--define" then
+      local k, val = tostring(v):match("^([%a_][%w_]*)=(.*)$")
+      if not k then die("--define wants NAME=VALUE, got " .. tostring(v)) end
+      o.defines[k], i = math.tointeger(tonumber(val)) or val, i + 1
+    elseif a == "--offset" then o.offset, i = math.tointeger(tonumber(v)), i + 1
+    else die("unknown argument " .. a .. " (see the header of scripts/bench-compile.lua)") end
     i = i + 1
   end
+  if not math.tointeger(o.configs) or o.configs < 1 then die("--configs must be a whole number >= 1, got " .. tostring(o.configs)) end
+  if not o.offset or o.offset < 0 then die("--offset must be a whole number >= 0") end
   if not o.threads then
     o.threads = {}
     local t = 1
@@ -59,8 +79,8 @@ local function standin_jobs(n, arch)
 end
 
 -- The real template through its problem spec: distinct sampled configs.
-local function matmul_jobs(n, arch)
-  local p = htune.problem("matmul", { shape = { M = 1024, N = 1024, K = 1024 }, M = 1024, N = 1024, K = 1024, dtype = "fp16" })
+local function matmul_jobs(n, arch, extra)
+  local p = htune.problem("matmul", { M = 1024, N = 1024, K = 1024, dtype = "fp16", defines = extra })
   local r, seen, jobs = htune.rng(1), {}, {}
   for _ = 1, n * 50 do
     if #jobs >= n then break end
@@ -79,7 +99,7 @@ end
 local function pick_jobs(o)
   local has_spec = io.open(sys.root .. "/kernels/matmul/spec.lua") and io.open(sys.root .. "/kernels/matmul/matmul.cu")
   if o.kernel == "matmul" or (o.kernel == nil and has_spec) then
-    local ok, jobs, name = pcall(matmul_jobs, o.configs, o.arch)
+    local ok, jobs, name = pcall(matmul_jobs, o.configs, o.arch, o.defines)
     if ok then return jobs, name end
     io.stderr:write("bench-compile: kernels/matmul unusable (" .. tostring(jobs) .. "), using the stand-in\n")
   end
@@ -111,26 +131,70 @@ if not ver then
   io.stderr:write("bench-compile: " .. tostring(nv.unavailable_reason) .. "\n")
   return 1
 end
--- Every cold row compiles its own configs: the same configs compiled again in one process took
--- 31 ms each instead of 355 on the H200 host (NVRTC keeps something between programs), so a
--- row that repeated an earlier row's configs measured that, not a cold compile.
-local modes = #o.threads * #o.batch
-local all_jobs, kernel = pick_jobs({ configs = o.configs * modes, arch = o.arch, kernel = o.kernel })
-if #all_jobs < o.configs * modes then
+-- Every cold row compiles its own configs, and scripts/bench-compile sets CUDA_CACHE_DISABLE=1:
+-- NVRTC (12.9+) keeps its PTX and cubin in the CUDA driver's compute cache (~/.nv/ComputeCache)
+-- where a driver is installed, across processes. On the H200 host the same 32 configs took 265
+-- ms each in one process and 25 ms in the next (the front end alone), so rows or runs that
+-- repeated configs measured that cache, not a compile.
+local modes = #o.threads * #o.batch + #o.procs
+local all_jobs, kernel = pick_jobs({ configs = o.offset + o.configs * modes, arch = o.arch, kernel = o.kernel, defines = o.defines })
+if next(o.defines) and kernel ~= "kernels/matmul/matmul.cu" then die("--define applies to the matmul template only") end
+if #all_jobs < o.offset + o.configs * modes then
   io.stderr:write(("bench-compile: only %d distinct configs for %d rows of %d\n"):format(#all_jobs, modes, o.configs))
   return 1
 end
 local function slice(m)
   local t = {}
-  for i = 1, o.configs do t[i] = all_jobs[(m - 1) * o.configs + i] end
+  for i = 1, o.configs do t[i] = all_jobs[o.offset + (m - 1) * o.configs + i] end
   return t
 end
 local jobs = slice(1)
 local dir = os.tmpname()
 os.remove(dir)
 nv.cache { dir = dir, enabled = true }
-print(string.format("bench-compile: %d configs of %s, NVRTC %s, arch %s, %d CPUs, cache %s",
-  #jobs, kernel, ver, jobs[1].arch or os.getenv("HTUNE_ARCH") or "sm_90", sys.ncpus, dir))
+if o.child then -- one share of a --procs row: compile it on one thread, report, leave
+  nv.threads(1)
+  nv.max_batch(1)
+  local _, failed, _, hits, wall, per_ms = run_all(jobs)
+  print(string.format("child %d %.4f %d %d %.1f", #jobs, wall, failed, hits, per_ms))
+  nv.cache_clear()
+  os.remove(dir)
+  return 0
+end
+
+-- A --procs row: the configs of slice m split over p child processes started together; wall
+-- time from the first start to the last exit (so it includes starting p htune processes).
+local function run_procs(m, p)
+  local exe = os.getenv("HTUNE") or (sys.root .. "/build/htune")
+  local base = o.offset + (m - 1) * o.configs
+  local t0, kids, at = sys.now_ms(), {}, 0
+  for k = 1, p do
+    local n = o.configs // p + (k <= o.configs % p and 1 or 0)
+    if n > 0 then
+      local cmd = { string.format("%q run %q --child --configs %d --offset %d --threads 1 --batch 1", exe,
+        sys.root .. "/scripts/bench-compile.lua", n, base + at) }
+      if o.arch then cmd[#cmd + 1] = "--arch " .. o.arch end
+      if o.kernel then cmd[#cmd + 1] = "--kernel " .. o.kernel end
+      for name, v in pairs(o.defines) do cmd[#cmd + 1] = string.format("--define %s=%s", name, tostring(v)) end
+      kids[#kids + 1] = assert(io.popen(table.concat(cmd, " ") .. " 2>&1", "r"))
+      at = at + n
+    end
+  end
+  local failed, hits, cpu, done = 0, 0, 0, 0
+  for _, f in ipairs(kids) do
+    local out = f:read("a")
+    f:close()
+    local n, _, fl, h, per = out:match("child (%d+) ([%d.]+) (%d+) (%d+) ([%d.]+)")
+    if not n then die("a --procs child failed:\n" .. out:sub(1, 800)) end
+    done, failed, hits = done + tonumber(n), failed + tonumber(fl), hits + tonumber(h)
+    cpu = cpu + tonumber(per) * tonumber(n)
+  end
+  local wall = (sys.now_ms() - t0) / 1000
+  return done / wall, failed, hits, wall, cpu / math.max(done, 1)
+end
+local driver_cache = os.getenv("CUDA_CACHE_DISABLE") == "1" and "off" or "ON (cold rows may be cache hits)"
+print(string.format("bench-compile: %d configs of %s, NVRTC %s, arch %s, %d CPUs, cache %s, driver compute cache %s",
+  #jobs, kernel, ver, jobs[1].arch or os.getenv("HTUNE_ARCH") or "sm_90", sys.ncpus, dir, driver_cache))
 print(string.format("%-8s %-8s %-6s %10s %8s %7s %7s %10s", "threads", "batch", "cache", "configs/s", "wall_s", "failed", "avg_b", "ms/config"))
 local best_cold, serial, best_mode, mode = 0, nil, "", 0
 for _, t in ipairs(o.threads) do
@@ -146,6 +210,13 @@ for _, t in ipairs(o.threads) do
     if rate > best_cold then best_cold, best_mode = rate, ("threads=%d batch=%d"):format(t, b) end
     print(string.format("%-8d %-8d %-6s %10.2f %8.2f %7d %7.2f %10.0f", t, b, "cold", rate, wall, failed, avg_b, per_ms))
   end
+end
+for _, p in ipairs(o.procs) do
+  mode = mode + 1
+  local rate, failed, hits, wall, per_ms = run_procs(mode, p)
+  if hits > 0 then io.stderr:write(("bench-compile: %d cold compiles in the processes were cache hits\n"):format(hits)) end
+  if rate > best_cold then best_cold, best_mode = rate, ("%d processes"):format(p) end
+  print(string.format("%-8s %-8d %-6s %10.2f %8.2f %7d %7.2f %10.0f", p .. "proc", 1, "cold", rate, wall, failed, 1, per_ms))
 end
 -- Warm: every job a cache hit. The first pass also pays for growing the heap to hold all
 -- results (large cubins when batched); later passes show the steady state.
