@@ -21,6 +21,7 @@ usage: htune run scripts/record.lua --problem matmul|softmax [options]
   --top K  --rounds R        with --around: rows per round (40) and rounds (2)
   --configs-from FILE        re-measure exactly FILE's configs (after a kernel change)
   --repeats N                without --around: N passes, each config's median kept (1)
+  --define NAME=VALUE        a macro in every config program (a template variant; repeatable)
   --out FILE                 (data/<problem>.replay.gz)
   --commit SHA               commit recorded in the header (git HEAD when omitted)
   --M --N --K | --rows --cols  problem shape (the problem's default)
@@ -34,7 +35,14 @@ for i = 1, #arg, 2 do
   local k = arg[i]:gsub("^%-%-", ""):gsub("-", "_")
   if k == "help" or k == "h" then print(USAGE) os.exit(0) end
   if arg[i + 1] == nil then io.stderr:write("record: option --", k, " needs a value\n", USAGE, "\n") os.exit(2) end
-  o[k] = tonumber(arg[i + 1]) or arg[i + 1]
+  if k == "define" then
+    local name, v = arg[i + 1]:match("^([%a_][%w_]*)=(.*)$")
+    if not name then io.stderr:write("record: --define wants NAME=VALUE, got '", arg[i + 1], "'\n") os.exit(2) end
+    o.defines = o.defines or {}
+    o.defines[name] = math.tointeger(tonumber(v)) or v
+  else
+    o[k] = tonumber(arg[i + 1]) or arg[i + 1]
+  end
 end
 
 local function configs(space)
@@ -69,6 +77,7 @@ end
 
 local shape = {}
 for _, k in ipairs { "M", "N", "K", "rows", "cols" } do shape[k] = tonumber(o[k]) end
+shape.defines = o.defines
 -- "580.95.05 (CUDA 13.0)": the kernel driver from nvidia-smi and the driver API version.
 local function driver_string(be)
   if be.info.backend ~= "live" then return be.info.driver or be.info.backend end

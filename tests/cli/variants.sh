@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Measuring a template variant: scripts/diff-tables.lua on constructed tables (ratios known in
+# advance, a failure on one side, refusals), record --define (the define reaches the key), and
+# scripts/ab-define end to end on the synthetic backend; bench-compile's argument refusals.
+# Usage: tests/cli/variants.sh build/htune    (prints "N passed, N failed" last)
+set -u
+HTUNE=$(cd "$(dirname "${1:-build/htune}")" && pwd)/$(basename "${1:-build/htune}")
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/tests/cli/harness.bash"
+export HTUNE
+cd "$ROOT" || exit 1
+
+# Two tables of one space: NEW is OLD x 1.1 except config 4 (fails in NEW) and 6 (read twice
+# in OLD: 10 and 20, median 15, NEW 7.5 -> ratio 0.5).
+hdr='# htune-replay 1\n# problem toy/default/fp16\n# space toy 0123456789abcdef\n# device test\n# columns index latency_us noise_pct | index !reason\n'
+printf "${hdr}1\t10.0\t0.1\n2\t20.0\t0.1\n3\t30.0\t0.1\n4\t40.0\t0.1\n5\t50.0\t0.1\n6\t10.0\t0.1\n6\t20.0\t0.1\n" | gzip >"$tmp/old.gz"
+printf "${hdr}1\t11.0\t0.1\n2\t22.0\t0.1\n3\t33.0\t0.1\n4\t!ECOMPILE\n5\t55.0\t0.1\n6\t7.5\t0.1\n" | gzip >"$tmp/new.gz"
+expect "diff-tables: median ratio over the 5 configs both measured" 0 'NEW/OLD, all +n +5 +median 1\.1000' \
+    "$HTUNE" run scripts/diff-tables.lua "$tmp/old.gz" "$tmp/new.gz"
+expect "diff-tables: OLD's 2 fastest (configs 1 and 6 at its median 15)" 0 "OLD's 2 fastest +n +2 +median 0\.8000" \
+    "$HTUNE" run scripts/diff-tables.lua "$tmp/old.gz" "$tmp/new.gz" --top 2
+expect "diff-tables: a failure on one side is listed with its reason" 0 '4: OLD 40\.000 us, NEW ECOMPILE' \
+    "$HTUNE" run scripts/diff-tables.lua "$tmp/old.gz" "$tmp/new.gz"
+expect "diff-tables: the largest change first" 0 'largest changes \(NEW/OLD\):.  [0-9]+: [0-9.]+ -> [0-9.]+ us \(1\.1000\)' \
+    bash -c "'$HTUNE' run scripts/diff-tables.lua '$tmp/old.gz' '$tmp/new.gz' | tr '\n' '.'"
+printf '# htune-replay 1\n# space other 0\n1\t1.0\n' | gzip >"$tmp/other.gz"
+expect "diff-tables refuses tables of different spaces" 2 'different spaces' \
+    "$HTUNE" run scripts/diff-tables.lua "$tmp/old.gz" "$tmp/other.gz"
+expect "diff-tables wants two tables" 2 'needs two tables, got 1' "$HTUNE" run scripts/diff-tables.lua "$tmp/old.gz"
+expect "diff-tables names a bad --top" 2 '--top must be a whole number' \
+    "$HTUNE" run scripts/diff-tables.lua "$tmp/old.gz" "$tmp/new.gz" --top 0
+expect "diff-tables names a missing file" 2 "cannot read '$tmp/nope.gz'" \
+    "$HTUNE" run scripts/diff-tables.lua "$tmp/nope.gz" "$tmp/new.gz"
+
+# record --define: the macro joins the problem key in the table's header.
+expect "record --define writes the variant's key" 0 'wrote' "$HTUNE" run scripts/record.lua --problem softmax \
+    --backend synthetic --define SOFTMAX_X=1 --define B=two --out "$tmp/v.gz"
+check "its header names the defines" "gzip -dc '$tmp/v.gz' | grep -q '^# problem softmax/.*+B=two,SOFTMAX_X=1\$'"
+expect "record --define refuses a bad name" 2 "--define wants NAME=VALUE, got '9x=1'" \
+    "$HTUNE" run scripts/record.lua --backend synthetic --define 9x=1
+
+# ab-define end to end without a GPU: the synthetic backend ignores defines, so the variant
+# equals the default exactly and both comparisons say 1.0000.
+AB_BACKEND=synthetic HTUNE="$HTUNE" scripts/ab-define --define MATMUL_FUSED_PROLOGUE=1 --top 5 --random 7 \
+    --repeats 2 --out "$tmp/ab" >"$tmp/ab.out" 2>&1
+rc=$?
+check "ab-define exits 0 (rc=$rc): $(tail -3 "$tmp/ab.out")" '[ $rc -eq 0 ]'
+for f in selection default1 variant default2; do
+    check "ab-define wrote $f.replay.gz" "[ -s '$tmp/ab/$f.replay.gz' ]"
+done
+check "ab-define's selection holds 12 configs" '[ "$(gzip -dc "$tmp/ab/selection.replay.gz" | grep -vc "^#")" -eq 12 ]'
+check "the variant's table carries the define" "gzip -dc '$tmp/ab/variant.replay.gz' | grep -q '+MATMUL_FUSED_PROLOGUE=1'"
+check "diff.txt compares both pairs" '[ "$(grep -c "NEW/OLD, all .*median 1.0000" "$tmp/ab/diff.txt")" -eq 2 ]'
+expect "ab-define needs --define" 2 '--define NAME=VALUE is required' scripts/ab-define
+expect "ab-define names a bad count" 2 "take whole numbers, got 'x'" scripts/ab-define --define A=1 --top x
+expect "ab-define names an unreadable table" 2 "cannot read 'nope.gz'" scripts/ab-define --define A=1 --from nope.gz
+
+# bench-compile refuses bad arguments before compiling anything.
+expect "bench-compile names a bad --define" 2 '--define wants NAME=VALUE, got x' scripts/bench-compile --define x
+expect "bench-compile names a bad --offset" 2 '--offset must be a whole number' scripts/bench-compile --offset -1
+expect "bench-compile names an unknown argument" 2 'unknown argument --bogus' scripts/bench-compile --bogus
+
+printf '%d passed, %d failed\n' "$pass" "$fail"
+[ "$fail" -eq 0 ]
