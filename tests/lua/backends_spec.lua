@@ -113,6 +113,23 @@ describe("replay backend", function()
     assert.matches("distance 0.250 fields", r.log)
   end)
 
+  it("serves a config read several times at its median, and best_known_us is that median", function()
+    local S = htune.space
+    local q = { name = "dup", space = S.new { name = "dup", params = { { "t", S.pow2(16, 256) } } } }
+    local function row(t, us, reason) return { cfg = { t = t }, ok = us ~= nil, latency_us = us, reason = reason } end
+    local path = dir .. "/dup.replay"
+    -- t=16 read 30, 10, 20 (median 20); t=32 once at 25; t=64 failed twice, ok once (a failure)
+    assert(replay.write(path, q, { row(16, 30), row(32, 25), row(16, 10), row(64, nil, "fault"), row(16, 20),
+                                   row(64, 5), row(64, nil, "fault") }, { how = "sampled" }))
+    local be = assert(replay.open(q, { path = path }))
+    assert.are.equal(20, be:rebench { { t = 16 } }[1].latency_us)
+    assert.are.equal(3, be.info.rows, "one row per config")
+    assert.are.equal(20, be.info.best_known_us, "not 10, a reading no config is served at; not 5, a failure")
+    local r = be:rebench { { t = 64 } }[1]
+    assert.is_false(r.ok)
+    assert.are.equal("fault", r.reason)
+  end)
+
   it("refuses a missing file, a foreign space and a malformed line", function()
     local be, err, code = replay.open(p, { path = dir .. "/nope.replay" })
     assert.is_nil(be)
