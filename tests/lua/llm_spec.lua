@@ -177,6 +177,26 @@ describe("llm and hybrid strategies", function()
     assert.is_true(k > 10, "an LLM config came at eval " .. k)
   end)
 
+  it("hybrid own_population: pattern's own random population is not topped up again at its restart", function()
+    local problem = require("htune.problems.toy").new()
+    local pat = htune.tune { problem = problem, strategy = "pattern", backend = "synthetic", quiet = true, seed = 3,
+      backend_options = { latency_ms = 0 }, budget = { evals = 200 }, rebench_k = 0 }
+    local measured
+    local hyb = require "htune.strategies.hybrid"
+    local strat = setmetatable({ observe = function(st, rs) measured = st.hybrid.llm_measured return hyb.observe(st, rs) end },
+      { __index = hyb })
+    -- every reply fails, so the LLM's initial population falls short by all of it
+    local dead = assert(mock_mod.start { latency_ms = 20, idle_exit_s = 5, lifetime_s = 30, fault_rate = 1 })
+    local res = htune.tune { problem = problem, strategy = strat, backend = "synthetic", quiet = true, seed = 3,
+      backend_options = { latency_ms = 0 }, budget = { evals = 200 }, rebench_k = 0,
+      strategy_options = { client = llm.client { base_url = dead.url, model = "mock", retries = 0 }, batch = 6,
+                           initial_first = false, own_population = true } }
+    dead:stop()
+    assert.are.equal("evals", res.stopped_because, res.message)
+    assert.are.equal(0, res.report.llm_evals)
+    for k = 1, 200 do assert.are.equal(pat.trace[k].hash, res.trace[k].hash, "eval " .. k) end
+  end)
+
   it("the driver parses a reply as it arrives, while the backend is busy", function()
     -- 5 evals of 250 ms each; replies (150 ms) land mid-eval and are read then, not at the next observe
     local clean = assert(mock_mod.start { latency_ms = 150, idle_exit_s = 5, lifetime_s = 30 }) -- no faults, no retries

@@ -27,7 +27,8 @@ function M.init(state)
   local saved, popts = state.options, {}
   for k, v in pairs(o.pattern or {}) do popts[k] = v end
   -- the LLM proposes the population, unless own_population keeps pattern's random one too
-  if not o.own_population then popts.initial_population = popts.initial_population or 0 end
+  h.own_population = o.own_population == true
+  if not h.own_population then popts.initial_population = popts.initial_population or 0 end
   h.restarts = popts.restarts ~= false
   popts.restarts = false -- hybrid decides what a converged search measures next
   state.options = popts
@@ -111,7 +112,8 @@ end
 local function restart_converged(state, h, n)
   local p = state.pattern
   if not h.restarts then return {} end
-  local short = h.initial - initial_count(h)
+  -- with own_population pattern drew its whole random population itself: nothing to top up
+  local short = h.own_population and 0 or h.initial - initial_count(h)
   if not h.topped_up and short > 0 then
     h.topped_up = true
     local saved = p.cfg.initial
