@@ -1,5 +1,7 @@
 -- htune run scripts/bench-hybrid.lua [--seeds 10] [--first 1] [--evals 100] [--eval-ms 20]
 --   [--llm-ms 200] [--workloads matmul,softmax] [--opt KEY=VALUE ...] [--verbose]   (no GPU)
+-- A workload is a problem name (its table data/NAME.replay.gz) or NAME=TABLE, e.g.
+-- softmax=data/softmax-h200.replay.gz.
 -- Issue 9's target on the recorded H100 tables (data/*.replay.gz): for each seed, the evals
 -- hybrid needs to reach pattern's best of the same budget, against the evals pattern needed.
 -- Reports the seeds where hybrid needed no more evals, and the median evals of each ('never'
@@ -47,8 +49,9 @@ end
 print(string.format("bench-hybrid: %d evals, seeds %d..%d, replay %d ms per eval (hybrid), mock LLM %d ms per call",
   o.evals, o.first, o.first + o.seeds - 1, o.eval_ms, o.llm_ms))
 for wl in o.workloads:gmatch("[^,]+") do
-  local problem = htune.problem(wl, {})
-  local path = htune.sys.root .. "/data/" .. wl .. ".replay.gz"
+  local name, table_path = wl:match("^([%w_]+)=(.+)$")
+  local problem = htune.problem(name or wl, {})
+  local path = table_path or (htune.sys.root .. "/data/" .. wl .. ".replay.gz")
   local function be(ms) return assert(require("htune.backends.replay").open(problem, { path = path, nearest = true, latency_ms = ms })) end
   local wins, better, he_all, pe_all, line = 0, 0, {}, {}, {}
   for seed = o.first, o.first + o.seeds - 1 do
