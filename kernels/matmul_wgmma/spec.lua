@@ -103,7 +103,12 @@ return function(opts, env)
       loop_order = "{0,1}: tile order walks M first; {1,0}: N first",
       loads = "tma: one thread copies each stage with TMA tensor maps (needs K % 8 == 0 and N % 8 == 0); cp_async: the producer warpgroup copies 16-byte chunks",
     },
-    compile = function(c) return mm.compile_result(name_expr(c), {}) end,
+    -- WGMMA_EVEN=1 when every tile lies inside C and K rows are 16-byte pitches (htune's
+    -- buffers are 256-byte aligned): no edge code in the epilogue, no plain-load producer path
+    compile = function(c)
+      local even = M % c.block_m == 0 and N % c.block_n == 0 and K % 8 == 0
+      return mm.compile_result(name_expr(c), { WGMMA_EVEN = even and 1 or 0 })
+    end,
     launch = function(c)
       local tiles = mm.cdiv(M, c.block_m) * mm.cdiv(N, c.block_n)
       local grid = c.pid_type == "flat" and tiles or math.min(tiles, sm_count)

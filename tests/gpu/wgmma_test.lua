@@ -6,6 +6,7 @@ local check = dofile(htune.sys.root .. "/tests/gpu/problem_check.lua")
 
 local CONFIGS = tonumber(os.getenv("HTUNE_WGMMA_CONFIGS") or "") or 12
 local cases = {
+  { M = 1024, N = 1024, K = 1024 },  -- every tile divides: WGMMA_EVEN=1 code
   { M = 1000, N = 1000, K = 1000 },
   { M = 257, N = 129, K = 77 },     -- K and N odd: the plain-load producer path
   { M = 1, N = 300, K = 64 },

@@ -245,6 +245,7 @@ describe("templates compile with NVRTC", function()
     { "matmul", { M = 1024, N = 1024, K = 1024 } }, -- the spec's MATMUL_EVEN=1 (no edge code)
     { "softmax", { rows = 4097, cols = 256 } },
     { "matmul_wgmma", { M = 1000, N = 1000, K = 1000 } },
+    { "matmul_wgmma", { M = 1024, N = 1024, K = 1024 } }, -- the spec's WGMMA_EVEN=1
   } do
     local name, shape = case[1], case[2]
     local test = have and it or pending
@@ -387,6 +388,16 @@ describe("matmul_wgmma spec", function()
     assert.are.equal(4 * 2 * (128 * 64 + 64 * 256) + 1024, l.smem)
     c.pid_type = "flat"
     assert.are.same({ 32 * 16, 1, 1 }, p.launch(c).grid)
+  end)
+
+  it("compiles without edge code only when every tile lies inside C and K is a multiple of 8", function()
+    local c = with { block_m = 128, block_n = 256, block_k = 128 }
+    assert.are.equal(1, p.compile(c).defines.WGMMA_EVEN)
+    assert.are.equal(1, htune.problem("matmul_wgmma", { M = 256, N = 512, K = 72 }).compile(c).defines.WGMMA_EVEN,
+      "K need not be a multiple of the tile, only of 8")
+    for _, shape in ipairs { { M = 1000, N = 1024, K = 1024 }, { M = 1024, N = 1000, K = 1024 }, { M = 1024, N = 1024, K = 1020 } } do
+      assert.are.equal(0, htune.problem("matmul_wgmma", shape).compile(c).defines.WGMMA_EVEN)
+    end
   end)
 
   it("rejects configs over shared memory, accumulator registers or consumer rows", function()
