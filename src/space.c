@@ -257,6 +257,18 @@ static int domain_choice(const char *pn, const space_spec *s, domain_t *d, char 
         d->values[i] = x;
         d->count = i + 1; /* so free_domain frees what was copied so far */
     }
+    /* Numbers in increasing order (num_warps 1,2,4,8,16; l2_grouping 1..64) are an ordered
+     * quantity, as Helion's power-of-two fragments are: one step up or down is a neighbour. */
+    d->ordered = d->count > 1;
+    for (int i = 0; i < d->count && d->ordered; i++) {
+        const space_value *x = &d->values[i];
+        if (x->type == SPACE_VSTR) d->ordered = 0;
+        else if (i > 0) {
+            const space_value *w = &d->values[i - 1];
+            double a = w->type == SPACE_VINT ? (double)w->i : w->f, b = x->type == SPACE_VINT ? (double)x->i : x->f;
+            if (!(b > a)) d->ordered = 0;
+        }
+    }
     return 0;
 }
 
@@ -579,13 +591,13 @@ void space_crossover_raw(const space *sp, const int32_t *a, const int32_t *b, rn
 
 /* ---- neighbours ---- */
 
-static int ordinal(enum space_kind k) { return k == SPACE_POW2 || k == SPACE_INT; }
+static int ordinal(const domain_t *d) { return d->kind == SPACE_POW2 || d->kind == SPACE_INT || d->ordered; }
 
 int space_max_neighbors(const space *sp) {
     int n = 0;
     for (int s = 0; s < sp->nslots; s++) {
         const domain_t *d = slot_dom(sp, s);
-        n += ordinal(d->kind) ? (d->count > 1 ? 2 : 0) : d->count - 1;
+        n += ordinal(d) ? (d->count > 1 ? 2 : 0) : d->count - 1;
     }
     return n;
 }
@@ -603,7 +615,7 @@ int space_neighbors(const space *sp, const int32_t *cfg, int32_t *out, int cap) 
     int n = 0;
     for (int s = 0; s < sp->nslots; s++) {
         const domain_t *d = slot_dom(sp, s);
-        if (ordinal(d->kind)) {
+        if (ordinal(d)) {
             if (cfg[s] > 0) n = push_neighbor(sp, cfg, s, cfg[s] - 1, out, n, cap);
             if (cfg[s] + 1 < d->count) n = push_neighbor(sp, cfg, s, cfg[s] + 1, out, n, cap);
             continue;

@@ -11,6 +11,7 @@ typedef struct domain {
     int64_t lo, hi, step;   /* pow2: lo and hi values; int: lo, hi, step */
     space_value *values;    /* choice: owned copies */
     int n;                  /* perm size */
+    int ordered;            /* choice of numbers in increasing order: neighbours step like int */
 } domain_t;
 
 typedef struct param {

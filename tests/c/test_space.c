@@ -147,8 +147,38 @@ static void test_sample_neighbors_moves(void) {
         }
     }
     space_default(sp, a); /* all first values: only "up" moves for ordinals */
-    CHECK_EQ_INT(space_neighbors(sp, a, nb, cap), 5 + 3 + 3 + 1 + 1 + 2 * 2 + 2 * 3 + 2 * 3);
+    /* 5 ordinals, pid_type's 3 others, indexing 3 x 1, loop_orders 1, l2_groupings 1,
+     * eviction 2 x 2; the unroll factors and range stages are increasing numbers: one "up"
+     * move per element */
+    CHECK_EQ_INT(space_neighbors(sp, a, nb, cap), 5 + 3 + 3 + 1 + 1 + 2 * 2 + 2 * 1 + 2 * 1);
     free(nb);
+    space_free(sp);
+}
+
+/* A choice of increasing numbers steps like an int; strings, or numbers out of order, give
+ * every alternative. */
+static void test_ordered_choice_neighbors(void) {
+    static const space_value warps[] = {INT(1), INT(2), INT(4), INT(8), INT(16)};
+    static const space_value mixed[] = {INT(4), INT(1), INT(2)};
+    static const space_value names[] = {STR("a"), STR("b"), STR("c")};
+    space *sp = space_new("ord");
+    space_spec w = {.kind = SPACE_CHOICE, .values = warps, .nvalues = 5};
+    space_spec m = {.kind = SPACE_CHOICE, .values = mixed, .nvalues = 3};
+    space_spec n = {.kind = SPACE_CHOICE, .values = names, .nvalues = 3};
+    CHECK(space_add_param(sp, "w", &w, err, sizeof err) >= 0);
+    CHECK(space_add_param(sp, "m", &m, err, sizeof err) >= 0);
+    CHECK(space_add_param(sp, "n", &n, err, sizeof err) >= 0);
+    int32_t cfg[3] = {2, 0, 0}, nb[3 * 16];
+    CHECK_EQ_INT(space_max_neighbors(sp), 2 + 2 + 2);
+    int k = space_neighbors(sp, cfg, nb, 16);
+    CHECK_EQ_INT(k, 2 + 2 + 2);
+    int w_moves[2] = {-1, -1}, nw = 0;
+    for (int i = 0; i < k; i++)
+        if (nb[3 * i] != 2) w_moves[nw++] = nb[3 * i];
+    CHECK_EQ_INT(nw, 2);
+    CHECK((w_moves[0] == 1 && w_moves[1] == 3) || (w_moves[0] == 3 && w_moves[1] == 1)); /* 4 -> 2 and 8 */
+    cfg[0] = 4;
+    CHECK_EQ_INT(space_neighbors(sp, cfg, nb, 16), 1 + 2 + 2); /* 16: only down */
     space_free(sp);
 }
 
@@ -394,6 +424,7 @@ int main(void) {
     RUN(test_declaration_errors);
     RUN(test_perm_rank);
     RUN(test_sample_neighbors_moves);
+    RUN(test_ordered_choice_neighbors);
     RUN(test_bounds);
     RUN(test_dense_index);
     RUN(test_encode);
