@@ -317,7 +317,7 @@ static int grow(space *sp, int nslots) {
 }
 
 static int slot_columns(const domain_t *d) {
-    if (d->kind == SPACE_CHOICE) return d->count;
+    if (d->kind == SPACE_CHOICE && !d->ordered) return d->count;
     if (d->kind == SPACE_PERM) return d->n;
     return 1;
 }
@@ -666,7 +666,7 @@ void space_encode(const space *sp, const int32_t *cfg, double *out) {
     int col = 0;
     for (int s = 0; s < sp->nslots; s++) {
         const domain_t *d = slot_dom(sp, s);
-        if (d->kind == SPACE_CHOICE) {
+        if (d->kind == SPACE_CHOICE && !d->ordered) {
             for (int i = 0; i < d->count; i++) out[col++] = i == cfg[s] ? 1.0 : 0.0;
         } else if (d->kind == SPACE_PERM) {
             int perm[SPACE_PERM_MAX];
@@ -690,7 +690,7 @@ void space_encode_name(const space *sp, int col, char *buf, size_t len) {
         sbuf_puts(&b, p->name, strlen(p->name));
         if (p->kind == SPACE_LIST) sbuf_printf(&b, "[%d]", s - p->slot + 1);
         if (p->dom.kind == SPACE_PERM) sbuf_printf(&b, "[%d]", col + 1);
-        if (p->dom.kind == SPACE_CHOICE) {
+        if (p->dom.kind == SPACE_CHOICE && !p->dom.ordered) {
             space_value v = p->dom.values[col];
             if (v.type == SPACE_VSTR) sbuf_printf(&b, "=%.*s", (int)v.len, v.s);
             else sbuf_putc(&b, '='), sbuf_number(&b, &v);

@@ -261,7 +261,9 @@ static void test_dense_index(void) {
 static void test_encode(void) {
     space *sp = helion();
     int n = space_encode_len(sp);
-    CHECK_EQ_INT(n, 5 + 4 + 6 + 2 + 1 + 6 + 8 + 8);
+    /* 5 ordinals, pid_type one-hot 4, indexing 3 x 2, loop_orders 2, l2 1, eviction 2 x 3; the
+     * unroll factors and range stages (increasing numbers) one column per element */
+    CHECK_EQ_INT(n, 5 + 4 + 6 + 2 + 1 + 6 + 2 + 2);
     double x[64];
     char name[128];
     rng_t r;
@@ -278,6 +280,12 @@ static void test_encode(void) {
     CHECK_STR(name, "indexing[1]=tensor_descriptor");
     space_encode_name(sp, 15, name, sizeof name);
     CHECK_STR(name, "loop_orders[1]");
+    space_encode_name(sp, 24, name, sizeof name);
+    CHECK_STR(name, "range_unroll_factors[1]");
+    space_default(sp, a);
+    a[13] = 3; /* range_unroll_factors[1] = 4, the last of 0,1,2,4 */
+    space_encode(sp, a, x);
+    CHECK(x[24] == 1.0 && x[25] == 0.0);
     space_free(sp);
 }
 
