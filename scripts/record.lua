@@ -133,7 +133,8 @@ end
 
 -- The --around FILE table as result rows (cfg, ok, latency_us, reason), checked against the space.
 local function read_table(path)
-  local t = assert(replay.read(path))
+  local t, err = replay.read(path)
+  if not t then io.stderr:write("record: ", err, "\n") os.exit(2) end
   local sig = replay.space_signature(problem.space)
   local want = problem.space:name() .. " " .. sig
   if t.meta.space ~= want then
@@ -142,7 +143,12 @@ local function read_table(path)
   end
   local rows = {}
   for _, r in ipairs(t.rows) do
-    rows[#rows + 1] = { cfg = problem.space:at(r.index), ok = r.latency_us ~= nil, latency_us = r.latency_us,
+    local in_range, cfg = pcall(problem.space.at, problem.space, r.index)
+    if not in_range or not cfg then
+      io.stderr:write(string.format("record: %s: row index %s is not a config of this space\n", path, tostring(r.index)))
+      os.exit(2)
+    end
+    rows[#rows + 1] = { cfg = cfg, ok = r.latency_us ~= nil, latency_us = r.latency_us,
                         reason = r.reason, stats = { noise_pct = r.noise_pct } }
   end
   return rows, t.meta

@@ -39,6 +39,14 @@ check "its header names the defines" "gzip -dc '$tmp/v.gz' | grep -q '^# problem
 expect "record --define refuses a bad name" 2 "--define wants NAME=VALUE, got '9x=1'" \
     "$HTUNE" run scripts/record.lua --backend synthetic --define 9x=1
 
+# record --configs-from refuses a damaged table with its reason, not a traceback.
+printf "# htune-replay 1\n# space softmax $(gzip -dc "$tmp/v.gz" | sed -n 's/^# space softmax //p')\n99999999999\t5.0\n" | gzip >"$tmp/badidx.gz"
+expect "record names a row index outside the space" 2 'row index 99999999999 is not a config of this space' \
+    "$HTUNE" run scripts/record.lua --problem softmax --backend synthetic --configs-from "$tmp/badidx.gz" --out "$tmp/o.gz"
+head -c 200 "$tmp/v.gz" >"$tmp/cut.gz"
+expect "record names a truncated table" 2 'truncated or corrupt' \
+    "$HTUNE" run scripts/record.lua --problem softmax --backend synthetic --configs-from "$tmp/cut.gz" --out "$tmp/o.gz"
+
 # ab-define end to end without a GPU: the synthetic backend ignores defines, so the variant
 # equals the default exactly and both comparisons say 1.0000.
 AB_BACKEND=synthetic HTUNE="$HTUNE" scripts/ab-define --define MATMUL_FUSED_PROLOGUE=1 --top 5 --random 7 \

@@ -151,6 +151,70 @@ describe("replay backend", function()
   end)
 end)
 
+describe("replay.read on damaged files", function()
+  local p = toy.new()
+  local dir = tmpdir()
+  local rows = sample_rows(p, 60)
+  local plain, gz = dir .. "/t.replay", dir .. "/t.replay.gz"
+  assert(replay.write(plain, p, rows, { device = "test" }))
+  assert(replay.write(gz, p, rows, { device = "test" }))
+  local function slurp(path) local f = assert(io.open(path, "rb")) local s = f:read("a") f:close() return s end
+  local function put(path, s) local f = assert(io.open(path, "wb")) f:write(s) f:close() end
+
+  it("refuses a truncated or corrupt .gz instead of returning the rows read so far", function()
+    local bytes = slurp(gz)
+    put(dir .. "/cut.replay.gz", bytes:sub(1, #bytes // 2))
+    local t, err, code = replay.read(dir .. "/cut.replay.gz")
+    assert.is_nil(t)
+    assert.are.equal("EFORMAT", code)
+    assert.matches("truncated or corrupt", err)
+    assert.are.equal(60, #assert(replay.read(gz)).rows)
+  end)
+
+  it("refuses latencies that are not positive finite numbers, naming the line", function()
+    for _, bad in ipairs { "-5", "0", "1e999", "--1" } do
+      put(dir .. "/bad.replay", "# htune-replay 1\n3\t" .. bad .. "\n")
+      local t, err, code = replay.read(dir .. "/bad.replay")
+      assert.is_nil(t, bad)
+      assert.are.equal("EFORMAT", code)
+      assert.matches("line 2: bad latency", err)
+    end
+  end)
+
+  it("fuzz: 400 mutated tables either read or fail with EFORMAT, and open never raises", function()
+    local text, r = slurp(plain), htune.rng(17)
+    local junk = { "\t", "\n", "#", "!", "-", ".", "e", "9", "x", "\0", " ", "# space toy 0\n" }
+    local read_ok, refused = 0, 0
+    for i = 1, 400 do
+      local s = text
+      for _ = 1, r:int(1, 6) do
+        local at, what = r:int(1, #s), r:int(1, 4)
+        if what == 1 then s = s:sub(1, at - 1) .. junk[r:int(1, #junk)] .. s:sub(at + 1)
+        elseif what == 2 then s = s:sub(1, at - 1) .. s:sub(at + r:int(1, 20))
+        elseif what == 3 then s = s:sub(1, at) .. junk[r:int(1, #junk)] .. s:sub(at + 1)
+        else s = s:sub(1, at) end
+      end
+      local path = dir .. "/fz" .. i % 7 .. ".replay"
+      put(path, s)
+      local ok, t, err, code = pcall(replay.read, path)
+      assert.is_true(ok, tostring(t))
+      if t then
+        read_ok = read_ok + 1
+        for _, row in ipairs(t.rows) do
+          assert.is_true(math.type(row.index) ~= nil)
+          if row.latency_us then assert.is_true(row.latency_us > 0 and row.latency_us < math.huge) end
+        end
+        local ok2, be = pcall(replay.open, p, { path = path, nearest = true })
+        assert.is_true(ok2, tostring(be))
+      else
+        refused = refused + 1
+        assert.are.equal("EFORMAT", code, err)
+      end
+    end
+    assert.is_true(read_ok > 20 and refused > 20, ("read %d, refused %d"):format(read_ok, refused))
+  end)
+end)
+
 describe("replay.median_rows (record --repeats)", function()
   local p = toy.new()
   local sp = p.space

@@ -102,7 +102,10 @@ local function parse_line(line, meta, rows, lineno)
   if not idx then return nil, "line " .. lineno .. ": expected 'index<TAB>latency' or '#', got '" .. line:sub(1, 40) .. "'" end
   local reason = rest:match("^!(%S+)")
   local us, noise = rest:match("^([%d.eE+-]+)\t?([%d.]*)")
-  if not reason and not tonumber(us) then return nil, "line " .. lineno .. ": bad latency '" .. rest .. "'" end
+  local v = tonumber(us)
+  if not reason and not (v and v > 0 and v < math.huge) then
+    return nil, "line " .. lineno .. ": bad latency '" .. rest:sub(1, 40) .. "' (want a positive finite number of us, or !reason)"
+  end
   rows[#rows + 1] = { index = tonumber(idx), latency_us = tonumber(us), noise_pct = tonumber(noise), reason = reason }
   return true
 end
@@ -119,7 +122,11 @@ function M.read(path)
       if not ok then f:close() return nil, "replay: " .. path .. ": " .. perr, "EFORMAT" end
     end
   end
-  f:close()
+  -- a .gz file is read through gzip: a truncated or corrupt one ends early, and only gzip's
+  -- exit status says so (the rows read so far would pass for the whole table)
+  if not f:close() then
+    return nil, "replay: " .. path .. ": gzip could not read it to the end (truncated or corrupt?)", "EFORMAT"
+  end
   if meta["htune-replay"] ~= "1" then return nil, "replay: " .. path .. ": not an htune-replay 1 file", "EFORMAT" end
   return { meta = meta, rows = rows }
 end
@@ -140,7 +147,8 @@ end
 local function index_rows(space, data)
   local by_hash, entries, groups, order = {}, {}, {}, {}
   for _, row in ipairs(data.rows) do
-    local cfg = space:at(row.index)
+    local in_range, cfg = pcall(space.at, space, row.index)
+    if not in_range then return nil, string.format("row index %s is outside the space", tostring(row.index)) end
     if cfg then
       local h = space:hash(cfg)
       if not groups[h] then groups[h], order[#order + 1] = {}, h end
@@ -266,6 +274,7 @@ function M.open(problem, opts)
       path, data.meta.space or "?", problem.space:name(), sig), "EMISMATCH"
   end
   local by_hash, entries = index_rows(problem.space, data)
+  if not by_hash then return nil, "replay: " .. path .. ": " .. entries, "EFORMAT" end
   local best
   for _, e in ipairs(entries) do if e.latency_us and (not best or e.latency_us < best) then best = e.latency_us end end
   local be = synthetic.open(problem, {
