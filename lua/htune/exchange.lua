@@ -118,27 +118,36 @@ function M.export_csv(st, runs, out)
   return true
 end
 
+-- Imported values of the wrong type are dropped (the file is another tool's, or damaged).
+local function num(v) return type(v) == "number" and v == v and v > -math.huge and v < math.huge and v or nil end
+local function str(v) return type(v) == "string" and v or nil end
+
 local function trial_row(run_id, t)
+  if type(t) ~= "table" then return nil, "a trial that is not an object" end
   local s = type(t.stats) == "table" and t.stats or {}
   local cfg = type(t.cfg) == "table" and cjson.encode(t.cfg) or t.cfg
   if type(cfg) ~= "string" then return nil, "trial without a cfg" end
-  local row = { run_id = run_id, seq = math.tointeger(t.seq) or 0, cfg = cfg, hash = t.hash or sys.hash(cfg),
-                ok = t.ok == true, reason = t.reason, latency_us = t.latency_us, compile_ms = t.compile_ms,
-                bench_ms = t.bench_ms, wall_ms = t.wall_ms, log = t.log, created = t.created,
+  local row = { run_id = run_id, seq = math.tointeger(num(t.seq)) or 0, cfg = cfg, hash = str(t.hash) or sys.hash(cfg),
+                ok = t.ok == true, reason = str(t.reason), latency_us = num(t.latency_us), compile_ms = num(t.compile_ms),
+                bench_ms = num(t.bench_ms), wall_ms = num(t.wall_ms), log = str(t.log), created = num(t.created),
                 facts = type(t.facts) == "table" and cjson.encode(t.facts) or nil }
-  for _, k in ipairs(STAT_FIELDS) do row[k] = s[k] end
+  for _, k in ipairs(STAT_FIELDS) do row[k] = num(s[k]) end
   row.reps = math.tointeger(row.reps)
-  for k, v in pairs(row) do if v == cjson.null then row[k] = nil end end
   return row
 end
 
 -- Adds runs {run fields..., trials={...}}; counts new runs, merged runs and trials.
 local function add_runs(st, runs)
   local n = { runs = 0, merged = 0, trials = 0 }
+  if type(runs) ~= "table" then return nil, "\"runs\" is not a list" end
   for _, run in ipairs(runs) do
+    if type(run) ~= "table" then return nil, "a run that is not an object" end
     local head = {}
-    for _, k in ipairs(RUN_FIELDS) do if run[k] ~= cjson.null then head[k] = run[k] end end
-    if type(head.seed) ~= "number" then head.seed = nil end
+    for _, k in ipairs(RUN_FIELDS) do head[k] = str(run[k]) end -- the store's run fields are text
+    head.seed = math.tointeger(num(run.seed))
+    head.started, head.finished = num(run.started), num(run.finished)
+    if not head.uid or not head.run_key then return nil, "a run without a \"uid\" and \"run_key\"" end
+    if type(run.trials) ~= "table" and run.trials ~= nil then return nil, "a run whose \"trials\" is not a list" end
     head.status = head.status == "running" and "imported" or head.status
     local id, existed = st:add_run(head)
     if not id then return nil, existed end
@@ -161,7 +170,11 @@ local KT_REASONS = { InvalidConfig = "invalid", CompilationFailedConfig = "compi
 local function kt_stats(times)
   if type(times) ~= "table" or #times == 0 then return {} end
   local us, sum = {}, 0
-  for i, t in ipairs(times) do us[i] = t * 1000 sum = sum + us[i] end
+  for i, t in ipairs(times) do
+    if not num(t) then return {} end
+    us[i] = t * 1000
+    sum = sum + us[i]
+  end
   table.sort(us)
   local mean, var = sum / #us, 0
   for _, v in ipairs(us) do var = var + (v - mean) ^ 2 end
@@ -174,21 +187,27 @@ end
 
 -- One Kernel Tuner cache entry -> a trial (times in ms become us; failure strings become reasons).
 local function kt_trial(keys, entry, seq)
+  if type(entry) ~= "table" then entry = {} end
   local parts = {}
-  for i, k in ipairs(keys) do parts[i] = cjson.encode(k) .. ":" .. cjson.encode(entry[k]) end
+  for i, k in ipairs(keys) do parts[i] = cjson.encode(k) .. ":" .. (cjson.encode(entry[k]) or "null") end
   local cfg = "{" .. table.concat(parts, ",") .. "}"
-  local ok = type(entry.time) == "number"
+  local ok = num(entry.time) ~= nil
   return { seq = seq, cfg = cfg, hash = sys.hash(cfg), ok = ok,
-           reason = not ok and (KT_REASONS[entry.time] or "invalid") or nil,
+           reason = not ok and (KT_REASONS[str(entry.time) or ""] or "invalid") or nil,
            latency_us = ok and entry.time * 1000 or nil, stats = ok and kt_stats(entry.times) or {},
            compile_ms = tonumber(entry.compile_time), bench_ms = tonumber(entry.benchmark_time) }
 end
 
 local function kt_runs(doc)
   local keys = doc.tune_params_keys
+  for i, k in ipairs(keys) do
+    if type(k) ~= "string" then return nil, "tune_params_keys[" .. i .. "] is not a name" end
+  end
   local ps = doc.problem_size
   local dims = {}
-  for i, d in ipairs(type(ps) == "table" and ps or { ps or "default" }) do dims[i] = tostring(math.tointeger(d) or d) end
+  for i, d in ipairs(type(ps) == "table" and ps or { ps or "default" }) do
+    dims[i] = type(d) == "table" and "?" or tostring(math.tointeger(d) or d)
+  end
   local shape = table.concat(dims, "x")
   local uid = sys.hash(table.concat({ "kerneltuner", tostring(doc.device_name), tostring(doc.kernel_name),
                                       shape, table.concat(keys, ",") }, "\0"))
@@ -197,8 +216,8 @@ local function kt_runs(doc)
   table.sort(names)
   local trials = {}
   for i, k in ipairs(names) do trials[i] = kt_trial(keys, doc.cache[k], i) end
-  return { { uid = uid, run_key = uid, problem = doc.kernel_name, problem_key = tostring(doc.kernel_name) .. "/" .. shape,
-             shape = shape, dtype = "unknown", device = doc.device_name, strategy = "kerneltuner",
+  return { { uid = uid, run_key = uid, problem = str(doc.kernel_name), problem_key = tostring(doc.kernel_name) .. "/" .. shape,
+             shape = shape, dtype = "unknown", device = str(doc.device_name), strategy = "kerneltuner",
              status = "imported", trials = trials } }
 end
 
@@ -221,7 +240,9 @@ function M.import(st, text)
     return n, err
   end
   if type(doc.cache) == "table" and type(doc.tune_params_keys) == "table" then
-    local n, err = add_runs(st, kt_runs(doc))
+    local runs, why = kt_runs(doc)
+    if not runs then return nil, "Kernel Tuner cache: " .. why end
+    local n, err = add_runs(st, runs)
     if n then n.kind = "Kernel Tuner cache" end
     return n, err
   end

@@ -1,5 +1,6 @@
 -- htune.exchange's CSV export read back by an RFC 4180 reader written here: fixed cfg.* columns
 -- over rows whose configs lack fields, quoting of commas, quotes and newlines; JSON round trip.
+local htune = require "htune"
 local S = require "htune.store"
 local exchange = require "htune.exchange"
 local cjson = require "cjson.safe"
@@ -181,6 +182,60 @@ describe("htune.exchange JSON", function()
         elseif k ~= "run" then assert.are.equal(v, r2[k], "trial " .. r.hash .. " column " .. k) end
       end
     end
+    close(st)
+    close(st2)
+  end)
+end)
+
+-- Imports read files from other tools and other htune versions: every damaged document is
+-- imported or refused with a message, never raises, and the store keeps answering.
+describe("htune.exchange import fuzz", function()
+  local function mutate(v, r, depth)
+    if type(v) ~= "table" or depth > 6 then
+      local pick = r:int(1, 8)
+      if pick == 1 then return nil elseif pick == 2 then return "x" elseif pick == 3 then return -1
+      elseif pick == 4 then return {} elseif pick == 5 then return 1e300 elseif pick == 6 then return true end
+      return v
+    end
+    local out = {}
+    for k, x in pairs(v) do
+      if r:int(1, 6) == 1 then out[k] = mutate(x, r, depth + 1) else out[k] = type(x) == "table" and mutate(x, r, depth + 1) or x end
+    end
+    if r:int(1, 10) == 1 then out[r:int(1, 3) == 1 and "extra" or 1] = "junk" end
+    return out
+  end
+
+  it("300 structurally mutated exports and Kernel Tuner caches, and 200 byte-damaged texts", function()
+    local st = fixture()
+    local out = sink()
+    assert(exchange.export_json(st, assert(exchange.select_runs(st, "all")), out))
+    local export = assert(cjson.decode(out:text()))
+    local kt = { tune_params_keys = { "bm", "warps" }, kernel_name = "k", device_name = "GPU",
+                 cache = { ["64,4"] = { bm = 64, warps = 4, time = 1.5, times = { 1.4, 1.6 } },
+                           ["128,8"] = { bm = 128, warps = 8, time = 1e20 } } }
+    local st2 = assert(S.open(tmpdb(), { batch_ms = 0 }))
+    local r = htune.rng(23)
+    local imported, refused = 0, 0
+    local function try(text)
+      local ok, n, err = pcall(exchange.import, st2, text)
+      assert.is_true(ok, tostring(n))
+      if n then imported = imported + 1 else refused = refused + 1; assert.is_string(err) end
+    end
+    for i = 1, 300 do
+      local doc = mutate(i % 2 == 0 and export or kt, r, 0)
+      try(cjson.encode(doc) or "{}")
+    end
+    local text = out:text()
+    for _ = 1, 200 do
+      local s = text
+      for _ = 1, r:int(1, 5) do
+        local at = r:int(1, #s)
+        s = r:int(1, 2) == 1 and (s:sub(1, at - 1) .. string.char(r:int(0, 255)) .. s:sub(at + 1)) or s:sub(1, at)
+      end
+      try(s)
+    end
+    assert.is_true(imported > 10 and refused > 10, ("imported %d, refused %d"):format(imported, refused))
+    assert(exchange.select_runs(st2, "all"))
     close(st)
     close(st2)
   end)
