@@ -197,6 +197,26 @@ describe("llm and hybrid strategies", function()
     for k = 1, 200 do assert.are.equal(pat.trace[k].hash, res.trace[k].hash, "eval " .. k) end
   end)
 
+  it("hybrid: when pattern stops inside a propose, the restart comes in that call, not after the next event", function()
+    local hyb = require "htune.strategies.hybrid"
+    local idle_after_stop = 0
+    local strat = setmetatable({ propose = function(st, n)
+      local before = st.pattern and st.pattern.phase
+      local out = hyb.propose(st, n)
+      if #out == 0 and before ~= "stopped" and st.pattern.phase == "stopped" then idle_after_stop = idle_after_stop + 1 end
+      return out
+    end }, { __index = hyb })
+    local clean = assert(mock_mod.start { latency_ms = 100, idle_exit_s = 5, lifetime_s = 30 })
+    for seed = 1, 2 do
+      local res = htune.tune { problem = require("htune.problems.toy").new(), strategy = strat, backend = "synthetic",
+        backend_options = { latency_ms = 1, seed = seed }, budget = { evals = 100 }, seed = seed, quiet = true, rebench_k = 0,
+        strategy_options = { client = llm.client { base_url = clean.url, model = "mock", max_concurrency = 3 } } }
+      assert.are.equal("evals", res.stopped_because, res.message)
+    end
+    clean:stop()
+    assert.are.equal(0, idle_after_stop)
+  end)
+
   it("the driver parses a reply as it arrives, while the backend is busy", function()
     -- 5 evals of 250 ms each; replies (150 ms) land mid-eval and are read then, not at the next observe
     local clean = assert(mock_mod.start { latency_ms = 150, idle_exit_s = 5, lifetime_s = 30 }) -- no faults, no retries
