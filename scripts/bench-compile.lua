@@ -171,11 +171,12 @@ local function run_procs(m, p)
   for k = 1, p do
     local n = o.configs // p + (k <= o.configs % p and 1 or 0)
     if n > 0 then
-      local cmd = { string.format("%q run %q --child --configs %d --offset %d --threads 1 --batch 1", exe,
-        sys.root .. "/scripts/bench-compile.lua", n, base + at) }
-      if o.arch then cmd[#cmd + 1] = "--arch " .. o.arch end
-      if o.kernel then cmd[#cmd + 1] = "--kernel " .. o.kernel end
-      for name, v in pairs(o.defines) do cmd[#cmd + 1] = string.format("--define %s=%s", name, tostring(v)) end
+      local function q(x) return "'" .. tostring(x):gsub("'", "'\\''") .. "'" end
+      local cmd = { string.format("%s run %s --child --configs %d --offset %d --threads 1 --batch 1", q(exe),
+        q(sys.root .. "/scripts/bench-compile.lua"), n, base + at) }
+      if o.arch then cmd[#cmd + 1] = "--arch " .. q(o.arch) end
+      if o.kernel then cmd[#cmd + 1] = "--kernel " .. q(o.kernel) end
+      for name, v in pairs(o.defines) do cmd[#cmd + 1] = "--define " .. q(name .. "=" .. tostring(v)) end
       kids[#kids + 1] = assert(io.popen(table.concat(cmd, " ") .. " 2>&1", "r"))
       at = at + n
     end

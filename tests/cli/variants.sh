@@ -63,6 +63,15 @@ expect "ab-define needs --define" 2 '--define NAME=VALUE is required' scripts/ab
 expect "ab-define names a bad count" 2 "take whole numbers, got 'x'" scripts/ab-define --define A=1 --top x
 expect "ab-define names an unreadable table" 2 "cannot read 'nope.gz'" scripts/ab-define --define A=1 --from nope.gz
 
+# bench-compile --procs: the row's configs split over child processes, each its own compile.
+procs_out=$(scripts/bench-compile --configs 2 --threads 1 --batch 1 --procs 2 --kernel standin 2>&1)
+if printf '%s' "$procs_out" | grep -qE '^bench-compile: [0-9]+ configs of'; then
+    check "bench-compile --procs 2 prints a 2proc row with no failures: $procs_out" \
+        "printf '%s' \"\$procs_out\" | grep -qE '^2proc +1 +cold +[0-9.]+ +[0-9.]+ +0 '"
+else
+    echo "skip: bench-compile --procs (no NVRTC here: $procs_out)"
+fi
+
 # bench-compile refuses bad arguments before compiling anything.
 expect "bench-compile names a bad --define" 2 '--define wants NAME=VALUE, got x' scripts/bench-compile --define x
 expect "bench-compile names a bad --offset" 2 '--offset must be a whole number' scripts/bench-compile --offset -1
