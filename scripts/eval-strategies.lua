@@ -148,7 +148,9 @@ end
 local function run_one(o, path, png)
   local problem, label
   if path then
-    problem, label = problem_for(o, path), path
+    -- data/... rather than the checkout's absolute path, in the table and the plot's title
+    local root = htune.sys.root .. "/"
+    problem, label = problem_for(o, path), path:sub(1, #root) == root and path:sub(#root + 1) or path
   else
     path, label = os.tmpname() .. ".replay", "toy synthetic table"
     problem = require("htune.problems.toy_table").write(path)
