@@ -106,7 +106,7 @@ local function parse_line(line, meta, rows, lineno)
   if not reason and not (v and v > 0 and v < math.huge) then
     return nil, "line " .. lineno .. ": bad latency '" .. rest:sub(1, 40) .. "' (want a positive finite number of us, or !reason)"
   end
-  rows[#rows + 1] = { index = tonumber(idx), latency_us = tonumber(us), noise_pct = tonumber(noise), reason = reason }
+  rows[#rows + 1] = { index = tonumber(idx), latency_us = v, noise_pct = tonumber(noise), reason = reason }
   return true
 end
 
@@ -151,24 +151,25 @@ local function index_rows(space, data)
     if not in_range then return nil, string.format("row index %s is outside the space", tostring(row.index)) end
     if cfg then
       local h = space:hash(cfg)
-      if not groups[h] then groups[h], order[#order + 1] = {}, h end
       local g = groups[h]
+      if not g then g = { cfg = cfg }; groups[h], order[#order + 1] = g, h end
       g[#g + 1] = row
     end
   end
   for _, h in ipairs(order) do
-    local g, row = groups[h], groups[h][1]
+    local g = groups[h]
+    local row = g[1]
     if #g > 1 then
       local passes = {}
       for k, r in ipairs(g) do
-        passes[k] = { { cfg = space:at(r.index), ok = r.latency_us ~= nil, latency_us = r.latency_us, reason = r.reason,
+        passes[k] = { { cfg = g.cfg, ok = r.latency_us ~= nil, latency_us = r.latency_us, reason = r.reason,
                         stats = { noise_pct = r.noise_pct } } }
       end
       local m = M.median_rows(space, passes)[1]
-      row = { index = g[1].index, latency_us = m.ok and m.latency_us or nil, reason = not m.ok and m.reason or nil,
+      row = { index = row.index, latency_us = m.ok and m.latency_us or nil, reason = not m.ok and m.reason or nil,
               noise_pct = m.stats.noise_pct, readings = #g }
     end
-    row.cfg = space:at(row.index)
+    row.cfg = g.cfg
     by_hash[h] = row
     entries[#entries + 1] = row
   end
