@@ -79,6 +79,9 @@ static int values_equal(const space_value *a, const space_value *b) {
     return a->f == b->f;
 }
 
+/* A numeric value as a double (ints, floats, bools' 0/1). */
+static double value_number(const space_value *v) { return v->type == SPACE_VFLOAT ? v->f : (double)v->i; }
+
 static int is_pow2(int64_t x) { return x > 0 && (x & (x - 1)) == 0; }
 static int log2_i64(int64_t x) {
     int k = 0;
@@ -261,13 +264,8 @@ static int domain_choice(const char *pn, const space_spec *s, domain_t *d, char 
      * quantity, as Helion's power-of-two fragments are: one step up or down is a neighbour. */
     d->ordered = d->count > 1;
     for (int i = 0; i < d->count && d->ordered; i++) {
-        const space_value *x = &d->values[i];
-        if (x->type == SPACE_VSTR) d->ordered = 0;
-        else if (i > 0) {
-            const space_value *w = &d->values[i - 1];
-            double a = w->type == SPACE_VINT ? (double)w->i : w->f, b = x->type == SPACE_VINT ? (double)x->i : x->f;
-            if (!(b > a)) d->ordered = 0;
-        }
+        if (d->values[i].type == SPACE_VSTR) d->ordered = 0;
+        else if (i > 0 && !(value_number(&d->values[i]) > value_number(&d->values[i - 1]))) d->ordered = 0;
     }
     return 0;
 }
@@ -316,8 +314,11 @@ static int grow(space *sp, int nslots) {
     return 0;
 }
 
+/* A choice that is not ordered is an enum: one-hot columns, every alternative a neighbour. */
+static int one_hot(const domain_t *d) { return d->kind == SPACE_CHOICE && !d->ordered; }
+
 static int slot_columns(const domain_t *d) {
-    if (d->kind == SPACE_CHOICE && !d->ordered) return d->count;
+    if (one_hot(d)) return d->count;
     if (d->kind == SPACE_PERM) return d->n;
     return 1;
 }
@@ -487,7 +488,7 @@ uint64_t space_product(const space *sp, int *overflow) {
 static double slot_number(const space *sp, int slot, int32_t idx) {
     space_value v;
     space_slot_value(sp, slot, idx, &v);
-    return v.type == SPACE_VFLOAT ? v.f : (double)v.i;
+    return value_number(&v);
 }
 
 static double bound_value(const space *sp, const bound_t *b, const int32_t *cfg) {
@@ -666,7 +667,7 @@ void space_encode(const space *sp, const int32_t *cfg, double *out) {
     int col = 0;
     for (int s = 0; s < sp->nslots; s++) {
         const domain_t *d = slot_dom(sp, s);
-        if (d->kind == SPACE_CHOICE && !d->ordered) {
+        if (one_hot(d)) {
             for (int i = 0; i < d->count; i++) out[col++] = i == cfg[s] ? 1.0 : 0.0;
         } else if (d->kind == SPACE_PERM) {
             int perm[SPACE_PERM_MAX];
@@ -690,7 +691,7 @@ void space_encode_name(const space *sp, int col, char *buf, size_t len) {
         sbuf_puts(&b, p->name, strlen(p->name));
         if (p->kind == SPACE_LIST) sbuf_printf(&b, "[%d]", s - p->slot + 1);
         if (p->dom.kind == SPACE_PERM) sbuf_printf(&b, "[%d]", col + 1);
-        if (p->dom.kind == SPACE_CHOICE && !p->dom.ordered) {
+        if (one_hot(&p->dom)) {
             space_value v = p->dom.values[col];
             if (v.type == SPACE_VSTR) sbuf_printf(&b, "=%.*s", (int)v.len, v.s);
             else sbuf_putc(&b, '='), sbuf_number(&b, &v);
