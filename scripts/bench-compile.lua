@@ -33,9 +33,9 @@ local function parse_args(argv)
     elseif a == "--procs" then o.procs, i = list(v), i + 1
     elseif a == "--child" then o.child = true
     elseif a == "--define" then
-      local k, val = tostring(v):match("^([%a_][%w_]*)=(.*)$")
+      local k, val = require("htune.problem").parse_define(v)
       if not k then die("--define wants NAME=VALUE, got " .. tostring(v)) end
-      o.defines[k], i = math.tointeger(tonumber(val)) or val, i + 1
+      o.defines[k], i = val, i + 1
     elseif a == "--offset" then o.offset, i = math.tointeger(tonumber(v)), i + 1
     else die("unknown argument " .. a .. " (see the header of scripts/bench-compile.lua)") end
     i = i + 1
@@ -162,6 +162,8 @@ if o.child then -- one share of a --procs row: compile it on one thread, report,
   return 0
 end
 
+local function shell_quote(x) return "'" .. tostring(x):gsub("'", "'\\''") .. "'" end
+
 -- A --procs row: the configs of slice m split over p child processes started together; wall
 -- time from the first start to the last exit (so it includes starting p htune processes).
 local function run_procs(m, p)
@@ -171,12 +173,11 @@ local function run_procs(m, p)
   for k = 1, p do
     local n = o.configs // p + (k <= o.configs % p and 1 or 0)
     if n > 0 then
-      local function q(x) return "'" .. tostring(x):gsub("'", "'\\''") .. "'" end
-      local cmd = { string.format("%s run %s --child --configs %d --offset %d --threads 1 --batch 1", q(exe),
-        q(sys.root .. "/scripts/bench-compile.lua"), n, base + at) }
-      if o.arch then cmd[#cmd + 1] = "--arch " .. q(o.arch) end
-      if o.kernel then cmd[#cmd + 1] = "--kernel " .. q(o.kernel) end
-      for name, v in pairs(o.defines) do cmd[#cmd + 1] = "--define " .. q(name .. "=" .. tostring(v)) end
+      local cmd = { string.format("%s run %s --child --configs %d --offset %d --threads 1 --batch 1", shell_quote(exe),
+        shell_quote(sys.root .. "/scripts/bench-compile.lua"), n, base + at) }
+      if o.arch then cmd[#cmd + 1] = "--arch " .. shell_quote(o.arch) end
+      if o.kernel then cmd[#cmd + 1] = "--kernel " .. shell_quote(o.kernel) end
+      for name, v in pairs(o.defines) do cmd[#cmd + 1] = "--define " .. shell_quote(name .. "=" .. tostring(v)) end
       kids[#kids + 1] = assert(io.popen(table.concat(cmd, " ") .. " 2>&1", "r"))
       at = at + n
     end

@@ -36,10 +36,10 @@ for i = 1, #arg, 2 do
   if k == "help" or k == "h" then print(USAGE) os.exit(0) end
   if arg[i + 1] == nil then io.stderr:write("record: option --", k, " needs a value\n", USAGE, "\n") os.exit(2) end
   if k == "define" then
-    local name, v = arg[i + 1]:match("^([%a_][%w_]*)=(.*)$")
+    local name, v = require("htune.problem").parse_define(arg[i + 1])
     if not name then io.stderr:write("record: --define wants NAME=VALUE, got '", arg[i + 1], "'\n") os.exit(2) end
     o.defines = o.defines or {}
-    o.defines[name] = math.tointeger(tonumber(v)) or v
+    o.defines[name] = v
   else
     o[k] = tonumber(arg[i + 1]) or arg[i + 1]
   end
@@ -226,8 +226,12 @@ if o.around then
   rows, how, extra = around(o.around)
 elseif o.configs_from then
   local old, meta = read_table(o.configs_from)
-  local cfgs = {}
-  for i, r in ipairs(old) do cfgs[i] = r.cfg end
+  -- a config read several times in FILE (merged sessions) is measured once a pass
+  local cfgs, seen = {}, {}
+  for _, r in ipairs(old) do
+    local h = problem.space:hash(r.cfg)
+    if not seen[h] then seen[h] = true; cfgs[#cfgs + 1] = r.cfg end
+  end
   io.stderr:write(string.format("record: re-measuring the %d configs of %s on %s\n", #cfgs, o.configs_from, be.info.device))
   local npass
   rows, npass = measure_passes(shuffled(cfgs))

@@ -52,6 +52,14 @@ local function check_opts(opts)
   end
 end
 
+-- parse_define("NAME=VALUE") -> name, value (an integer when VALUE is one, else the text), or
+-- nil when NAME is not a macro name: the --define of scripts/record.lua and bench-compile.lua.
+function M.parse_define(s)
+  local name, v = tostring(s):match("^([%a_][%w_]*)=(.*)$")
+  if not name then return nil end
+  return name, math.tointeger(tonumber(v)) or v
+end
+
 -- opts.defines: extra macros in every config program (a variant of a template, e.g.
 -- MATMUL_FUSED_PROLOGUE=1, measured against the default); they join the problem's key so
 -- stores and tables keep the variants apart. The reference is compiled without them.

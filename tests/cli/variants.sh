@@ -47,6 +47,13 @@ head -c 200 "$tmp/v.gz" >"$tmp/cut.gz"
 expect "record names a truncated table" 2 'truncated or corrupt' \
     "$HTUNE" run scripts/record.lua --problem softmax --backend synthetic --configs-from "$tmp/cut.gz" --out "$tmp/o.gz"
 
+# record --configs-from measures a config read twice in FILE once (one row out).
+{ gzip -dc "$tmp/v.gz"; gzip -dc "$tmp/v.gz" | grep -v '^#' | head -3; } | gzip >"$tmp/dup.gz"
+expect "record --configs-from re-measures each distinct config once" 0 're-measuring the [0-9]+ configs' \
+    "$HTUNE" run scripts/record.lua --problem softmax --backend synthetic --configs-from "$tmp/dup.gz" --out "$tmp/dedup.gz"
+check "its table has one row per config" \
+    '[ "$(gzip -dc "$tmp/dedup.gz" | grep -v "^#" | cut -f1 | sort | uniq -d | wc -l)" -eq 0 ] && [ "$(gzip -dc "$tmp/dedup.gz" | grep -vc "^#")" -eq "$(gzip -dc "$tmp/v.gz" | grep -vc "^#")" ]'
+
 # ab-define end to end without a GPU: the synthetic backend ignores defines, so the variant
 # equals the default exactly and both comparisons say 1.0000.
 AB_BACKEND=synthetic HTUNE="$HTUNE" scripts/ab-define --define MATMUL_FUSED_PROLOGUE=1 --top 5 --random 7 \
