@@ -9,6 +9,16 @@ local sys = htune.sys
 local SAMPLE = tonumber(os.getenv("HTUNE_KERNELS_SAMPLE") or "")
 local SAMPLES = { matmul = SAMPLE or 2, softmax = SAMPLE or 10, matmul_wgmma = SAMPLE or 2 }
 
+local nvrtc = htune.nvrtc
+local HAVE_NVRTC = nvrtc ~= nil and nvrtc.version() ~= nil -- else the compile tests are pending
+
+-- Compiles from here on bypass the disk cache: each test reads a fresh compile's cubin.
+local function cache_off()
+  local dir = os.tmpname()
+  os.remove(dir)
+  nvrtc.cache { dir = dir, enabled = false }
+end
+
 local function distinct_exprs(p, n, seed)
   local r, seen, exprs = htune.rng(seed), {}, {}
   for _ = 1, 50 * n do
@@ -120,13 +130,10 @@ describe("htune.problem source_files", function()
     assert.matches("source_files must be a non%-empty list", err)
   end)
 
-  local nvrtc = htune.nvrtc
-  local test = (nvrtc and nvrtc.version() ~= nil) and it or pending
+  local test = HAVE_NVRTC and it or pending
   test("NVRTC names the part and its line in a compile error", function()
     local p = assert(htune.problem(spec '{ "../common/h.cuh", "k.cu" }', {}))
-    local dir = os.tmpname()
-    os.remove(dir)
-    nvrtc.cache { dir = dir, enabled = false }
+    cache_off()
     local res = nvrtc.compile { source = p.source, name = "k.cu", name_exprs = { "k" }, arch = "sm_90" }
     assert.is_false(res.ok)
     assert.matches('k%.cu%(2%)', res.log)
@@ -238,8 +245,6 @@ describe("softmax spec", function()
 end)
 
 describe("templates compile with NVRTC", function()
-  local nvrtc = htune.nvrtc
-  local have = nvrtc and nvrtc.version() ~= nil
   for _, case in ipairs {
     { "matmul", { M = 1000, N = 1000, K = 1000 } },
     { "matmul", { M = 1024, N = 1024, K = 1024 } }, -- the spec's MATMUL_EVEN=1 (no edge code)
@@ -248,16 +253,14 @@ describe("templates compile with NVRTC", function()
     { "matmul_wgmma", { M = 1024, N = 1024, K = 1024 } }, -- the spec's WGMMA_EVEN=1
   } do
     local name, shape = case[1], case[2]
-    local test = have and it or pending
+    local test = HAVE_NVRTC and it or pending
     test(string.format("%s %s: %d sampled valid configs and the reference in one program", name,
                        table.concat({ shape.M or shape.rows, shape.N or shape.cols, shape.K }, "x"), SAMPLES[name]), function()
       local p = htune.problem(name, shape)
       local exprs = distinct_exprs(p, SAMPLES[name], 11)
       assert.are.equal(SAMPLES[name], #exprs)
       exprs[#exprs + 1] = p.reference.name_expr
-      local dir = os.tmpname()
-      os.remove(dir)
-      nvrtc.cache { dir = dir, enabled = false }
+      cache_off()
       local ce = p.compile(p.space:default())
       local defines = {} -- the config's, less HTUNE_NO_REFERENCE: this program holds the reference too
       for k, v in pairs(ce.defines) do if k ~= "HTUNE_NO_REFERENCE" then defines[k] = v end end
@@ -301,15 +304,12 @@ local function sass_opcodes(cubin, mangled)
 end
 
 describe("matmul L2-hinted 16-byte copies (CUDA_ERROR_ILLEGAL_INSTRUCTION on the H100)", function()
-  local nvrtc = htune.nvrtc
-  local test = (nvrtc and nvrtc.version() ~= nil) and it or pending
+  local test = HAVE_NVRTC and it or pending
   -- bm16 bn32 bk32 w1 s1 xyz, hints last/first: one of the 68 recorded faults (block_n == block_k)
   local expr = "matmul_kernel<16,32,32,1,1,1,1,2,0,8,2,1>"
   test("no LDGSTS of the form whose descriptor ptxas clobbers; the old code still shows it", function()
     local p = htune.problem("matmul", {})
-    local dir = os.tmpname()
-    os.remove(dir)
-    nvrtc.cache { dir = dir, enabled = false }
+    cache_off()
     local function ops(defines)
       local res = nvrtc.compile { source = p.source, name = "matmul.cu", name_exprs = { expr },
                                   options = p.compile(p.space:default()).options, defines = defines,
@@ -340,13 +340,10 @@ end)
 -- MATMUL_FUSED_PROLOGUE=1 (off by default until its kernel speed is measured on a GPU) must
 -- keep compiling, stay smaller than the unrolled prologue, and keep out the faulting form.
 describe("matmul MATMUL_FUSED_PROLOGUE=1", function()
-  local nvrtc = htune.nvrtc
-  local test = (nvrtc and nvrtc.version() ~= nil) and it or pending
+  local test = HAVE_NVRTC and it or pending
   test("compiles the recorded fault configs and sampled ones to smaller cubins without LDGSTS 0xdae", function()
     local p = htune.problem("matmul", { M = 1024, N = 1024, K = 1024 })
-    local dir = os.tmpname()
-    os.remove(dir)
-    nvrtc.cache { dir = dir, enabled = false }
+    cache_off()
     local exprs = distinct_exprs(p, 2, 5)
     exprs[#exprs + 1] = "matmul_kernel<16,32,32,1,1,1,1,2,0,8,2,1>"
     exprs[#exprs + 1] = "matmul_kernel<32,16,16,1,1,8,1,8,0,8,0,1>"
@@ -448,8 +445,7 @@ describe("matmul_wgmma spec", function()
     assert.are.equal("tma", q.space:default().loads)
   end)
 
-  local nvrtc = htune.nvrtc
-  local compiles = (nvrtc and nvrtc.version() ~= nil) and it or pending
+  local compiles = HAVE_NVRTC and it or pending
   compiles("compiles sampled tma configs for sm_90a next to a cp_async one", function()
     local q = htune.problem("matmul_wgmma", { M = 4097, N = 136, K = 200 })
     local r, exprs, seen = htune.rng(21), {}, {}
@@ -461,9 +457,7 @@ describe("matmul_wgmma spec", function()
     local plain = q.space:default()
     plain.loads = "cp_async"
     exprs[#exprs + 1] = q.compile(plain).name_expr
-    local dir = os.tmpname()
-    os.remove(dir)
-    nvrtc.cache { dir = dir, enabled = false }
+    cache_off()
     local res = nvrtc.compile { source = q.source, name = "matmul_wgmma.cu", name_exprs = exprs,
                                 options = q.compile(plain).options, arch = "sm_90a" }
     assert.is_true(res.ok, res.log)
@@ -520,12 +514,9 @@ describe("matmul problems' vendor baseline", function()
 end)
 
 describe("config programs leave the reference kernel out", function()
-  local nvrtc = htune.nvrtc
-  local test = (nvrtc and nvrtc.version() ~= nil) and it or pending
+  local test = HAVE_NVRTC and it or pending
   test("a config's cubin holds no reference kernel; the reference job's does", function()
-    local dir = os.tmpname()
-    os.remove(dir)
-    nvrtc.cache { dir = dir, enabled = false }
+    cache_off()
     for _, name in ipairs { "matmul", "matmul_wgmma", "softmax" } do
       local p = htune.problem(name, {})
       local ref = p.reference.name_expr
