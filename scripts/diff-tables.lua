@@ -46,7 +46,7 @@ local function ratio_line(label, ratios)
   local logsum = 0
   for i, r in ipairs(ratios) do s[i] = r; logsum = logsum + math.log(r) end
   table.sort(s)
-  return string.format("%-26s n %4d  median %.4f  geomean %.4f  p10 %.4f  p90 %.4f", label, #s, median({ table.unpack(s) }),
+  return string.format("%-26s n %4d  median %.4f  geomean %.4f  p10 %.4f  p90 %.4f", label, #s, median(s),
     math.exp(logsum / #s), percentile(s, 0.1), percentile(s, 0.9))
 end
 
