@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Measuring a template variant: scripts/diff-tables.lua on constructed tables (ratios known in
 # advance, a failure on one side, refusals), record --define (the define reaches the key), and
-# scripts/ab-define end to end on the synthetic backend; bench-compile's argument refusals.
+# scripts/ab-define end to end on the synthetic backend; bench-compile's argument refusals;
+# bench-tune --runs on recorded data.
 # Usage: tests/cli/variants.sh build/htune    (prints "N passed, N failed" last)
 set -u
 HTUNE=$(cd "$(dirname "${1:-build/htune}")" && pwd)/$(basename "${1:-build/htune}")
@@ -83,6 +84,10 @@ fi
 expect "bench-compile names a bad --define" 2 '--define wants NAME=VALUE, got x' scripts/bench-compile --define x
 expect "bench-compile names a bad --offset" 2 '--offset must be a whole number' scripts/bench-compile --offset -1
 expect "bench-compile names an unknown argument" 2 'unknown argument --bogus' scripts/bench-compile --bogus
+
+# bench-tune --runs on recorded data (its CPU dry run): one line per seed, then the hit count.
+expect "bench-tune --runs 2: a line per seed and the count" 0 'run A seed 1: .*run A seed 2: .* [0-2] of 2 runs A within 2%' \
+    bash -c "HTUNE_ARCH=sm_90 scripts/bench-tune --backend replay --data data/matmul.replay.gz --runs 2 --seconds 0.6 --long-seconds 0.6 | tr '\n' ' '"
 
 printf '%d passed, %d failed\n' "$pass" "$fail"
 [ "$fail" -eq 0 ]

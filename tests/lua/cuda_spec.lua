@@ -174,6 +174,7 @@ describe("live backend on the fake driver", function()
     end }
     local b = assert(live.open(p, { fake = true, compiler = compiler, time_cap_ms = 10, baseline = { name = "memcpy", params = { 0 } } }))
     local ph = b.info.open_phases_ms
+    assert.are.equal(b.lookahead + 2, b.info.queue) -- the driver keeps every compile slot busy
     b:close()
     assert.are.same({ "submit fake_copy_5", "wait" }, order)
     for _, k in ipairs { "devices_ms", "worker_ms", "reference_ms", "setup_ms", "baseline_ms" } do

@@ -58,6 +58,23 @@ describe("htune.tune", function()
     assert.is_true(res.wall_s < 0.25, "wall " .. res.wall_s)
   end)
 
+  it("keeps as many trials in flight as the backend's info.queue says, else max(8, 2 x workers)", function()
+    local function max_in_flight(queue)
+      local be = require("htune.backends.synthetic").open(toy.new(), { latency_ms = 5, workers = 1 })
+      be.info.queue = queue
+      local submit, most = be.submit, 0
+      be.submit = function(self, trials)
+        submit(self, trials)
+        most = math.max(most, self:pending())
+      end
+      run("random", { backend = be, budget = { evals = 30 } })
+      return most
+    end
+    assert.are.equal(20, max_in_flight(20)) -- live: its compile lookahead + 2
+    assert.are.equal(8, max_in_flight(nil))
+    assert.are.equal(8, max_in_flight(3))
+  end)
+
   it("measures a repeated config once and stops a strategy that proposes nothing new", function()
     local calls, observed = 0, 0
     local s = strat("stuck", function(state) calls = calls + 1 return { state.space:default() } end)

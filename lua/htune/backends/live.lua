@@ -121,7 +121,9 @@ function M.open(problem, opts)
   -- open_phases_ms: where open's time went (devices, worker start, reference compile still
   -- running after it, setup, baseline timing), for benchmarks such as bench-tune to report.
   self.info = { backend = "live", device = dev and dev.name or "?", device_info = dev, arch = self.arch,
-                specs = M.specs_of(dev), open_phases_ms = phases }
+                specs = M.specs_of(dev), open_phases_ms = phases,
+                -- trials it can use at once: the compiles in flight, one compiled and one timing
+                queue = self.lookahead + 2 }
   -- The problem's own vendor baseline (cuBLAS for matmul) unless the caller names one or false.
   local bl = o.baseline
   if bl == nil then bl = problem.baseline end
