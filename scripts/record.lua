@@ -69,6 +69,7 @@ local function configs(space)
 end
 
 local function git_commit()
+  if os.getenv("HTUNE_COMMIT") then return os.getenv("HTUNE_COMMIT") end -- a tree exported without .git
   local p = io.popen("git -C " .. htune.sys.root .. " rev-parse --short HEAD 2>/dev/null")
   local c = p and p:read("l")
   if p then p:close() end
