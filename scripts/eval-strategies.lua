@@ -6,7 +6,7 @@
 --   htune run scripts/eval-strategies.lua [--data FILE]... [--problem NAME] [--exact] [--seeds 50] [--first-seed 1]
 --       [--budgets 25,50,100,200] [--strategies random,pattern,de,surrogate,portfolio]
 --       [--png results/eval-strategies.png] [--opt strategy.key=value]...
---   htune run scripts/eval-strategies.lua --replays   (data/matmul, data/softmax and, when present, data/softmax-h200)
+--   htune run scripts/eval-strategies.lua --replays   (data/matmul, data/softmax and, when present, data/matmul-h200, data/softmax-h200)
 --   htune run scripts/eval-strategies.lua --overhead  (driver cost at 100 configs/s)
 local htune = require "htune"
 local replay = require "htune.backends.replay"
@@ -43,12 +43,13 @@ local function parse(args)
     i = i + 2
   end
   if o.replays then
-    -- the H100 tables, then the H200 softmax table (median of 3 passes) when present
-    for _, name in ipairs { "matmul", "softmax", "softmax-h200" } do
+    -- the H100 tables, then the H200 tables (median of 3 passes) when present
+    local optional = { ["matmul-h200"] = true, ["softmax-h200"] = true }
+    for _, name in ipairs { "matmul", "softmax", "matmul-h200", "softmax-h200" } do
       local path = htune.sys.root .. "/data/" .. name .. ".replay.gz"
       local f = io.open(path, "rb")
       if f then f:close(); o.data[#o.data + 1] = path
-      elseif name ~= "softmax-h200" then o.data[#o.data + 1] = path end -- missing: run_one says so
+      elseif not optional[name] then o.data[#o.data + 1] = path end -- missing: run_one says so
     end
   end
   return o
