@@ -100,6 +100,45 @@ describe("strategies", function()
     assert.is_true(res.best.latency_us < toy.new().baseline_us)
   end)
 
+  it("pattern speculates under a time-only budget: a generation's best so far has its neighbours polled", function()
+    local S, pattern = htune.space, require "htune.strategies.pattern"
+    local space = S.new { name = "bowl", params = { { "x", S.int(0, 9, 1) }, { "y", S.int(0, 9, 1) } } }
+    local function f(c) return 1 + (c.x - 7) ^ 2 + (c.y - 5) ^ 2 end
+    local function keys(cfgs) local t = {} for _, c in ipairs(cfgs) do t[#t + 1] = c.x .. "," .. c.y end table.sort(t) return t end
+    -- Drives pattern by hand: the initial population is the default (0,0) alone, then one
+    -- generation, {0,1} and {1,0}, of which only {1,0} (the better) has been measured.
+    local function drive(budget)
+      local st = { space = space, rng = htune.rng(1), history = {}, seen = {}, evals = 0, budget = budget,
+                   options = { initial_population = 0, copies = 1 } }
+      local function measure(cfgs, which)
+        for _, c in ipairs(cfgs) do
+          if not which or which(c) then
+            local h = space:hash(c)
+            local r = { cfg = c, hash = h, ok = true, latency_us = f(c) }
+            st.seen[h], st.history[#st.history + 1], st.evals = r, r, st.evals + 1
+            pattern.observe(st, { r })
+          end
+        end
+      end
+      pattern.init(st)
+      measure(pattern.propose(st, 50))
+      local gen = pattern.propose(st, 50)
+      assert.are.same({ "0,1", "1,0" }, keys(gen))
+      measure(gen, function(c) return c.x == 1 end)
+      return st, measure, gen
+    end
+    local st, measure, gen = drive({ seconds = 10 })
+    local spec = pattern.propose(st, 50)
+    assert.are.same({ "1,1", "2,0" }, keys(spec)) -- the unvisited neighbours of {1,0}, queued now
+    measure(gen, function(c) return c.x == 0 end)
+    measure(spec)
+    -- The copy moves to {1,0}, whose generation speculation has measured, and on to {2,0}.
+    assert.are.same({ "2,1", "3,0" }, keys(pattern.propose(st, 50)))
+    -- Under an evals budget it waits for the generation.
+    local st2 = drive({ evals = 100 })
+    assert.are.same({}, keys(pattern.propose(st2, 50)))
+  end)
+
   it("pattern beats random at 100 evals (5 fixed seeds)", function()
     local best_known = math.huge
     local p = toy.new()

@@ -25,12 +25,16 @@ local function settings(state)
     pair_prefix = o.pair_prefix == nil and "block" or o.pair_prefix,
     restarts = o.restarts ~= false,
     fresh_restarts = o.fresh_restarts ~= false,
+    -- speculate: with room in the queue while a generation finishes, poll the neighbours of its
+    -- best result so far. Default on when the budget is time only (an idle compile slot costs
+    -- nothing), off under an evals budget (a speculative eval could be wasted).
+    speculate = o.speculate == nil and not (state.budget and state.budget.evals) or o.speculate == true,
   }
 end
 
 function M.init(state)
   state.pattern = { cfg = settings(state), visited = {}, queue = {}, waiting = {}, copies = {},
-                    started = {}, polled = {}, phase = "start" }
+                    started = {}, polled = {}, phase = "start", speculated = {}, speculated_from = {} }
 end
 
 -- Enqueues cfg unless visited; returns its hash or nil.
@@ -67,13 +71,44 @@ local function neighbours(state, cfg, prefix)
   return out
 end
 
+-- A copy's next generation: the unvisited neighbours of its point, and those that a speculative
+-- poll from the same point already queued or measured.
 local function expand(state, p, copy)
   copy.candidates = {}
+  local from = copy.current.hash
   for _, n in ipairs(neighbours(state, copy.current.cfg, p.cfg.pair_prefix)) do
     local h = enqueue(state, p, n)
+    if not h then
+      h = state.space:hash(n)
+      if p.speculated_from[h] ~= from then h = nil end
+    end
     if h then copy.candidates[#copy.candidates + 1] = h; p.polled[h] = true end
   end
   copy.active = #copy.candidates > 0
+end
+
+-- Speculation: the best measured candidate of an active copy's unfinished generation, when it
+-- beats the copy's point, has its neighbours queued now (once per point); expand takes them
+-- over if the copy moves there. Returns whether anything was queued.
+local function speculate(state, p)
+  local queued = false
+  for _, copy in ipairs(p.copies) do
+    if copy.active then
+      local best = copy.current
+      for _, h in ipairs(copy.candidates) do
+        local r = state.seen[h]
+        if type(r) == "table" and util.perf(r) < util.perf(best) then best = r end
+      end
+      if best ~= copy.current and not p.speculated[best.hash] then
+        p.speculated[best.hash] = true
+        for _, n in ipairs(neighbours(state, best.cfg, p.cfg.pair_prefix)) do
+          local h = enqueue(state, p, n)
+          if h then p.speculated_from[h] = best.hash; queued = true end
+        end
+      end
+    end
+  end
+  return queued
 end
 
 local function start_population(state, p, count)
@@ -141,6 +176,7 @@ end
 function M.propose(state, n)
   local p = state.pattern
   if #p.queue == 0 and next(p.waiting) == nil and p.phase ~= "stopped" then advance(state, p) end
+  if #p.queue < n and p.cfg.speculate and p.phase == "search" then speculate(state, p) end
   local out = {}
   while #out < n and #p.queue > 0 do out[#out + 1] = table.remove(p.queue, 1) end
   return out
