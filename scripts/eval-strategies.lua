@@ -2,7 +2,9 @@
 -- full synthetic table when no data is given) -> fraction of the best-known latency reached.
 -- Prints a table per data file and writes a PNG per file with gnuplot. A sampled table (the
 -- file's `how` is "sampled", e.g. matmul) resolves configs outside it to their nearest recorded
--- neighbour (as `--nearest`); `--exact` turns that off (then such configs are misses).
+-- neighbour (as `--nearest`); `--exact` turns that off (then such configs are misses);
+-- `--sample-nearest` resolves them among the table's random-sample rows only (its header's
+-- sample_rows): a table enriched near its optimum answers random configs too well otherwise.
 --   htune run scripts/eval-strategies.lua [--data FILE]... [--problem NAME] [--exact] [--seeds 50] [--first-seed 1]
 --       [--budgets 25,50,100,200] [--strategies random,pattern,de,surrogate,portfolio]
 --       [--png results/eval-strategies.png] [--opt strategy.key=value]...
@@ -11,7 +13,7 @@
 local htune = require "htune"
 local replay = require "htune.backends.replay"
 
-local USAGE = "usage: eval-strategies [--data FILE]... [--replays] [--problem NAME] [--nearest|--exact] [--seeds N] [--first-seed S]\n" ..
+local USAGE = "usage: eval-strategies [--data FILE]... [--replays] [--problem NAME] [--nearest|--exact|--sample-nearest] [--seeds N] [--first-seed S]\n" ..
   "  [--budgets 25,50,100,200] [--strategies a,b,...] [--png FILE] [--opt strategy.key=value]... [--overhead]\n"
 
 local function add_opt(o, spec)
@@ -24,7 +26,8 @@ end
 local function parse(args)
   local o = { seeds = 50, first_seed = 1, budgets = { 25, 50, 100, 200 }, strategies = { "random", "pattern", "de", "surrogate", "portfolio" },
               png = "results/eval-strategies.png", data = {}, opts = {} }
-  local flags = { ["--nearest"] = "nearest", ["--exact"] = "exact", ["--overhead"] = "overhead", ["--replays"] = "replays" }
+  local flags = { ["--nearest"] = "nearest", ["--exact"] = "exact", ["--overhead"] = "overhead", ["--replays"] = "replays",
+                  ["--sample-nearest"] = "sample_nearest" }
   local i = 1
   while args[i] do
     local k, v = args[i], args[i + 1]
@@ -158,11 +161,20 @@ local function run_one(o, path, png)
   end
   local meta = assert(replay.read(path)).meta
   local nearest = o.nearest or (tostring(meta.how):match("^sampled") ~= nil and not o.exact)
+  if nearest and o.sample_nearest then
+    if not meta.sample_rows then
+      io.stderr:write("eval-strategies: ", label, " has no '# sample_rows' header: --sample-nearest needs one\n")
+      os.exit(2)
+    end
+    nearest = "sample"
+  end
   local be = open_backend(problem, path, nearest)
   local best_known = be.info.best_known_us
   print(string.format("data: %s (%s, %d configs %s, device %s, commit %s), best known %.3f us, seeds %d..%d, misses %s",
     label, problem.key or problem.name, be.info.rows, meta.how or "?", be.info.device, meta.commit or "?", best_known,
-    o.first_seed, o.first_seed + o.seeds - 1, nearest and "-> nearest recorded config" or "are failures"))
+    o.first_seed, o.first_seed + o.seeds - 1,
+    nearest == "sample" and "-> nearest config of the table's random sample (" .. meta.sample_rows .. " rows)"
+    or nearest and "-> nearest recorded config" or "are failures"))
   local t0 = htune.sys.now_ms()
   local results = evaluate(o, problem, be, best_known)
   print(string.format("(%.1f s)", (htune.sys.now_ms() - t0) / 1000))

@@ -113,6 +113,25 @@ describe("replay backend", function()
     assert.matches("distance 0.250 fields", r.log)
   end)
 
+  it("with nearest='sample' resolves a miss among the sample_rows only; without that header it refuses", function()
+    local S = htune.space
+    local q = { name = "ns", space = S.new { name = "ns", params = { { "t", S.int(0, 9, 1) } } } }
+    local function row(t, us) return { cfg = { t = t }, ok = true, latency_us = us } end
+    local path = dir .. "/ns.replay"
+    -- the sample: t = 0 and 9; then a search's row at t = 5 (fast)
+    assert(replay.write(path, q, { row(0, 40), row(9, 30), row(5, 2) }, { how = "sampled", sample_rows = 2 }))
+    local all = assert(replay.open(q, { path = path, nearest = true }))
+    assert.are.equal(2, all:rebench { { t = 6 } }[1].latency_us)
+    local sample = assert(replay.open(q, { path = path, nearest = "sample" }))
+    assert.are.equal(30, sample:rebench { { t = 6 } }[1].latency_us) -- t = 9 is the nearest sample row
+    assert.are.equal(2, sample:rebench { { t = 5 } }[1].latency_us) -- a recorded config is itself
+    assert(replay.write(path, q, { row(0, 40), row(5, 2) }, { how = "sampled" }))
+    local none, err, code = replay.open(q, { path = path, nearest = "sample" })
+    assert.is_nil(none)
+    assert.are.equal("EINVAL", code)
+    assert.matches("needs a '# sample_rows N' header", err)
+  end)
+
   it("serves a config read several times at its median, and best_known_us is that median", function()
     local S = htune.space
     local q = { name = "dup", space = S.new { name = "dup", params = { { "t", S.pow2(16, 256) } } } }
