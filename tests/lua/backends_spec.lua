@@ -130,6 +130,12 @@ describe("replay backend", function()
     assert.is_nil(none)
     assert.are.equal("EINVAL", code)
     assert.matches("needs a '# sample_rows N' header", err)
+    for _, bad in ipairs { "x", "0", "-3", "2.5" } do
+      assert(replay.write(path, q, { row(0, 40), row(5, 2) }, { how = "sampled", sample_rows = bad }))
+      local b2, e2 = replay.open(q, { path = path, nearest = "sample" })
+      assert.is_nil(b2, bad)
+      assert.matches("sample_rows must be a whole number >= 1, got '" .. bad:gsub("%p", "%%%0") .. "'", e2)
+    end
   end)
 
   it("serves a config read several times at its median, and best_known_us is that median", function()

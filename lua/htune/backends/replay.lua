@@ -271,9 +271,12 @@ end
 -- rows, 5/30 through the sample rows, and live 5-s runs on the H200 in 1 of 10.
 local function nearest_pool(entries, meta, mode, path)
   if mode ~= "sample" then return entries end
+  if meta.sample_rows == nil then
+    return nil, "replay: " .. path .. ": nearest='sample' needs a '# sample_rows N' header (this table has none)"
+  end
   local n = math.tointeger(tonumber(meta.sample_rows))
   if not n or n < 1 then
-    return nil, "replay: " .. path .. ": nearest='sample' needs a '# sample_rows N' header (this table has none)"
+    return nil, "replay: " .. path .. ": sample_rows must be a whole number >= 1, got '" .. tostring(meta.sample_rows) .. "'"
   end
   local pool = {}
   for i = 1, math.min(n, #entries) do pool[i] = entries[i] end
