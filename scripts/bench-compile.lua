@@ -78,17 +78,18 @@ local function standin_jobs(n, arch)
   return jobs, "kernels/bench/matmul_mma.cu"
 end
 
--- The real template through its problem spec: distinct sampled configs.
+-- The real template through its problem spec: sampled configs with distinct compile jobs (the
+-- spec gives configs that differ only in arguments that change nothing one kernel).
 local function matmul_jobs(n, arch, extra)
   local p = htune.problem("matmul", { M = 1024, N = 1024, K = 1024, dtype = "fp16", defines = extra })
   local r, seen, jobs = htune.rng(1), {}, {}
   for _ = 1, n * 50 do
     if #jobs >= n then break end
     local cfg = p.space:sample(r)
-    local h = p.space:hash(cfg)
+    local c = p.compile(cfg)
+    local h = require("htune.problem").job_key(c)
     if not seen[h] then
       seen[h] = true
-      local c = p.compile(cfg)
       jobs[#jobs + 1] = { source = p.source, name = "matmul.cu", name_exprs = { c.name_expr },
                           defines = c.defines, options = c.options, arch = arch }
     end

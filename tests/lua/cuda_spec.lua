@@ -187,6 +187,36 @@ describe("live backend on the fake driver", function()
     assert.matches("reference bad_reference does not compile: error: bad_reference", err)
   end)
 
+  it("compiles once for configs whose jobs are equal; a cancel counts the trials that follow", function()
+    local live = require "htune.backends.live"
+    local p = fake_problem { "a10", "b10", "c30" }
+    p.compile = function(c) return { name_expr = c.kernel == "c30" and "fake_copy_30" or "fake_copy_10", options = {} } end
+    local submitted, polls = {}, 0
+    local slow = { submit = function(job)
+      submitted[#submitted + 1] = job.name_exprs[1]
+      local h = fake_compiler.submit(job)
+      return { ready = function() polls = polls + 1 return polls > 3 end, wait = h.wait }
+    end }
+    local b = assert(live.open(p, { fake = true, compiler = slow, time_cap_ms = 5, baseline = false }))
+    local n0 = #submitted -- the reference
+    local trials = {}
+    for i, k in ipairs { "a10", "b10", "c30" } do trials[i] = { id = i, cfg = { kernel = k }, hash = k } end
+    b:submit(trials)
+    local by, t0 = {}, sys.now_ms()
+    while b:pending() > 0 and sys.now_ms() - t0 < 5000 do
+      for _, r in ipairs(b:poll(50)) do by[r.cfg.kernel] = r end
+    end
+    assert.are.same({ "fake_copy_10", "fake_copy_30" }, { table.unpack(submitted, n0 + 1) })
+    for _, k in ipairs { "a10", "b10", "c30" } do assert.is_true(by[k] and by[k].ok, k) end
+    assert.are.equal(0, by.b10.compile_ms) -- it shared a10's compile
+    local never = { submit = function() return { ready = function() return false end, wait = function() end } end }
+    b.compiler = never
+    b:submit { { id = 4, cfg = { kernel = "a10" }, hash = "x" }, { id = 5, cfg = { kernel = "b10" }, hash = "y" } }
+    assert.are.equal(2, b:cancel())
+    assert.are.equal(0, b:pending())
+    b:close()
+  end)
+
   it("times the baseline at open and again at rebench, keeping the best", function()
     local live = require "htune.backends.live"
     local p = fake_problem(KERNELS)

@@ -209,7 +209,30 @@ describe("matmul spec", function()
                 pid_type = "persistent_interleaved", l2_grouping = 8, loop_order = { 1, 0 },
                 load_eviction_policies = { "first", "last" }, vector_width = 8 }
     assert.is_true((p.space:validate(c)))
-    assert.are.equal("matmul_kernel<128,256,64,2,4,3,3,8,1,8,1,2>", p.compile(c).name_expr)
+    -- GROUP 4, not 8: N-major order over 1024 / 256 = 4 tile columns, and any group of 4 or
+    -- more is the same order (the next test)
+    assert.are.equal("matmul_kernel<128,256,64,2,4,3,3,4,1,8,1,2>", p.compile(c).name_expr)
+    c.l2_grouping = 2
+    assert.are.equal("matmul_kernel<128,256,64,2,4,3,3,2,1,8,1,2>", p.compile(c).name_expr)
+  end)
+
+  it("gives configs that differ only in arguments that change nothing one compile job", function()
+    local key = require("htune.problem").job_key
+    local function with(t)
+      local c = { block_m = 64, block_n = 64, block_k = 64, num_warps = 4, num_stages = 2, pid_type = "flat",
+                  l2_grouping = 4, loop_order = { 0, 1 }, load_eviction_policies = { "", "" }, vector_width = 4 }
+      for k, v in pairs(t) do c[k] = v end
+      assert.is_true((p.space:validate(c)))
+      return key(p.compile(c))
+    end
+    -- eviction hints act only on the 16-byte cp.async path (vector_width 8)
+    assert.are.equal(with {}, with { load_eviction_policies = { "first", "last" } })
+    assert.are_not.equal(with { vector_width = 8 }, with { vector_width = 8, load_eviction_policies = { "first", "" } })
+    -- 1024 / 64 = 16 tiles along M: every group of 16 or more is one group, the same order
+    assert.are.equal(with { l2_grouping = 16 }, with { l2_grouping = 64 })
+    assert.are.equal(with { l2_grouping = 16 }, with { l2_grouping = 32 })
+    assert.are_not.equal(with { l2_grouping = 8 }, with { l2_grouping = 16 })
+    assert.matches("^matmul_kernel<64,64,64,2,2,2,0,16,0,4,0,0>|", with { l2_grouping = 64, load_eviction_policies = { "last", "" } })
   end)
 
   it("compiles without edge code only when every tile divides the shape", function()

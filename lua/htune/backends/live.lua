@@ -109,7 +109,8 @@ function M.open(problem, opts)
   local phases = { devices_ms = sys.now_ms() - t0 }
   if not devs then return nil, err, code end
   local dev = devs[(o.device or 0) + 1]
-  local self = setmetatable({ problem = problem, opts = o, queue = {}, compiling = {}, ready = {},
+  local self = setmetatable({ problem = problem, opts = o, queue = {}, compiling = {}, compiling_by_key = {},
+    nfollowers = 0, ready = {},
     done = {}, inflight = nil, npending = 0, best_us = nil, evals = 0, t_open = sys.now_ms(),
     arch = o.arch or problem.arch or (dev and dev.arch), lookahead = o.lookahead or 2 * sys.ncpus }, B)
   self.compiler = o.compiler or require "htune.nvrtc"
@@ -185,9 +186,9 @@ function B:pending() return self.npending end
 -- pending; compiles no thread has started are withdrawn, one already running ends in the cache.
 -- The trial the GPU is timing stays pending (it ends within the watchdog).
 function B:cancel()
-  local n = #self.queue + #self.compiling + #self.ready
+  local n = #self.queue + #self.compiling + self.nfollowers + #self.ready
   for _, c in ipairs(self.compiling) do if c.handle.cancel then c.handle:cancel() end end
-  self.queue, self.compiling, self.ready = {}, {}, {}
+  self.queue, self.compiling, self.compiling_by_key, self.nfollowers, self.ready = {}, {}, {}, 0, {}
   self.npending = self.npending - n
   return n
 end
@@ -198,20 +199,35 @@ function B:_finish(rec)
   self.done[#self.done + 1] = rec
 end
 
--- Starts compiles up to the lookahead, collects finished ones, feeds the idle worker.
+-- Starts compiles up to the lookahead (a trial whose job equals one in flight follows it and
+-- takes no slot), collects finished ones, feeds the idle worker.
 function B:_pump()
   while #self.compiling < self.lookahead and #self.queue > 0 do
     local t = table.remove(self.queue, 1)
     local ce = self.problem.compile(t.cfg)
-    local h = self.compiler.submit(job_for(self.problem, ce.name_expr, ce, self.arch))
-    self.compiling[#self.compiling + 1] = { trial = t, handle = h, expr = ce.name_expr }
+    local key = require("htune.problem").job_key(ce)
+    local lead = self.compiling_by_key[key]
+    if lead then
+      lead.followers[#lead.followers + 1] = { trial = t, expr = ce.name_expr }
+      self.nfollowers = self.nfollowers + 1
+    else
+      local h = self.compiler.submit(job_for(self.problem, ce.name_expr, ce, self.arch))
+      local c = { trial = t, handle = h, expr = ce.name_expr, key = key, followers = {} }
+      self.compiling[#self.compiling + 1], self.compiling_by_key[key] = c, c
+    end
   end
   local i = 1
   while i <= #self.compiling do
     local c = self.compiling[i]
     if c.handle:ready() then
       table.remove(self.compiling, i)
-      self:_compiled(c, c.handle:wait())
+      self.compiling_by_key[c.key] = nil
+      local res = c.handle:wait()
+      self:_compiled(c, res)
+      -- a follower's compile cost nothing of its own (as a cache hit's)
+      local shared = setmetatable({ compile_ms = 0, shared = true }, { __index = res })
+      for _, f in ipairs(c.followers) do self:_compiled(f, res.ok and shared or res) end
+      self.nfollowers = self.nfollowers - #c.followers
     else
       i = i + 1
     end
