@@ -113,27 +113,17 @@ return function(opts, env)
   local PID = { flat = 0, xyz = 1, persistent_blocked = 2, persistent_interleaved = 3 }
   local EVICT = { [""] = 0, first = 1, last = 2 }
   local function tiles(c) return mm.cdiv(M, c.block_m), mm.cdiv(N, c.block_n) end
-  local GROUPS
-  for _, q in ipairs(space:params()) do if q.name == "l2_grouping" then GROUPS = q.values end end
-  -- GROUP as compiled: every l2_grouping at or above the major dimension's tile count gives the
-  -- same tile order (kernels/common/tile_coords.cuh: one group spans it), so the smallest such
-  -- listed value stands for them all.
-  local function kernel_group(c)
-    local tm, tn = tiles(c)
-    local major = mm.order_flag(c) == 0 and tm or tn
-    for _, g in ipairs(GROUPS) do if g >= major then return math.min(g, c.l2_grouping) end end
-    return c.l2_grouping
-  end
   -- Template arguments that change nothing take one value, so that configs differing only there
-  -- share one compiled kernel (the live backend then compiles it once): the group above, and the
-  -- eviction hints without the 16-byte cp.async path, the only one that applies them.
+  -- share one compiled kernel (the live backend then compiles it once): the group
+  -- (mm.kernel_group), and the eviction hints without the 16-byte cp.async path, the only one
+  -- that applies them.
   local function name_expr(c)
     local wm, wn = warp_layout(c.block_m, c.block_n, c.num_warps)
     local ev = c.load_eviction_policies
     local ea, eb = EVICT[ev[1]], EVICT[ev[2]]
     if c.vector_width ~= 8 then ea, eb = 0, 0 end
     return string.format("matmul_kernel<%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d>",
-      c.block_m, c.block_n, c.block_k, wm, wn, c.num_stages, PID[c.pid_type], kernel_group(c),
+      c.block_m, c.block_n, c.block_k, wm, wn, c.num_stages, PID[c.pid_type], mm.kernel_group(space, c, M, N),
       mm.order_flag(c), c.vector_width, ea, eb)
   end
   -- Resident blocks per SM by shared memory, threads and estimated registers (at least 1).

@@ -82,9 +82,11 @@ return function(opts, env)
   }
 
   local PID = { flat = 0, persistent_interleaved = 1 }
+  -- GROUP as compiled is mm.kernel_group: groups spanning the major dimension share a kernel.
   local function name_expr(c)
     return string.format("%s<%d,%d,%d,%d,%d,%d,%d,%d>", c.loads == "tma" and "matmul_wgmma_tma_kernel" or "matmul_wgmma_kernel",
-      c.block_m, c.block_n, c.block_k, consumers(c), c.num_stages, PID[c.pid_type], c.l2_grouping, mm.order_flag(c))
+      c.block_m, c.block_n, c.block_k, consumers(c), c.num_stages, PID[c.pid_type], mm.kernel_group(space, c, M, N),
+      mm.order_flag(c))
   end
   local p = mm.problem({
     name = "matmul_wgmma",
