@@ -53,11 +53,11 @@ for k = 1, math.max(1, math.tointeger(tonumber(o.runs)) or 1) do
   local res, open_ms, t0 = run(o.strategy, o.seconds - startup_ms / 1000, o.seed + k - 1)
   runs[k] = { res = res, open_ms = open_ms, wall_s = (startup_ms + sys.now_ms() - t0) / 1000, seed = o.seed + k - 1 }
 end
-local a, a_open = runs[1].res, runs[1].open_ms
+local a = runs[1].res
 local b = run(o.long_strategy, o.long_seconds, o.seed + #runs)
 local known, known_from = math.huge, "?"
 local function consider(us, from) if us and us < known then known, known_from = us, from end end
-for k, r in ipairs(runs) do consider(r.res.best and r.res.best.latency_us, "run A seed " .. r.seed) end
+for _, r in ipairs(runs) do consider(r.res.best and r.res.best.latency_us, "run A seed " .. r.seed) end
 consider(b.best and b.best.latency_us, "run B (" .. o.long_strategy .. ", " .. o.long_seconds .. " s)")
 if o.data then
   local f = io.open(o.data)

@@ -106,7 +106,8 @@ end
 -- Opens the replay backend; nearest-neighbour answers are memoised by config hash so that 50
 -- seeds do not repeat the linear scan (answers are identical, only faster).
 local function open_backend(problem, path, nearest)
-  local be = assert(replay.open(problem, { path = path, nearest = nearest }))
+  local be, err = replay.open(problem, { path = path, nearest = nearest })
+  if not be then io.stderr:write("eval-strategies: ", err, "\n") os.exit(2) end
   local land, memo, sp = be.landscape, {}, problem.space
   be.landscape = function(cfg)
     local h = sp:hash(cfg)
@@ -161,13 +162,7 @@ local function run_one(o, path, png)
   end
   local meta = assert(replay.read(path)).meta
   local nearest = o.nearest or (tostring(meta.how):match("^sampled") ~= nil and not o.exact)
-  if nearest and o.sample_nearest then
-    if not meta.sample_rows then
-      io.stderr:write("eval-strategies: ", label, " has no '# sample_rows' header: --sample-nearest needs one\n")
-      os.exit(2)
-    end
-    nearest = "sample"
-  end
+  if nearest and o.sample_nearest then nearest = "sample" end
   local be = open_backend(problem, path, nearest)
   local best_known = be.info.best_known_us
   print(string.format("data: %s (%s, %d configs %s, device %s, commit %s), best known %.3f us, seeds %d..%d, misses %s",

@@ -63,7 +63,7 @@ return function(opts, env)
   -- 64x64 (a 128x128 default leaves 68 of 132 SMs idle at 1024^3; pattern starts from it).
   local function default_tile()
     for _, t in ipairs { { 128, 128 }, { 64, 128 }, { 128, 64 } } do
-      if ((M + t[1] - 1) // t[1]) * ((N + t[2] - 1) // t[2]) >= sm_count then return t[1], t[2] end
+      if mm.cdiv(M, t[1]) * mm.cdiv(N, t[2]) >= sm_count then return t[1], t[2] end
     end
     return 64, 64
   end
@@ -113,6 +113,7 @@ return function(opts, env)
   local PID = { flat = 0, xyz = 1, persistent_blocked = 2, persistent_interleaved = 3 }
   local EVICT = { [""] = 0, first = 1, last = 2 }
   local function tiles(c) return mm.cdiv(M, c.block_m), mm.cdiv(N, c.block_n) end
+  local GROUPS = mm.param_values(space, "l2_grouping")
   -- Template arguments that change nothing take one value, so that configs differing only there
   -- share one compiled kernel (the live backend then compiles it once): the group
   -- (mm.kernel_group), and the eviction hints without the 16-byte cp.async path, the only one
@@ -123,7 +124,7 @@ return function(opts, env)
     local ea, eb = EVICT[ev[1]], EVICT[ev[2]]
     if c.vector_width ~= 8 then ea, eb = 0, 0 end
     return string.format("matmul_kernel<%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d>",
-      c.block_m, c.block_n, c.block_k, wm, wn, c.num_stages, PID[c.pid_type], mm.kernel_group(space, c, M, N),
+      c.block_m, c.block_n, c.block_k, wm, wn, c.num_stages, PID[c.pid_type], mm.kernel_group(GROUPS, c, M, N),
       mm.order_flag(c), c.vector_width, ea, eb)
   end
   -- Resident blocks per SM by shared memory, threads and estimated registers (at least 1).

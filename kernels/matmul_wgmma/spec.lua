@@ -83,9 +83,10 @@ return function(opts, env)
 
   local PID = { flat = 0, persistent_interleaved = 1 }
   -- GROUP as compiled is mm.kernel_group: groups spanning the major dimension share a kernel.
+  local GROUPS = mm.param_values(space, "l2_grouping")
   local function name_expr(c)
     return string.format("%s<%d,%d,%d,%d,%d,%d,%d,%d>", c.loads == "tma" and "matmul_wgmma_tma_kernel" or "matmul_wgmma_kernel",
-      c.block_m, c.block_n, c.block_k, consumers(c), c.num_stages, PID[c.pid_type], mm.kernel_group(space, c, M, N),
+      c.block_m, c.block_n, c.block_k, consumers(c), c.num_stages, PID[c.pid_type], mm.kernel_group(GROUPS, c, M, N),
       mm.order_flag(c))
   end
   local p = mm.problem({

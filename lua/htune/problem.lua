@@ -60,9 +60,6 @@ function M.parse_define(s)
   return name, math.tointeger(tonumber(v)) or v
 end
 
--- opts.defines: extra macros in every config program (a variant of a template, e.g.
--- MATMUL_FUSED_PROLOGUE=1, measured against the default); they join the problem's key so
--- stores and tables keep the variants apart. The reference is compiled without them.
 -- job_key(ce) -> string: the identity of a compile job from problem.compile(cfg)'s result
 -- (name_expr, defines, options): configs with equal keys compile to the same kernel.
 function M.job_key(ce)
@@ -72,6 +69,9 @@ function M.job_key(ce)
   return ce.name_expr .. "|" .. table.concat(d, ",") .. "|" .. table.concat(ce.options or {}, " ")
 end
 
+-- opts.defines: extra macros in every config program (a variant of a template, e.g.
+-- MATMUL_FUSED_PROLOGUE=1, measured against the default); they join the problem's key so
+-- stores and tables keep the variants apart. The reference is compiled without them.
 local function with_defines(p, defines)
   local names = {}
   for k in pairs(defines) do names[#names + 1] = k end

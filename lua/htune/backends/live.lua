@@ -2,6 +2,7 @@
 -- worker (htune.bench) checks and times earlier ones, so compile and measurement overlap.
 -- Results stream back through poll(). Interface: docs/lua-api.md "Backends".
 local sys = require "htune.sys"
+local job_key = require("htune.problem").job_key
 
 local M = {}
 local B = {}
@@ -205,7 +206,7 @@ function B:_pump()
   while #self.compiling < self.lookahead and #self.queue > 0 do
     local t = table.remove(self.queue, 1)
     local ce = self.problem.compile(t.cfg)
-    local key = require("htune.problem").job_key(ce)
+    local key = job_key(ce)
     local lead = self.compiling_by_key[key]
     if lead then
       lead.followers[#lead.followers + 1] = { trial = t, expr = ce.name_expr }

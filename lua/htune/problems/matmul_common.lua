@@ -16,13 +16,16 @@ end
 -- The loop_order perm as the templates' ORDER argument: 0 walks tiles M-major, 1 N-major.
 function common.order_flag(c) return c.loop_order[1] == 0 and 0 or 1 end
 
+-- The values of a space's parameter `name` (for a spec to read once, at build time).
+function common.param_values(space, name)
+  for _, q in ipairs(space:params()) do if q.name == name then return q.values end end
+end
+
 -- GROUP as compiled, for a space whose l2_grouping takes the values `groups` (both templates
 -- order tiles with kernels/common/tile_coords.cuh): every l2_grouping at or above the major
 -- dimension's tile count gives the same order (one group spans it), so the smallest such listed
 -- value stands for them all and those configs share one kernel.
-function common.kernel_group(space, c, M, N)
-  local groups
-  for _, q in ipairs(space:params()) do if q.name == "l2_grouping" then groups = q.values end end
+function common.kernel_group(groups, c, M, N)
   local major = common.order_flag(c) == 0 and common.cdiv(M, c.block_m) or common.cdiv(N, c.block_n)
   for _, g in ipairs(groups) do if g >= major then return math.min(g, c.l2_grouping) end end
   return c.l2_grouping

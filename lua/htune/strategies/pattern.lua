@@ -87,28 +87,30 @@ local function expand(state, p, copy)
   copy.active = #copy.candidates > 0
 end
 
+-- The copy's point or the best of its candidates measured so far, whichever is faster.
+local function best_candidate(state, copy)
+  local best = copy.current
+  for _, h in ipairs(copy.candidates) do
+    local r = state.seen[h]
+    if type(r) == "table" and util.perf(r) < util.perf(best) then best = r end
+  end
+  return best
+end
+
 -- Speculation: the best measured candidate of an active copy's unfinished generation, when it
 -- beats the copy's point, has its neighbours queued now (once per point); expand takes them
--- over if the copy moves there. Returns whether anything was queued.
+-- over if the copy moves there.
 local function speculate(state, p)
-  local queued = false
   for _, copy in ipairs(p.copies) do
-    if copy.active then
-      local best = copy.current
-      for _, h in ipairs(copy.candidates) do
-        local r = state.seen[h]
-        if type(r) == "table" and util.perf(r) < util.perf(best) then best = r end
-      end
-      if best ~= copy.current and not p.speculated[best.hash] then
-        p.speculated[best.hash] = true
-        for _, n in ipairs(neighbours(state, best.cfg, p.cfg.pair_prefix)) do
-          local h = enqueue(state, p, n)
-          if h then p.speculated_from[h] = best.hash; queued = true end
-        end
+    local best = copy.active and best_candidate(state, copy)
+    if best and best ~= copy.current and not p.speculated[best.hash] then
+      p.speculated[best.hash] = true
+      for _, n in ipairs(neighbours(state, best.cfg, p.cfg.pair_prefix)) do
+        local h = enqueue(state, p, n)
+        if h then p.speculated_from[h] = best.hash end
       end
     end
   end
-  return queued
 end
 
 local function start_population(state, p, count)
@@ -143,11 +145,7 @@ end
 
 -- A copy moves to its best candidate, or stops when that is not better enough.
 local function step_copy(state, p, copy)
-  local best = copy.current
-  for _, h in ipairs(copy.candidates) do
-    local r = state.seen[h]
-    if type(r) == "table" and util.perf(r) < util.perf(best) then best = r end
-  end
+  local best = best_candidate(state, copy)
   copy.generations = copy.generations + 1
   local cur = util.perf(copy.current)
   if best == copy.current or copy.generations >= p.cfg.max_generations or
