@@ -8,6 +8,8 @@
 -- (space:neighbors) of FILE's --top K fastest rows, then of the new top K, for --rounds R rounds,
 -- re-measures the top K rows themselves (the header records the median new/old ratio, the drift
 -- between the two sessions), and writes FILE's rows plus the new ones.
+-- --close-over FILE makes FILE exact for eval-strategies' runs of --strategies x --budgets x
+-- --seeds (see close_over below): what those runs visit and FILE lacks is measured and merged.
 -- --repeats N measures the list N times, each pass in a new shuffled order (compiles are cached
 -- after the first), and keeps each config's median, its spread across passes as noise_pct
 -- (htune.backends.replay.median_rows): a short kernel's single reading can be an outlier.
@@ -20,6 +22,9 @@ usage: htune run scripts/record.lua --problem matmul|softmax [options]
   --around FILE              measure one-step neighbours of FILE's fastest rows and merge
   --top K  --rounds R        with --around: rows per round (40) and rounds (2)
   --configs-from FILE        re-measure exactly FILE's configs (after a kernel change)
+  --close-over FILE          measure the configs FILE lacks that replayed strategy runs visit,
+                             until those runs read recorded rows only (exact replay for them)
+  --strategies a,b --budgets 100 --seeds 50 --first-seed 1   with --close-over: the runs
   --repeats N                without --around: N passes, each config's median kept (1)
   --define NAME=VALUE        a macro in every config program (a template variant; repeatable)
   --out FILE                 (data/<problem>.replay.gz)
@@ -30,7 +35,8 @@ local htune = require "htune"
 local replay = require "htune.backends.replay"
 
 local o = { problem = "matmul", backend = "live", count = 20000, all_max = 50000, batch = 64, grace = 30,
-            top = 40, rounds = 2, repeats = 1 }
+            top = 40, rounds = 2, repeats = 1,
+            strategies = "pattern,surrogate", budgets = "100", seeds = 50, first_seed = 1 }
 for i = 1, #arg, 2 do
   local k = arg[i]:gsub("^%-%-", ""):gsub("-", "_")
   if k == "help" or k == "h" then print(USAGE) os.exit(0) end
@@ -162,16 +168,12 @@ local function fastest(rows, k)
   return { table.unpack(ok, 1, math.min(k, #ok)) }
 end
 
--- around(path) -> merged rows, how, extra header fields
-local function around(path)
+-- Drift between the sessions: re-measures the --top fastest rows of old (by_hash indexes them)
+-- and keeps the new values -> the drift header field (median new/old latency), or nil.
+local function remeasure_top(old, by_hash, path)
   local sp = problem.space
-  local old, meta = read_table(path)
-  local by_hash = {}
-  for _, r in ipairs(old) do by_hash[sp:hash(r.cfg)] = r end
-  -- Drift between the sessions: re-measure the current top rows and keep the new values.
-  local top = fastest(old, o.top)
   local again = {}
-  for _, r in ipairs(top) do again[#again + 1] = r.cfg end
+  for _, r in ipairs(fastest(old, o.top)) do again[#again + 1] = r.cfg end
   io.stderr:write(string.format("record: re-measuring the %d fastest rows of %s\n", #again, path))
   local ratios = {}
   for _, r in ipairs(measure(again)) do
@@ -180,6 +182,22 @@ local function around(path)
     by_hash[h].ok, by_hash[h].latency_us, by_hash[h].reason, by_hash[h].stats = r.ok, r.latency_us, r.reason, r.stats
   end
   table.sort(ratios)
+  local drift = #ratios > 0 and ratios[(#ratios + 1) // 2] or nil
+  return drift and string.format("%.4f median new/old latency of %d re-measured top rows", drift, #ratios)
+end
+
+local function index_by_hash(rows)
+  local by_hash = {}
+  for _, r in ipairs(rows) do by_hash[problem.space:hash(r.cfg)] = r end
+  return by_hash
+end
+
+-- around(path) -> merged rows, how, extra header fields
+local function around(path)
+  local sp = problem.space
+  local old, meta = read_table(path)
+  local by_hash = index_by_hash(old)
+  local drift = remeasure_top(old, by_hash, path)
   local added = 0
   for round = 1, o.rounds do
     local fresh = {}
@@ -197,10 +215,86 @@ local function around(path)
     end
     if deadline and htune.sys.now_ms() >= deadline then break end
   end
-  local drift = #ratios > 0 and ratios[(#ratios + 1) // 2] or nil
   local how = string.format("%s; plus %d one-step neighbours of the %d fastest rows (%d rounds, commit %s)",
     meta.how or "?", added, o.top, o.rounds, o.commit or git_commit())
-  return old, how, { drift = drift and string.format("%.4f median new/old latency of %d re-measured top rows", drift, #ratios) }
+  return old, how, { drift = drift, sample_rows = meta.sample_rows }
+end
+
+-- close_over(path) -> merged rows, how, extra header fields. Makes a table exact for the runs
+-- eval-strategies makes: each --strategies x --budgets x seed run replays on the table (a config
+-- it lacks answered by its nearest row, as eval-strategies does); every config a run found
+-- missing is measured live while the next runs replay, and the runs that missed are replayed
+-- again on the larger table, until no run misses (it then reads recorded rows only, so its
+-- replay is what those measurements give) or --seconds is up. A run that missed nothing is
+-- final: rows are only ever added, so its lookups cannot change.
+local function close_over(path)
+  local sp = problem.space
+  local old, meta = read_table(path)
+  local by_hash = index_by_hash(old)
+  local drift = remeasure_top(old, by_hash, path)
+  local runs = {}
+  for s in tostring(o.strategies):gmatch("[^,]+") do
+    for b in tostring(o.budgets):gmatch("%d+") do
+      for seed = o.first_seed, o.first_seed + o.seeds - 1 do runs[#runs + 1] = { s = s, b = tonumber(b), seed = seed } end
+    end
+  end
+  local tmp = os.tmpname()
+  local queue, qi, in_flight, added = {}, 1, 0, 0
+  -- submits queued misses while the compile threads have room and takes finished ones, waiting
+  -- at most wait_ms
+  local function pump(wait_ms)
+    while qi <= #queue and be:pending() < o.batch do
+      local c = queue[qi]
+      be:submit { { id = qi, cfg = c, hash = sp:hash(c) } }
+      qi, in_flight = qi + 1, in_flight + 1
+    end
+    for _, r in ipairs(be:poll(wait_ms)) do
+      in_flight = in_flight - 1
+      by_hash[sp:hash(r.cfg)] = r
+      old[#old + 1] = r
+      added = added + 1
+    end
+  end
+  local round, open_runs = 0, runs
+  while #open_runs > 0 and not (deadline and htune.sys.now_ms() >= deadline) do
+    round = round + 1
+    assert(replay.write(tmp, problem, old, { device = meta.device }))
+    local rbe = assert(replay.open(problem, { path = tmp, nearest = true }))
+    local land, memo, missed = rbe.landscape, {}, false
+    rbe.landscape = function(cfg)
+      local h = sp:hash(cfg)
+      if not by_hash[h] then
+        missed = true
+        if by_hash[h] == nil then by_hash[h] = false; queue[#queue + 1] = cfg end -- false: queued
+      end
+      local m = memo[h]
+      if not m then m = table.pack(land(cfg)); memo[h] = m end
+      return table.unpack(m, 1, m.n)
+    end
+    local still, round_start = {}, added
+    for _, run in ipairs(open_runs) do
+      missed = false
+      local res = htune.tune { problem = problem, strategy = run.s, backend = rbe, budget = { evals = run.b },
+                               seed = run.seed, quiet = true, rebench_k = 0 }
+      if res.message then error(run.s .. " seed " .. run.seed .. ": " .. res.message) end
+      if missed then still[#still + 1] = run end
+      pump(0)
+    end
+    while in_flight > 0 or qi <= #queue do
+      pump(100)
+      if deadline and htune.sys.now_ms() > deadline + 1000 * o.grace then break end
+    end
+    io.stderr:write(string.format("record: closure round %d: %d of %d runs missed, %d configs measured (%d in all), %.0f s\n",
+      round, #still, #open_runs, added - round_start, added, (htune.sys.now_ms() - t0) / 1000))
+    open_runs = still
+  end
+  os.remove(tmp)
+  local closed = string.format("%d of %d runs (%s x budgets %s x seeds %d-%d) replay on recorded rows only, after %d rounds",
+    #runs - #open_runs, #runs, o.strategies, o.budgets, o.first_seed, o.first_seed + o.seeds - 1, round)
+  io.stderr:write("record: " .. closed .. "\n")
+  local how = string.format("%s; plus %d configs the strategies visit (commit %s): %s", meta.how or "?", added,
+    o.commit or git_commit(), closed)
+  return old, how, { drift = drift, sample_rows = meta.sample_rows, closed = closed }
 end
 
 local repeats = math.tointeger(o.repeats)
@@ -208,7 +302,20 @@ if not repeats or repeats < 1 then
   io.stderr:write("record: --repeats must be a whole number >= 1, got ", tostring(o.repeats), "\n")
   os.exit(2)
 end
-if repeats > 1 and o.around then io.stderr:write("record: --repeats does not go with --around\n") os.exit(2) end
+if repeats > 1 and (o.around or o.close_over) then
+  io.stderr:write("record: --repeats does not go with --", o.around and "around" or "close-over", "\n")
+  os.exit(2)
+end
+for _, k in ipairs { "seeds", "first_seed" } do
+  if not math.tointeger(o[k]) or o[k] < 1 then
+    io.stderr:write("record: --", k:gsub("_", "-"), " must be a whole number >= 1, got ", tostring(o[k]), "\n")
+    os.exit(2)
+  end
+end
+if not tostring(o.budgets):match("^%d+[%d,]*$") then
+  io.stderr:write("record: --budgets wants numbers like 50,100, got '", tostring(o.budgets), "'\n")
+  os.exit(2)
+end
 -- measure() over `repeats` passes in fresh orders, folded to one median row per config.
 local function measure_passes(cfgs)
   if repeats == 1 then return measure(cfgs) end
@@ -225,6 +332,8 @@ local function passes_note(n) return repeats > 1 and string.format("; median of 
 local rows, how, extra
 if o.around then
   rows, how, extra = around(o.around)
+elseif o.close_over then
+  rows, how, extra = close_over(o.close_over)
 elseif o.configs_from then
   local old, meta = read_table(o.configs_from)
   -- a config read several times in FILE (merged sessions) is measured once a pass
@@ -257,6 +366,7 @@ assert(replay.write(out, problem, rows, {
   device = be.info.device, driver = driver, commit = o.commit or git_commit(), how = how,
   created = os.date("!%Y-%m-%dT%H:%M:%SZ"), seconds = string.format("%.0f", (htune.sys.now_ms() - t0) / 1000),
   baseline_us = be.info.baseline_us, baseline_name = be.info.baseline_name, drift = extra and extra.drift,
+  sample_rows = extra and extra.sample_rows, closed = extra and extra.closed,
 }))
 print(string.format("record: wrote %d rows to %s in %.1f s%s", #rows, out, (htune.sys.now_ms() - t0) / 1000,
   left > 0 and string.format(" (%d still compiling after --grace %d s left out)", left, o.grace) or ""))

@@ -66,6 +66,28 @@ expect record-repeats-how 0 '^# how sampled; median of 3 passes' zcat "$tmp/r5.g
 expect record-repeats-rows 0 '^200$' sh -c "zcat '$tmp/r5.gz' | grep -vc '^#'"
 expect record-repeats-bad 2 'repeats must be a whole number >= 1, got 0' "$HTUNE" run "$REC" --problem matmul --backend synthetic --repeats 0
 expect record-repeats-around 2 'repeats does not go with --around' "$HTUNE" run "$REC" --problem matmul --backend synthetic --repeats 2 --around "$tmp/r1.gz"
+# record --close-over: every replayed run then reads recorded rows only (an exact replay finds
+# no config missing), and the header says so and keeps the sample_rows mark.
+{ zcat "$tmp/r1.gz" | sed '/^# columns/i # sample_rows 200'; } | gzip >"$tmp/r1s.gz"
+expect record-close 0 '6 of 6 runs \(pattern,random x budgets 25 x seeds 1-3\) replay on recorded rows only' \
+  "$HTUNE" run "$REC" --problem matmul --backend synthetic --close-over "$tmp/r1s.gz" --strategies pattern,random --seeds 3 --budgets 25 --top 3 --out "$tmp/rc.gz"
+expect record-close-header 0 '^# sample_rows 200$' zcat "$tmp/rc.gz"
+cat >"$tmp/exact.lua" <<'LUA'
+local htune = require "htune"
+local p = htune.problem("matmul", {})
+local be = assert(require("htune.backends.replay").open(p, { path = arg[1], nearest = false }))
+local misses = 0
+for _, s in ipairs { "pattern", "random" } do
+  for seed = 1, 3 do
+    local r = htune.tune { problem = p, strategy = s, backend = be, budget = { evals = 25 }, seed = seed, quiet = true, rebench_k = 0 }
+    for _, t in ipairs(r.trace) do if t.reason == "miss" then misses = misses + 1 end end
+  end
+end
+print("misses " .. misses)
+LUA
+expect record-close-exact 0 '^misses 0$' "$HTUNE" run "$tmp/exact.lua" "$tmp/rc.gz"
+expect record-close-not-exact-before 0 '^misses [1-9]' "$HTUNE" run "$tmp/exact.lua" "$tmp/r1s.gz"
+expect record-close-bad-budgets 2 "budgets wants numbers like 50,100, got 'x'" "$HTUNE" run "$REC" --problem matmul --backend synthetic --close-over "$tmp/r1.gz" --budgets x
 expect record-around-wrong-space 2 "holds space 'matmul" "$HTUNE" run "$REC" --problem softmax --backend synthetic --around "$tmp/r1.gz" --out "$tmp/r3.gz"
 
 # scripts/device-check: its steps, bad arguments named, and no run without a GPU (an nvidia-smi
