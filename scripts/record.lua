@@ -76,6 +76,10 @@ end
 
 local function git_commit()
   if os.getenv("HTUNE_COMMIT") then return os.getenv("HTUNE_COMMIT") end -- a tree exported without .git
+  local f = io.open(htune.sys.root .. "/COMMIT") -- or one whose export wrote its commit there
+  local c = f and f:read("l")
+  if f then f:close() end
+  if c and c:match("^%x+$") then return c end
   local p = io.popen("git -C " .. htune.sys.root .. " rev-parse --short HEAD 2>/dev/null")
   local c = p and p:read("l")
   if p then p:close() end

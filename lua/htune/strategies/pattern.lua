@@ -47,29 +47,7 @@ local function enqueue(state, p, cfg)
   return h
 end
 
-local function differing_field(a, b)
-  for k, v in pairs(a) do if not util.same_value(v, b[k]) then return k end end
-end
-
--- Single-field neighbours, plus pairs of changes among fields named pair_prefix*.
-local function neighbours(state, cfg, prefix)
-  local sp, out = state.space, {}
-  local singles = sp:neighbors(cfg)
-  for _, n in ipairs(singles) do out[#out + 1] = n end
-  if not prefix or prefix == "" then return out end
-  for _, n1 in ipairs(singles) do
-    local f1 = differing_field(cfg, n1)
-    if f1 and f1:sub(1, #prefix) == prefix then
-      for _, n2 in ipairs(sp:neighbors(n1)) do
-        local f2 = differing_field(n1, n2)
-        if f2 and f2 > f1 and f2:sub(1, #prefix) == prefix and not util.same_value(n2[f2], cfg[f2]) then
-          out[#out + 1] = n2
-        end
-      end
-    end
-  end
-  return out
-end
+local function neighbours(state, cfg, prefix) return util.moves(state.space, cfg, prefix) end
 
 -- A copy's next generation: the unvisited neighbours of its point, and those that a speculative
 -- poll from the same point already queued or measured.

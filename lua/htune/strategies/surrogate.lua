@@ -1,14 +1,21 @@
--- Model-guided search in the style of Helion's LFBO pattern search. After a random initial
--- design (with the default config), a small random forest on space:encode -- a regression on
+-- Model-guided search in the style of Helion's LFBO pattern search. After an initial design
+-- (the default config and its pattern moves, topped up with random configs; design="random"
+-- for the default plus random ones), a small random forest on space:encode -- a regression on
 -- -log(latency) with failures at the worst, or with model="classifier" LFBO's "within the
 -- fastest `quantile`" labels -- ranks candidates two ways: most of each batch (`exploit`) is a
--- model-ordered pattern step (unmeasured single neighbours of the `centres` best configs, more
--- while their neighbourhoods hold under `step` configs, and of a sticky centre that moves to
--- the best only once all of its own are measured, joined by the best's two-field moves once
--- its single ones are measured, by predicted mean; then the next-best's neighbours); the rest
--- are neighbours, two-field moves and mutations of the `top` best plus random samples by
--- mean + kappa * spread across trees (an optimism bonus); a fraction `explore` is random.
--- Measured with scripts/eval-strategies (see its results in the commit log). Owns state.surrogate.
+-- model-ordered pattern step (unmeasured moves of the `centres` best configs -- pattern
+-- search's moves: single-field neighbours and pairs of tile-size changes -- more while their
+-- neighbourhoods hold under `step` configs, and of a sticky centre that moves to the best only
+-- once all of its own are measured, joined by the best's two-field moves once its single ones
+-- are measured, by predicted mean; then the next-best's moves); the rest are neighbours,
+-- two-field moves and mutations of the `top` best plus random samples by mean + kappa *
+-- spread across trees (an optimism bonus); a fraction `explore` is random.
+-- Measured with scripts/eval-strategies on the H200 matmul table made exact for these runs by
+-- record --close-over (data/matmul-h200.replay.gz), 100 evals, seeds 1-100, within 2%: 52% with
+-- single-field steps from a random design on 2 centres; 72% with the tile-size pairs; 81% with
+-- one centre; 100% with the default's moves as the design. H200 softmax, same seeds: 93% ->
+-- 100%. H100 softmax (single readings, two configs within 2%): 46% -> 28% of seeds 1-50.
+-- Owns state.surrogate.
 local util = require "htune.strategies.util"
 
 local M = { name = "surrogate" }
@@ -16,12 +23,12 @@ local M = { name = "surrogate" }
 function M.init(state)
   local o, evals = state.options, util.budget_evals(state, 200)
   state.surrogate = {
-    initial = o.initial or math.max(8, math.min(30, math.floor(evals * 0.15))),
+    initial = o.initial, evals = evals,
     quantile = o.quantile or 0.2, candidates = o.candidates or 400, explore = o.explore or 0.1,
     trees = o.trees or 16, top = o.top or 5, refit = o.refit or 4, kappa = o.kappa or 1,
-    model = o.model or "regression", exploit = o.exploit or 0.8, centres = o.centres or 2,
-    step = o.step or 30,
-    sticky = o.sticky ~= false, proposed = {}, n_proposed = 0,
+    model = o.model or "regression", exploit = o.exploit or 0.8, centres = o.centres or 1,
+    step = o.step or 30, pair_prefix = o.pair_prefix == nil and "block" or o.pair_prefix,
+    sticky = o.sticky ~= false, design = o.design or "moves", proposed = {}, n_proposed = 0,
   }
 end
 
@@ -41,6 +48,10 @@ local function training_set(state, s)
   return X, y
 end
 
+-- The step's moves from cfg: pattern search's (single-field neighbours and pairs of changes
+-- among the pair_prefix fields, the tile sizes).
+local function moves(state, s, cfg) return util.moves(state.space, cfg, s.pair_prefix) end
+
 -- Whether any config of `cfgs` is neither measured nor taken.
 local function any_unseen(state, cfgs, taken)
   for _, c in ipairs(cfgs) do
@@ -59,12 +70,12 @@ end
 local function sticky_centre(state, s, ranked, taken)
   for i, r in ipairs(ranked) do
     if r.hash == s.centre then
-      if any_unseen(state, state.space:neighbors(r.cfg), taken) then return i end
+      if any_unseen(state, moves(state, s, r.cfg), taken) then return i end
       break
     end
   end
   s.centre = ranked[1].hash
-  if any_unseen(state, state.space:neighbors(ranked[1].cfg), taken) then return 1 end
+  if any_unseen(state, moves(state, s, ranked[1].cfg), taken) then return 1 end
 end
 
 -- How many of the best configs centre the step: at least `centres`, and more while their
@@ -75,7 +86,7 @@ local function n_centres(state, s, ranked)
   local n, size = 0, 0
   while n < #ranked and (n < s.centres or size < s.step) do
     n = n + 1
-    size = size + #state.space:neighbors(ranked[n].cfg)
+    size = size + #moves(state, s, ranked[n].cfg)
   end
   return n
 end
@@ -94,7 +105,7 @@ local function centres(state, s, ranked, taken)
   if at then set[at] = true end
   local n = n_centres(state, s, ranked)
   for i = 1, n do
-    if any_unseen(state, sp:neighbors(ranked[i].cfg), taken) then set[i] = true end
+    if any_unseen(state, moves(state, s, ranked[i].cfg), taken) then set[i] = true end
   end
   -- the best's two-field moves join once its single moves are all measured
   local pairs_of_best = #ranked > 0 and not set[1]
@@ -103,7 +114,7 @@ local function centres(state, s, ranked, taken)
     if any_unseen(state, sp:neighbors(n1), taken) then return set, true end
   end
   for i = n + 1, math.min(4 * s.top, #ranked) do
-    if any_unseen(state, sp:neighbors(ranked[i].cfg), taken) then return { [i] = true }, false end
+    if any_unseen(state, moves(state, s, ranked[i].cfg), taken) then return { [i] = true }, false end
   end
   return set, false
 end
@@ -122,7 +133,7 @@ local function candidates(state, s, taken)
   -- the step's moves first: `add` keeps the first marking, and a move of the step can also be
   -- a single move of another top config (a two-field move of the best often is)
   for i in pairs(at) do
-    for _, n1 in ipairs(sp:neighbors(ranked[i].cfg)) do add(n1, true) end
+    for _, n1 in ipairs(moves(state, s, ranked[i].cfg)) do add(n1, true) end
   end
   local function pairs_of(cfg, near)
     for _, n1 in ipairs(sp:neighbors(cfg)) do
@@ -202,8 +213,18 @@ local function model_batch(state, s, n)
   return out
 end
 
+-- The initial design's size: `initial`, else 15% of the budget (8 to 30), and with the "moves"
+-- design at least the default and all its moves, up to 40% of the budget.
+local function initial_size(state, s)
+  if s.initial then return s.initial end
+  local n = math.max(8, math.min(30, math.floor(s.evals * 0.15)))
+  if s.design ~= "moves" then return n end
+  return math.min(n + #moves(state, s, state.space:default()), math.max(n, math.floor(s.evals * 0.4)))
+end
+
 function M.propose(state, n)
   local s, out = state.surrogate, nil
+  s.initial = initial_size(state, s)
   local measured_ok = #util.ranked(state.history)
   if s.n_proposed < s.initial or measured_ok < 4 then
     if s.n_proposed < s.initial then
@@ -211,8 +232,25 @@ function M.propose(state, n)
     elseif #state.history < s.n_proposed then
       return {} -- wait for the initial population before fitting
     end
-    out = util.sample_unseen(state, n, s.proposed)
-    if s.n_proposed == 0 then out[1] = state.space:default() end
+    if s.design == "moves" then
+      -- the default, then its moves in a random order, then random configs
+      s.design_list = s.design_list or (function()
+        local l = moves(state, s, state.space:default())
+        for i = #l, 2, -1 do local j = state.rng:int(1, i); l[i], l[j] = l[j], l[i] end
+        table.insert(l, 1, state.space:default())
+        return l
+      end)()
+      out = {}
+      while #out < n and #s.design_list > 0 do
+        local c = table.remove(s.design_list, 1)
+        local h = state.space:hash(c)
+        if not s.proposed[h] and not state.seen[h] then out[#out + 1] = c; s.proposed[h] = true end
+      end
+      for _, c in ipairs(util.sample_unseen(state, n - #out, s.proposed)) do out[#out + 1] = c end
+    else
+      out = util.sample_unseen(state, n, s.proposed)
+      if s.n_proposed == 0 then out[1] = state.space:default() end
+    end
   else
     out = model_batch(state, s, n)
   end

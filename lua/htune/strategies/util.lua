@@ -134,4 +134,30 @@ function M.predict_forest(forest, x)
   return mean, math.sqrt(math.max(0, sq / #forest - mean * mean))
 end
 
+local function differing_field(a, b)
+  for k, v in pairs(a) do if not M.same_value(v, b[k]) then return k end end
+end
+
+-- Pattern search's moves from cfg: its single-field neighbours, plus pairs of changes among
+-- the fields named prefix* (both strategies use prefix "block": the tile sizes, whose
+-- neighbours in one field alone often cannot hold the same work per block).
+function M.moves(space, cfg, prefix)
+  local out = {}
+  local singles = space:neighbors(cfg)
+  for _, n in ipairs(singles) do out[#out + 1] = n end
+  if not prefix or prefix == "" then return out end
+  for _, n1 in ipairs(singles) do
+    local f1 = differing_field(cfg, n1)
+    if f1 and f1:sub(1, #prefix) == prefix then
+      for _, n2 in ipairs(space:neighbors(n1)) do
+        local f2 = differing_field(n1, n2)
+        if f2 and f2 > f1 and f2:sub(1, #prefix) == prefix and not M.same_value(n2[f2], cfg[f2]) then
+          out[#out + 1] = n2
+        end
+      end
+    end
+  end
+  return out
+end
+
 return M
