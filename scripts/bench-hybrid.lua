@@ -4,8 +4,9 @@
 -- softmax=data/softmax-h200.replay.gz.
 -- Issue 9's target on the recorded H100 tables (data/*.replay.gz): for each seed, the evals
 -- hybrid needs to reach pattern's best of the same budget, against the evals pattern needed.
--- Reports the seeds where hybrid needed no more evals, and the median evals of each ('never'
--- counts as budget + 1). Pattern is timing-independent (one worker, FIFO), so it replays with
+-- Reports the seeds where hybrid needed no more evals (of them, fewer and equal: equal is mostly
+-- hybrid following pattern's own trace), and the median evals of each ('never' counts as
+-- budget + 1). Pattern is timing-independent (one worker, FIFO), so it replays with
 -- no latency; hybrid replays at --eval-ms per eval against a fresh mock LLM per seed (its
 -- --llm-ms per call, seeded by the run's seed, so a seed's result does not depend on the
 -- seeds before it). --opt passes hybrid strategy options (numbers, true/false, or strings).
@@ -53,7 +54,7 @@ for wl in o.workloads:gmatch("[^,]+") do
   local problem = htune.problem(name or wl, {})
   local path = table_path or (htune.sys.root .. "/data/" .. wl .. ".replay.gz")
   local function be(ms) return assert(require("htune.backends.replay").open(problem, { path = path, nearest = true, latency_ms = ms })) end
-  local wins, better, he_all, pe_all, line = 0, 0, {}, {}, {}
+  local wins, better, fewer, equal, he_all, pe_all, line = 0, 0, 0, 0, {}, {}, {}
   for seed = o.first, o.first + o.seeds - 1 do
     local p = htune.tune { problem = problem, strategy = "pattern", backend = be(0), budget = { evals = o.evals }, seed = seed,
       quiet = true, rebench_k = 0 }
@@ -68,12 +69,13 @@ for wl in o.workloads:gmatch("[^,]+") do
     assert(h.stopped_because == "evals", tostring(h.message))
     local he = evals_to(h, target)
     if he and he <= pe then wins = wins + 1 end
+    if he and he < pe then fewer = fewer + 1 elseif he == pe then equal = equal + 1 end
     if h.best.latency_us < target - 1e-9 then better = better + 1 end
     he_all[#he_all + 1], pe_all[#pe_all + 1] = he or o.evals + 1, pe
     line[#line + 1] = string.format("%d:%s/%d", seed, he or "-", pe)
     if o.verbose then io.stderr:write(wl, " ", line[#line], "\n") end
   end
-  print(string.format("%s: hybrid <= pattern evals in %d of %d seeds; median evals hybrid %g, pattern %g; hybrid's final best "
-    .. "beat pattern's in %d seeds", wl, wins, o.seeds, median(he_all), median(pe_all), better))
+  print(string.format("%s: hybrid <= pattern evals in %d of %d seeds (fewer %d, equal %d); median evals hybrid %g, pattern %g; "
+    .. "hybrid's final best beat pattern's in %d seeds", wl, wins, o.seeds, fewer, equal, median(he_all), median(pe_all), better))
   print("  seed:hybrid/pattern " .. table.concat(line, " "))
 end

@@ -122,6 +122,35 @@ describe("htune.llm", function()
   end)
 end)
 
+describe("mock_llm's scripted model", function()
+  it("answers distinct configs, mostly steps of the fastest shown, ordered numbers by one value", function()
+    local m = assert(mock_mod.start { latency_ms = 1, idle_exit_s = 5, lifetime_s = 30, seed = 7 })
+    local block = "htune-space count=40\nparam a 1 2 4 8 16 32\nparam b 1 2 4 8 16 32\nparam s \"x\" \"y\" \"z\"\n"
+      .. "best 4 8 \"x\"\nbest 32 1 \"z\"\nend htune-space"
+    local c = llm.client { base_url = m.url, model = "mock" }
+    local r = c:request { messages = { { role = "user", content = block } } }:wait(3000)
+    m:stop()
+    assert.is_true(r.ok, tostring(r.error))
+    local cfgs, seen, near_best, steps, far = {}, {}, 0, 0, 0
+    for line in r.text:gmatch("{[^}]*}") do cfgs[#cfgs + 1] = require("cjson").decode(line) end
+    assert.are.equal(40, #cfgs)
+    local idx = { [1] = 1, [2] = 2, [4] = 3, [8] = 4, [16] = 5, [32] = 6 }
+    for _, cfg in ipairs(cfgs) do
+      local key = cfg.a .. "/" .. cfg.b .. "/" .. cfg.s
+      assert.is_nil(seen[key], "repeated " .. key)
+      seen[key] = true
+      local da, db = math.abs(idx[cfg.a] - 3), math.abs(idx[cfg.b] - 4)
+      local changed = (da > 0 and 1 or 0) + (db > 0 and 1 or 0) + (cfg.s ~= "x" and 1 or 0)
+      if changed <= 2 then near_best = near_best + 1 end
+      if changed == 1 and (da > 0 or db > 0) then steps = steps + (da + db == 1 and 1 or 0); far = far + (da + db > 1 and 1 or 0) end
+    end
+    -- three in four are variations, half of them of the fastest: well over a third near it
+    assert.is_true(near_best >= 16, near_best .. " of 40 within two fields of the fastest")
+    -- one ordered field changed from the fastest: a step, unless a uniform draw happened to land there
+    assert.is_true(steps > 2 * far, steps .. " one-step changes, " .. far .. " farther")
+  end)
+end)
+
 describe("llm and hybrid strategies", function()
   local m
   setup(function() m = assert(mock_mod.start { latency_ms = 150, idle_exit_s = 5, lifetime_s = 60, fault_rate = 0.15 }) end)
@@ -150,8 +179,13 @@ describe("llm and hybrid strategies", function()
     assert.are.equal(3, #rep.diversity)
   end)
 
-  it("hybrid: seeds from the LLM, refines with pattern search", function()
-    local res = run("hybrid", { batch = 6 })
+  it("hybrid own_population=false: seeds from the LLM, refines with pattern search", function()
+    -- its own faulty mock: which request draws a fault depends on the requests before it, and
+    -- a fault on the one initial request (no retry for bad JSON) leaves nothing to measure
+    local own = assert(mock_mod.start { latency_ms = 150, idle_exit_s = 5, lifetime_s = 30, fault_rate = 0.15, seed = 2 })
+    local res = run("hybrid", { batch = 6, own_population = false,
+      client = llm.client { base_url = own.url, model = "mock", max_concurrency = 3, retries = 2, backoff_ms = 20 } })
+    own:stop()
     assert.are.equal("evals", res.stopped_because, res.message)
     assert.is_true(res.report.consults >= 1)
     assert.is_true(res.report.llm_evals > 0)
@@ -166,7 +200,7 @@ describe("llm and hybrid strategies", function()
     local hyb = require "htune.strategies.hybrid"
     local strat = setmetatable({ observe = function(st, rs) measured = st.hybrid.llm_measured return hyb.observe(st, rs) end },
       { __index = hyb })
-    local res = run(strat, { batch = 6, initial_first = false })
+    local res = run(strat, { batch = 6, own_population = false, initial_first = false })
     assert.are.equal("evals", res.stopped_because, res.message)
     -- until the first LLM config, hybrid's trace is pattern's climb from the default, config for config
     local k = 1
@@ -175,6 +209,71 @@ describe("llm and hybrid strategies", function()
       k = k + 1
     end
     assert.is_true(k > 10, "an LLM config came at eval " .. k)
+  end)
+
+  -- Hybrid with its defaults against pattern alone on the toy problem, 100 evals, no faults.
+  local function against_pattern(seed, extra)
+    local problem = require("htune.problems.toy").new()
+    local pat = htune.tune { problem = problem, strategy = "pattern", backend = "synthetic", quiet = true, seed = seed,
+      backend_options = { latency_ms = 0 }, budget = { evals = 100 }, rebench_k = 0 }
+    local hyb = require "htune.strategies.hybrid"
+    local st
+    local strat = setmetatable({ observe = function(s, rs) st = s return hyb.observe(s, rs) end }, { __index = hyb })
+    local clean = assert(mock_mod.start { latency_ms = 20, idle_exit_s = 5, lifetime_s = 30, seed = seed })
+    local opts = { client = llm.client { base_url = clean.url, model = "mock" } }
+    for k, v in pairs(extra or {}) do opts[k] = v end
+    local res = htune.tune { problem = problem, strategy = strat, backend = "synthetic", quiet = true, seed = seed,
+      backend_options = { latency_ms = 2 }, budget = { evals = 100 }, rebench_k = 0, strategy_options = opts }
+    clean:stop()
+    assert.are.equal("evals", res.stopped_because, res.message)
+    return res, pat, st
+  end
+
+  it("hybrid: pattern's own run until a climb converges, then the LLM's reserve before the restart", function()
+    local llm_evals, fresh_reserve = 0, 0
+    for seed = 1, 3 do
+      local res, pat, st = against_pattern(seed)
+      local measured = st.hybrid.llm_measured
+      local k = 1
+      while res.trace[k] and not measured[res.trace[k].hash] do
+        assert.are.equal(pat.trace[k].hash, res.trace[k].hash, "seed " .. seed .. " eval " .. k)
+        k = k + 1
+      end
+      -- the first LLM config comes where pattern leaves its trace for a restart: its first climb is over
+      assert.is_true(k > 11, "seed " .. seed .. ": an LLM config came at eval " .. k .. ", inside the population")
+      llm_evals = llm_evals + res.report.llm_evals
+      -- the first reserve measured was asked with results shown (a stall consult replaced the
+      -- initial reply, asked before anything was measured), not the initial reply itself
+      if res.trace[k] and measured[res.trace[k].hash] == "reserve" then fresh_reserve = fresh_reserve + 1 end
+      -- with reserve_first=false the reserve waits for an exhausted population: none within 100 evals
+      assert.are.equal(0, (against_pattern(seed, { reserve_first = false })).report.llm_evals, "seed " .. seed)
+    end
+    assert.is_true(llm_evals > 0, "no LLM config measured in three seeds")
+    assert.is_true(fresh_reserve > 0, "every first convergence measured the no-feedback initial reply")
+  end)
+
+  it("hybrid's prompts show the run's fastest config, however long ago it was measured", function()
+    local problem = require("htune.problems.toy").new()
+    local rng, history, seen = htune.rng(4), {}, {}
+    for i = 1, 60 do -- the fastest first, then 59 slower results
+      local cfg = problem.space:sample(rng)
+      local h = problem.space:hash(cfg)
+      if not seen[h] then
+        history[#history + 1] = { ok = true, latency_us = 10 + #history, cfg = cfg, hash = h }
+        seen[h] = history[#history]
+      end
+    end
+    local sent
+    local fake = { request = function(_, req) sent = req.messages return { result = function() return nil end } end,
+                   poll = function() end }
+    local state = { problem = problem, space = problem.space, options = { client = fake }, budget = { evals = 200 },
+                    history = history, seen = seen, rng = rng, evals = #history }
+    local hyb = require "htune.strategies.hybrid"
+    hyb.init(state)
+    hyb.propose(state, 4)
+    assert.is_truthy(sent, "no prompt sent")
+    local fastest = "10.000 us  " .. problem.space:to_json(history[1].cfg)
+    assert.is_truthy(sent[#sent].content:find(fastest, 1, true), "the prompt lacks " .. fastest)
   end)
 
   it("hybrid own_population: pattern's own random population is not topped up again at its restart", function()

@@ -1,7 +1,10 @@
 /* mock_llm: an OpenAI-compatible (and Anthropic /v1/messages) chat server for tests and
  * benchmarks. Loopback only, one poll() loop, configurable latency, concurrency accounting
  * (GET /stats), fault injection, and a "scripted" model that answers with configs drawn from
- * the machine-readable space block htune's prompts carry. Exits by itself (lifetime, idle).
+ * the machine-readable space block htune's prompts carry, using nothing else: its legal values
+ * and its best lines (the prompt's fastest configs, fastest first). With none shown it draws
+ * uniform configs; else mostly variations of the fastest (see add_config). It never sees a
+ * measurement the prompt does not show. Exits by itself (lifetime, idle).
  *   mock_llm [--latency-ms 50] [--lifetime-s 60] [--idle-exit-s 10] [--fault-rate 0]
  *            [--seed 1] [--port-file PATH] [--stats-file PATH]
  * prints "PORT <n>" on stdout when listening; the port file holds "<port> <pid>".
@@ -183,17 +186,55 @@ static void add_value(server *s, buf *b, const param *p) {
     }
 }
 
-/* One config: half the time a best config with one or two fields re-drawn (as a model that
- * reads the feedback would), else uniform values; "outside" sets the first field illegal. */
+/* A parameter whose legal values are numbers in increasing order (tile sizes, warps, stages):
+ * a model "doubles the tile" or "adds a stage", i.e. steps to an adjacent value. */
+static int ordered(const param *p) {
+    if (p->list_n > 0 || p->perm_n > 0 || p->nvalues < 3) return 0;
+    for (int i = 0; i < p->nvalues; i++) {
+        char *end;
+        double v = strtod(p->values[i], &end);
+        if (end == p->values[i] || *end) return 0;
+        if (i > 0 && v <= strtod(p->values[i - 1], NULL)) return 0;
+    }
+    return 1;
+}
+
+/* A changed value of field i of a shown config: one step up or down for ordered numbers,
+ * else any legal value (a permutation or list is re-drawn). */
+static void add_changed(server *s, buf *b, const param *p, const char *cur) {
+    if (ordered(p)) {
+        int at = -1;
+        for (int k = 0; k < p->nvalues; k++) if (strcmp(p->values[k], cur) == 0) at = k;
+        if (at >= 0) {
+            int to = at == 0 ? 1 : at == p->nvalues - 1 ? at - 1 : at + (rnd_int(s, 2) ? 1 : -1);
+            adds(b, p->values[to]);
+            return;
+        }
+    }
+    add_value(s, b, p);
+}
+
+/* One config. With no measured configs shown (the first request) the mock has nothing to go
+ * on and draws uniform legal values: it reads no kernel source and knows no hardware. With
+ * the prompt's fastest configs shown (its best lines, fastest first), three times in four it
+ * proposes a variation of one of them, as a model reading the feedback would: the fastest with
+ * weight 1/2, the next 1/4, ...; one or two fields changed (adjacent values for ordered
+ * numbers). Else a uniform config (exploration). It sees no latency beyond the ranking shown.
+ * "outside" sets the first field illegal. */
 static void add_config(server *s, buf *b, const space_block *sb, int outside) {
-    int from = sb->nbest > 0 && rnd_int(s, 2) ? rnd_int(s, sb->nbest) : -1;
+    int from = -1;
+    if (sb->nbest > 0 && rnd_int(s, 4) != 0) {
+        from = 0;
+        while (from + 1 < sb->nbest && rnd_int(s, 2)) from++;
+    }
     int f1 = rnd_int(s, sb->nparams), f2 = rnd_int(s, 2) ? rnd_int(s, sb->nparams) : f1;
     adds(b, "{");
     for (int i = 0; i < sb->nparams; i++) {
         addf(b, i ? ", \"%s\": " : "\"%s\": ", sb->params[i].name);
         if (outside && i == 0) adds(b, "123457");
-        else if (from >= 0 && i != f1 && i != f2) adds(b, sb->best[from][i]);
-        else add_value(s, b, &sb->params[i]);
+        else if (from < 0) add_value(s, b, &sb->params[i]);
+        else if (i == f1 || i == f2) add_changed(s, b, &sb->params[i], sb->best[from][i]);
+        else adds(b, sb->best[from][i]);
     }
     adds(b, "}");
 }
@@ -210,10 +251,22 @@ static void reply_text(server *s, buf *t, char *body, const char *fault) {
     adds(t, prose ? "Sure! Based on the hardware I would try these configs [note: tuned guesses] -> "
                   : "Here are the configurations to try next:\n\n```json\n[\n");
     if (prose) adds(t, "[");
+    buf done = {0}; /* the reply's configs so far, one a line: a model lists distinct ones */
     for (int i = 0; i < sb.count; i++) {
+        buf one = {0};
+        for (int tries = 0; tries < 8; tries++) {
+            one.n = 0;
+            add_config(s, &one, &sb, outside);
+            adds(&one, "\n");
+            if (!done.p || !strstr(done.p, one.p)) break;
+        }
+        adds(&done, one.p);
+        one.p[one.n - 1] = 0;
         adds(t, i ? (prose ? ", " : ",\n  ") : (prose ? "" : "  "));
-        add_config(s, t, &sb, outside);
+        adds(t, one.p);
+        free(one.p);
     }
+    free(done.p);
     adds(t, prose ? "] and that should be fast on this GPU." : "\n]\n```\nThese balance tile reuse against occupancy.");
     free(sb.text);
 }

@@ -1,12 +1,15 @@
--- Hybrid: pattern search whose starting points come from the LLM, and whose local search the
--- LLM never interrupts. At the start the LLM is asked for the initial population while pattern
--- search climbs from the default config (nothing waits); those configs are measured as they
--- arrive, and one that beats the best restarts the climb from it. When the climb stops, pattern
--- restarts from the best unstarted, unpolled point (its rule), LLM configs included; random
--- configs make up the initial population where the LLM's reply fell short. Later LLM configs
--- are kept in a reserve and measured only when no such point is left: they stand where pattern
--- alone would draw a fresh random population. The LLM is asked again (ahead of need) when
--- nothing improved in stall_evals results or no start point is left with an empty reserve.
+-- Hybrid: pattern search whose restarts may start from LLM configs, and whose climbs the LLM
+-- never interrupts. By default hybrid is pattern search, config for config (its own random
+-- population and default, the same climb), until a climb has converged: there, where pattern
+-- would restart from its next-best population member, hybrid first measures the LLM's reserve
+-- (one batch, the newest reply kept: asked at the start, and again ahead of need whenever
+-- nothing improved in stall_evals results, showing the run's fastest configs), then restarts
+-- from the best unstarted, unpolled point, LLM configs included (reserve_first=false: the
+-- reserve waits until no such point is left, where pattern would draw a fresh random
+-- population). Any eval before pattern's own best delays it by one, so LLM configs go only
+-- where a climb has ended. own_population=false lets the LLM's initial reply be the population
+-- (random configs make it up where the reply fell short; initial_first=true measures it as it
+-- arrives, one that beats the best restarting the climb when it stops, or at once with preempt).
 local llm = require "htune.strategies.llm"
 local pattern = require "htune.strategies.pattern"
 local util = require "htune.strategies.util"
@@ -20,14 +23,16 @@ function M.init(state)
     llm = llm.new_data(state, o), since_improve = 0, best_us = math.huge, consults = 0, llm_pending = {}, llm_measured = {},
     initial = o.initial_population or math.max(5, math.min(30, math.floor(evals * 0.1))),
     stall_evals = o.stall_evals or math.max(12, 2 * #state.space:params()),
-    initial_first = o.initial_first ~= false, preempt = o.preempt == true,
+    preempt = o.preempt == true, reserve_first = o.reserve_first ~= false,
   }
   h.llm.batch = o.batch or h.initial
   state.hybrid = h
   local saved, popts = state.options, {}
   for k, v in pairs(o.pattern or {}) do popts[k] = v end
-  -- the LLM proposes the population, unless own_population keeps pattern's random one too
-  h.own_population = o.own_population == true
+  -- pattern draws its own random population (own_population=false: the LLM's initial reply is it)
+  h.own_population = o.own_population ~= false
+  -- the LLM's initial configs are measured as they arrive only when they are the population
+  if o.initial_first == nil then h.initial_first = not h.own_population else h.initial_first = o.initial_first end
   if not h.own_population then popts.initial_population = popts.initial_population or 0 end
   h.restarts = popts.restarts ~= false
   popts.restarts = false -- hybrid decides what a converged search measures next
@@ -49,7 +54,9 @@ local function consult(state, h, n_configs, tag)
   local d = h.llm
   n_configs = math.min(n_configs, remaining(state, h))
   if #d.inflight >= d.concurrency or n_configs <= 0 then return end
-  llm.launch(state, d, n_configs, tag)
+  -- the whole history: the prompt's fastest configs are the run's (hybrid keeps no islands, and
+  -- the last 40 results alone missed a best found earlier)
+  llm.launch(state, d, n_configs, tag, state.history)
   h.consults = h.consults + 1
   h.since_improve = 0
 end
@@ -151,7 +158,14 @@ local function fill(state, h, n, out, hashes, again)
   -- The reserve stands where pattern would draw a fresh random population: no start point left.
   local stop = stopped(state)
   local need_reserve = stop and h.topped_up and not has_candidate(state)
-  if #d.inflight == 0 and #d.ready < d.batch and (h.since_improve >= h.stall_evals or need_reserve) then
+  -- reserve_first: a converged climb measures the reserve before restarting from a population
+  -- member, so the restart can start from an LLM config
+  if h.reserve_first and stop and converged(state) and (#d.ready > 0 or next(h.llm_pending) ~= nil) then
+    need_reserve = true
+  end
+  -- a stall consult refreshes a full reserve too (trim_reserve keeps the newest batch): replies
+  -- asked before the last results would show the LLM an older best
+  if #d.inflight == 0 and (h.since_improve >= h.stall_evals or (need_reserve and #d.ready < d.batch)) then
     consult(state, h, d.batch, "reserve")
   end
   trim_reserve(h)

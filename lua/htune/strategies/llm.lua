@@ -112,11 +112,12 @@ local function remaining(state, d)
   return evals - state.evals - mine
 end
 
--- One prompt for n_configs; tag (any value) is copied to the reply's ready entries.
-function M.launch(state, d, n_configs, tag)
+-- One prompt for n_configs; tag (any value) is copied to the reply's ready entries. history:
+-- the results the prompt shows (default: the island's elites, other islands' bests, the last 40).
+function M.launch(state, d, n_configs, tag, history)
   local idx = d.next_island
   d.next_island = idx % #d.islands + 1
-  local messages = prompt.build(state.problem, { history = prompt_history(state, d, d.islands[idx]),
+  local messages = prompt.build(state.problem, { history = history or prompt_history(state, d, d.islands[idx]),
     rejected = d.rejected, device = d.device, n = n_configs, template = d.template })
   local h = d.client:request { messages = messages, max_tokens = d.max_tokens, temperature = d.temperature }
   d.inflight[#d.inflight + 1] = { handle = h, island = idx, n = n_configs, t0 = sys.now_ms(), tag = tag }
