@@ -53,6 +53,34 @@ __device__ __forceinline__ unsigned long long make_policy() {
   return p;
 }
 
+// The tile's shared base for hinted copies, made per-thread through opaque PTX (+ (tid >> 31),
+// always 0): from a warp-uniform base, ptxas still chose the LDGSTS form with a uniform-register
+// shared base for one copy of 32x16x16 one-warp configs with both operands hinted (3 faults in
+// the H200 matmul samples of 2026-12-02, e.g. matmul_kernel<32,16,16,1,1,4,1,4,1,8,2,1>).
+template <int HINTED>
+__device__ __forceinline__ unsigned copy_base(const void* s) {
+#ifndef MATMUL_NO_COPY_BASE
+  unsigned b = smem_u32(s);
+  if constexpr (HINTED) {
+    asm volatile("{ .reg .u32 t; mov.u32 t, %%tid.x; shr.u32 t, t, 31; add.u32 %0, %0, t; }" : "+r"(b));
+  }
+  return b;
+#else
+  return 0;  // unused: copy_addr takes the old path
+#endif
+}
+
+// Element (r, k) of the tile at s as a shared address: from copy_base's sb, or, with
+// MATMUL_NO_COPY_BASE, as before the fix (tests/lua/kernels_spec.lua shows the faulting form).
+template <int LD>
+__device__ __forceinline__ unsigned copy_addr(const h16* s, unsigned sb, int r, int k) {
+#ifndef MATMUL_NO_COPY_BASE
+  return sb + 2u * (unsigned)(r * LD + k);
+#else
+  return smem_u32(s + r * LD + k);
+#endif
+}
+
 // Copies a ROWS x COLS fp16 tile at (r0, c0) of a rows x cols row-major matrix into shared
 // memory with row stride LD. Whole in-bounds aligned chunks of VEC halves go by cp.async;
 // chunks on a tail or misaligned go element by element, zero-filled past the edge.
@@ -64,13 +92,14 @@ __device__ __forceinline__ void load_tile(h16* s, const h16* g, int rows, int co
   constexpr int CPR = COLS / VEC;                 // chunks per row
   constexpr int CHUNKS = ROWS * CPR;
   const int tid = (int)threadIdx.x ^ LANE_XOR;
+  const unsigned sb = copy_base<VEC == 8 && EVICT != 0>(s);
   if (MATMUL_EVEN || (aligned && r0 + ROWS <= rows && c0 + COLS <= cols)) {   // whole tile inside: no predicates
 #pragma unroll
     for (int i = 0; i < (CHUNKS + NT - 1) / NT; ++i) {
       int c = i * NT + tid;
       if (CHUNKS % NT != 0 && c >= CHUNKS) break;
       int r = c / CPR, k = (c % CPR) * VEC;
-      unsigned d = smem_u32(s + r * LD + k);
+      unsigned d = copy_addr<LD>(s, sb, r, k);
       const h16* src = g + (long)(r0 + r) * cols + (c0 + k);
       if constexpr (VEC == 8) cp_async<EVICT>(d, src, pol);
       else cp_async_ca<VEC * 2>(d, src);
@@ -86,7 +115,7 @@ __device__ __forceinline__ void load_tile(h16* s, const h16* g, int rows, int co
     h16* d = s + r * LD + k;
     const h16* src = g + (long)gr * cols + gc;
     if (aligned && gr < rows && gc + VEC <= cols) {
-      if constexpr (VEC == 8) cp_async<EVICT>(smem_u32(d), src, pol);
+      if constexpr (VEC == 8) cp_async<EVICT>(copy_addr<LD>(s, sb, r, k), src, pol);
       else cp_async_ca<VEC * 2>(smem_u32(d), src);
     } else {
 #pragma unroll

@@ -9,12 +9,18 @@ local check = dofile(htune.sys.root .. "/tests/gpu/problem_check.lua")
 
 local N = tonumber(os.getenv("HTUNE_EVICT_CONFIGS") or "") or 10
 
--- The first n configs recorded as faults, decoded with the space of a problem of shape `shape`.
+-- The first n configs recorded as faults on the H100, then every fault of the H200 table (3 in
+-- its samples of 2026-12-02, one-warp 32x16x16 tiles with both operands hinted; fixed by
+-- copy_base in matmul.cu), decoded with the space of a problem of shape `shape`.
 local function faulted(p, n)
-  local t = assert(replay.read(htune.sys.root .. "/data/matmul.replay.gz"))
   local out = {}
-  for _, row in ipairs(t.rows) do
-    if row.reason and #out < n then out[#out + 1] = p.space:at(row.index) end
+  for _, name in ipairs { "matmul", "matmul-h200" } do
+    local t = assert(replay.read(htune.sys.root .. "/data/" .. name .. ".replay.gz"))
+    local limit = name == "matmul" and n or math.huge
+    local k = 0
+    for _, row in ipairs(t.rows) do
+      if row.reason == "fault" and k < limit then out[#out + 1], k = p.space:at(row.index), k + 1 end
+    end
   end
   assert(#out > 0, "no fault rows in data/matmul.replay.gz")
   return out
