@@ -26,30 +26,40 @@ local function open_text(path, mode)
   return io.popen("gzip -9c > " .. shell_quote(path), "w")
 end
 
--- write(path, problem, rows, meta) -> true or nil, msg. rows: results {cfg=, ok=, latency_us=,
--- reason=, stats=}; meta: extra header fields (device, driver, commit, ...).
-function M.write(path, problem, rows, meta)
+-- write_indexed(path, problem_key, space_header, rows, meta) -> true or nil, msg. rows:
+-- {index=, latency_us=, noise_pct=} or {index=, reason=} (as read() returns them); space_header:
+-- "<name> <signature>"; meta: extra header fields (device, driver, commit, ...).
+function M.write_indexed(path, problem_key, space_header, rows, meta)
   local f, err = open_text(path, "w")
   if not f then return nil, "replay: cannot write '" .. path .. "': " .. tostring(err), "EIO" end
-  local sp = problem.space
-  f:write("# htune-replay 1\n", "# problem ", problem.key or problem.name, "\n",
-          "# space ", sp:name(), " ", M.space_signature(sp), "\n")
+  f:write("# htune-replay 1\n", "# problem ", problem_key, "\n", "# space ", space_header, "\n")
   local keys = {}
   for k in pairs(meta or {}) do keys[#keys + 1] = k end
   table.sort(keys)
   for _, k in ipairs(keys) do f:write("# ", k, " ", tostring(meta[k]):gsub("\n", " "), "\n") end
   f:write("# columns index latency_us noise_pct | index !reason\n")
   for _, r in ipairs(rows) do
-    local idx = sp:index_of(r.cfg)
-    if r.ok and r.latency_us then
-      f:write(string.format("%d\t%.4f\t%.2f\n", idx, r.latency_us, (r.stats and r.stats.noise_pct) or 0))
+    if r.latency_us then
+      f:write(string.format("%d\t%.4f\t%.2f\n", r.index, r.latency_us, r.noise_pct or 0))
     else
-      f:write(string.format("%d\t!%s\n", idx, r.reason or "fault"))
+      f:write(string.format("%d\t!%s\n", r.index, r.reason or "fault"))
     end
   end
   local ok, cerr = f:close()
   if not ok then return nil, "replay: writing '" .. path .. "' failed: " .. tostring(cerr), "EIO" end
   return true
+end
+
+-- write(path, problem, rows, meta) -> true or nil, msg. rows: results {cfg=, ok=, latency_us=,
+-- reason=, stats=}; meta: extra header fields (device, driver, commit, ...).
+function M.write(path, problem, rows, meta)
+  local sp, out = problem.space, {}
+  for i, r in ipairs(rows) do
+    local ok = r.ok and r.latency_us
+    out[i] = { index = sp:index_of(r.cfg), latency_us = ok and r.latency_us or nil, reason = not ok and (r.reason or "fault") or nil,
+               noise_pct = r.stats and r.stats.noise_pct }
+  end
+  return M.write_indexed(path, problem.key or problem.name, sp:name() .. " " .. M.space_signature(sp), out, meta)
 end
 
 -- median_rows(space, passes) -> rows: several measuring passes over (some of) the same configs
