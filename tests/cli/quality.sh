@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Strategy quality in CI (the small deterministic version of scripts/eval-strategies): pattern
-# beats random at 100 evals on data/softmax-h200.replay.gz (why not matmul: quality_check.lua),
+# beats random at 100 evals on data/matmul-h200.replay.gz (how its misses resolve: quality_check.lua),
 # and the harness itself runs and plots.
 # Usage: tests/cli/quality.sh build/htune    (prints "N passed, N failed" last)
 set -u
