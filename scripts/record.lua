@@ -190,18 +190,19 @@ local function remeasure_top(old, by_hash, path)
   return drift and string.format("%.4f median new/old latency of %d re-measured top rows", drift, #ratios)
 end
 
-local function index_by_hash(rows)
+-- The table at path to add rows to: its rows, header, rows by config hash, and the drift of its
+-- re-measured top rows (remeasure_top).
+local function open_base(path)
+  local old, meta = read_table(path)
   local by_hash = {}
-  for _, r in ipairs(rows) do by_hash[problem.space:hash(r.cfg)] = r end
-  return by_hash
+  for _, r in ipairs(old) do by_hash[problem.space:hash(r.cfg)] = r end
+  return old, meta, by_hash, remeasure_top(old, by_hash, path)
 end
 
 -- around(path) -> merged rows, how, extra header fields
 local function around(path)
   local sp = problem.space
-  local old, meta = read_table(path)
-  local by_hash = index_by_hash(old)
-  local drift = remeasure_top(old, by_hash, path)
+  local old, meta, by_hash, drift = open_base(path)
   local added = 0
   for round = 1, o.rounds do
     local fresh = {}
@@ -233,9 +234,7 @@ end
 -- final: rows are only ever added, so its lookups cannot change.
 local function close_over(path)
   local sp = problem.space
-  local old, meta = read_table(path)
-  local by_hash = index_by_hash(old)
-  local drift = remeasure_top(old, by_hash, path)
+  local old, meta, by_hash, drift = open_base(path)
   local runs = {}
   for s in tostring(o.strategies):gmatch("[^,]+") do
     for b in tostring(o.budgets):gmatch("%d+") do
