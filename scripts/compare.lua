@@ -282,17 +282,9 @@ end
 local function open_workload(ctx, wl)
   local p = wl.p
   if ctx.live then return require("htune.backends.live").open(p, {}) end
-  local be, err = require("htune.backends.replay").open(p, { path = wl.path, nearest = true,
+  -- nearest-neighbour answers scan the whole table: memoised by config for all runs
+  return require("htune.backends.replay").open(p, { path = wl.path, nearest = true, memo = true,
     latency_ms = ctx.o.eval_ms, workers = 1 })
-  if not be then return nil, err end
-  -- Nearest-neighbour answers scan the whole table: memoise them by config for all runs.
-  local land, memo = be.landscape, {}
-  be.landscape = function(cfg)
-    local h = p.space:hash(cfg)
-    memo[h] = memo[h] or table.pack(land(cfg))
-    return table.unpack(memo[h], 1, memo[h].n)
-  end
-  return be
 end
 
 ---------------------------------------------------------------------------------------------

@@ -103,18 +103,10 @@ local function problem_for(o, path)
   return assert(htune.problem(name, {}))
 end
 
--- Opens the replay backend; nearest-neighbour answers are memoised by config hash so that 50
--- seeds do not repeat the linear scan (answers are identical, only faster).
+-- Opens the replay backend, lookups memoised so that 50 seeds do not repeat the nearest scan.
 local function open_backend(problem, path, nearest)
-  local be, err = replay.open(problem, { path = path, nearest = nearest })
+  local be, err = replay.open(problem, { path = path, nearest = nearest, memo = true })
   if not be then io.stderr:write("eval-strategies: ", err, "\n") os.exit(2) end
-  local land, memo, sp = be.landscape, {}, problem.space
-  be.landscape = function(cfg)
-    local h = sp:hash(cfg)
-    local m = memo[h]
-    if not m then m = table.pack(land(cfg)); memo[h] = m end
-    return table.unpack(m, 1, m.n)
-  end
   return be
 end
 

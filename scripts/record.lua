@@ -242,17 +242,16 @@ local function close_over(path)
     end
   end
   local tmp = os.tmpname()
-  local queue, qi, in_flight, added = {}, 1, 0, 0
+  local queue, qi, added = {}, 1, 0
   -- submits queued misses while the compile threads have room and takes finished ones, waiting
   -- at most wait_ms
   local function pump(wait_ms)
     while qi <= #queue and be:pending() < o.batch do
       local c = queue[qi]
       be:submit { { id = qi, cfg = c, hash = sp:hash(c) } }
-      qi, in_flight = qi + 1, in_flight + 1
+      qi = qi + 1
     end
     for _, r in ipairs(be:poll(wait_ms)) do
-      in_flight = in_flight - 1
       by_hash[sp:hash(r.cfg)] = r
       old[#old + 1] = r
       added = added + 1
@@ -262,17 +261,15 @@ local function close_over(path)
   while #open_runs > 0 and not (deadline and htune.sys.now_ms() >= deadline) do
     round = round + 1
     assert(replay.write(tmp, problem, old, { device = meta.device }))
-    local rbe = assert(replay.open(problem, { path = tmp, nearest = true }))
-    local land, memo, missed = rbe.landscape, {}, false
+    local rbe = assert(replay.open(problem, { path = tmp, nearest = true, memo = true }))
+    local land, missed = rbe.landscape, false
     rbe.landscape = function(cfg)
       local h = sp:hash(cfg)
       if not by_hash[h] then
         missed = true
         if by_hash[h] == nil then by_hash[h] = false; queue[#queue + 1] = cfg end -- false: queued
       end
-      local m = memo[h]
-      if not m then m = table.pack(land(cfg)); memo[h] = m end
-      return table.unpack(m, 1, m.n)
+      return land(cfg)
     end
     local still, round_start = {}, added
     for _, run in ipairs(open_runs) do
@@ -283,7 +280,7 @@ local function close_over(path)
       if missed then still[#still + 1] = run end
       pump(0)
     end
-    while in_flight > 0 or qi <= #queue do
+    while be:pending() > 0 or qi <= #queue do
       pump(100)
       if deadline and htune.sys.now_ms() > deadline + 1000 * o.grace then break end
     end

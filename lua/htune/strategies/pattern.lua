@@ -47,14 +47,12 @@ local function enqueue(state, p, cfg)
   return h
 end
 
-local function neighbours(state, cfg, prefix) return util.moves(state.space, cfg, prefix) end
-
 -- A copy's next generation: the unvisited neighbours of its point, and those that a speculative
 -- poll from the same point already queued or measured.
 local function expand(state, p, copy)
   copy.candidates = {}
   local from = copy.current.hash
-  for _, n in ipairs(neighbours(state, copy.current.cfg, p.cfg.pair_prefix)) do
+  for _, n in ipairs(util.moves(state.space, copy.current.cfg, p.cfg.pair_prefix)) do
     local h = enqueue(state, p, n)
     if not h then
       h = state.space:hash(n)
@@ -83,7 +81,7 @@ local function speculate(state, p)
     local best = copy.active and best_candidate(state, copy)
     if best and best ~= copy.current and not p.speculated[best.hash] then
       p.speculated[best.hash] = true
-      for _, n in ipairs(neighbours(state, best.cfg, p.cfg.pair_prefix)) do
+      for _, n in ipairs(util.moves(state.space, best.cfg, p.cfg.pair_prefix)) do
         local h = enqueue(state, p, n)
         if h then p.speculated_from[h] = best.hash end
       end

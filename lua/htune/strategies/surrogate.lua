@@ -20,16 +20,38 @@ local util = require "htune.strategies.util"
 
 local M = { name = "surrogate" }
 
+-- The step's moves from cfg: pattern search's (single-field neighbours and pairs of changes
+-- among the pair_prefix fields, the tile sizes).
+local function moves(state, s, cfg) return util.moves(state.space, cfg, s.pair_prefix) end
+
+-- The initial design's size: `initial`, else 15% of the budget (8 to 30), with the "moves"
+-- design plus the default's moves but at most 40% of the budget (and never below the 15%).
+local function initial_size(state, s, evals)
+  if s.initial then return s.initial end
+  local n = math.max(8, math.min(30, math.floor(evals * 0.15)))
+  if s.design ~= "moves" then return n end
+  return math.min(n + #moves(state, s, state.space:default()), math.max(n, math.floor(evals * 0.4)))
+end
+
 function M.init(state)
   local o, evals = state.options, util.budget_evals(state, 200)
   state.surrogate = {
-    initial = o.initial, evals = evals,
+    initial = o.initial,
     quantile = o.quantile or 0.2, candidates = o.candidates or 400, explore = o.explore or 0.1,
     trees = o.trees or 16, top = o.top or 5, refit = o.refit or 4, kappa = o.kappa or 1,
     model = o.model or "regression", exploit = o.exploit or 0.8, centres = o.centres or 1,
     step = o.step or 30, pair_prefix = o.pair_prefix == nil and "block" or o.pair_prefix,
     sticky = o.sticky ~= false, design = o.design or "moves", proposed = {}, n_proposed = 0,
   }
+  local s = state.surrogate
+  s.initial = initial_size(state, s, evals)
+  if s.design == "moves" then
+    -- the design: the default, then its moves in a random order, then random configs
+    local l = moves(state, s, state.space:default())
+    for i = #l, 2, -1 do local j = state.rng:int(1, i); l[i], l[j] = l[j], l[i] end
+    table.insert(l, 1, state.space:default())
+    s.design_list = l
+  end
 end
 
 -- Targets: 1 for "good" (classifier), or minus log latency with failures at the worst
@@ -47,10 +69,6 @@ local function training_set(state, s)
   end
   return X, y
 end
-
--- The step's moves from cfg: pattern search's (single-field neighbours and pairs of changes
--- among the pair_prefix fields, the tile sizes).
-local function moves(state, s, cfg) return util.moves(state.space, cfg, s.pair_prefix) end
 
 -- Whether any config of `cfgs` is neither measured nor taken.
 local function any_unseen(state, cfgs, taken)
@@ -213,18 +231,8 @@ local function model_batch(state, s, n)
   return out
 end
 
--- The initial design's size: `initial`, else 15% of the budget (8 to 30), and with the "moves"
--- design at least the default and all its moves, up to 40% of the budget.
-local function initial_size(state, s)
-  if s.initial then return s.initial end
-  local n = math.max(8, math.min(30, math.floor(s.evals * 0.15)))
-  if s.design ~= "moves" then return n end
-  return math.min(n + #moves(state, s, state.space:default()), math.max(n, math.floor(s.evals * 0.4)))
-end
-
 function M.propose(state, n)
   local s, out = state.surrogate, nil
-  s.initial = initial_size(state, s)
   local measured_ok = #util.ranked(state.history)
   if s.n_proposed < s.initial or measured_ok < 4 then
     if s.n_proposed < s.initial then
@@ -232,14 +240,7 @@ function M.propose(state, n)
     elseif #state.history < s.n_proposed then
       return {} -- wait for the initial population before fitting
     end
-    if s.design == "moves" then
-      -- the default, then its moves in a random order, then random configs
-      s.design_list = s.design_list or (function()
-        local l = moves(state, s, state.space:default())
-        for i = #l, 2, -1 do local j = state.rng:int(1, i); l[i], l[j] = l[j], l[i] end
-        table.insert(l, 1, state.space:default())
-        return l
-      end)()
+    if s.design_list then
       out = {}
       while #out < n and #s.design_list > 0 do
         local c = table.remove(s.design_list, 1)
