@@ -69,6 +69,33 @@ function M.job_key(ce)
   return ce.name_expr .. "|" .. table.concat(d, ",") .. "|" .. table.concat(ce.options or {}, " ")
 end
 
+-- A value as text, a table's keys sorted (so equal launches and arguments read equal).
+local function canon(v)
+  if type(v) ~= "table" then return type(v) == "string" and string.format("%q", v) or tostring(v) end
+  local keys = {}
+  for k in pairs(v) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  local parts = {}
+  for i, k in ipairs(keys) do parts[i] = tostring(k) .. "=" .. canon(v[k]) end
+  return "{" .. table.concat(parts, ",") .. "}"
+end
+
+-- experiment_key(problem, cfg) -> string or nil. Configs with equal keys are one experiment:
+-- the same kernel (job_key of compile(cfg)) launched with the same grid, block, shared memory
+-- and arguments, so one measurement stands for all of them (the matmul specs give arguments
+-- that change nothing one value: at 1024^3 with 128-row tiles, l2_grouping 8, 16, 32 and 64 run
+-- the identical kernel). nil for a problem without compile/launch (the toy landscape) or a
+-- config compile() refuses.
+function M.experiment_key(problem, cfg)
+  if type(problem.compile) ~= "function" or type(problem.launch) ~= "function" then return nil end
+  local ok, ce = pcall(problem.compile, cfg)
+  if not ok or type(ce) ~= "table" or not ce.name_expr then return nil end
+  local lok, l = pcall(problem.launch, cfg)
+  if not lok or type(l) ~= "table" then return nil end
+  local args = type(problem.args) == "function" and problem.args(cfg) or nil
+  return M.job_key(ce) .. "|" .. canon(l.grid) .. canon(l.block) .. tostring(l.smem or 0) .. "|" .. canon(args)
+end
+
 -- opts.defines: extra macros in every config program (a variant of a template, e.g.
 -- MATMUL_FUSED_PROLOGUE=1, measured against the default); they join the problem's key so
 -- stores and tables keep the variants apart. The reference is compiled without them.

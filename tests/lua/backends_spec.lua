@@ -155,6 +155,41 @@ describe("replay backend", function()
     assert.are.equal("fault", r.reason)
   end)
 
+  it("pools configs that are one experiment (same kernel, launch and arguments); pool=false keeps them apart", function()
+    local S = htune.space
+    -- g changes nothing the kernel sees once it is >= 4 (as matmul's l2_grouping at or above the
+    -- tile count); mode b launches twice the grid of a
+    local q = { name = "tw", space = S.new { name = "tw", params = { { "g", S.pow2(1, 16) }, { "mode", S.choice { "a", "b" } } } } }
+    q.compile = function(c) return { name_expr = string.format("k<%d>", math.min(c.g, 4)), defines = {}, options = {} } end
+    q.launch = function(c) return { grid = { c.mode == "a" and 8 or 16, 1, 1 }, block = { 128, 1, 1 }, smem = 0 } end
+    q.args = function() return { "X", { i32 = 7 } } end
+    local P = require "htune.problem"
+    assert.are.equal(P.experiment_key(q, { g = 4, mode = "a" }), P.experiment_key(q, { g = 16, mode = "a" }))
+    assert.are_not.equal(P.experiment_key(q, { g = 4, mode = "a" }), P.experiment_key(q, { g = 4, mode = "b" }))
+    assert.are_not.equal(P.experiment_key(q, { g = 2, mode = "a" }), P.experiment_key(q, { g = 4, mode = "a" }))
+    assert.is_nil(P.experiment_key(toy.new(), toy.new().space:default()), "no compile/launch: no key")
+    local function row(g, mode, us, reason) return { cfg = { g = g, mode = mode }, ok = us ~= nil, latency_us = us, reason = reason } end
+    local path = dir .. "/tw.replay"
+    -- one experiment read at 12 (g=4), 10 (g=8) and 14 (g=16): all three serve 12; g=2 and
+    -- mode b are other experiments (b read 30 at g=4 and a fault at g=8: ok in half, so 30)
+    assert(replay.write(path, q, { row(4, "a", 12), row(8, "a", 10), row(16, "a", 14), row(2, "a", 11),
+                                   row(4, "b", 30), row(8, "b", nil, "fault") }, { how = "sampled" }))
+    local be = assert(replay.open(q, { path = path }))
+    for _, g in ipairs { 4, 8, 16 } do assert.are.equal(12, be:rebench { { g = g, mode = "a" } }[1].latency_us, "g=" .. g) end
+    assert.are.equal(11, be:rebench { { g = 2, mode = "a" } }[1].latency_us)
+    assert.are.equal(11, be.info.best_known_us, "the pooled 12, not the lone reading 10")
+    assert.are.equal(3, be.info.experiments)
+    local r = be:rebench { { g = 16, mode = "b" } }[1] -- unrecorded: its twins read 30 and a fault
+    assert.is_true(r.ok)
+    assert.are.equal(30, r.latency_us)
+    assert.matches("same kernel and launch as recorded config", r.log)
+    local raw = assert(replay.open(q, { path = path, pool = false }))
+    assert.are.equal(10, raw:rebench { { g = 8, mode = "a" } }[1].latency_us)
+    assert.are.equal(10, raw.info.best_known_us)
+    assert.are.equal("miss", raw:rebench { { g = 16, mode = "b" } }[1].reason)
+    assert.are.equal(6, raw.info.experiments)
+  end)
+
   it("refuses a missing file, a foreign space and a malformed line", function()
     local be, err, code = replay.open(p, { path = dir .. "/nope.replay" })
     assert.is_nil(be)

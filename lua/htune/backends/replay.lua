@@ -5,6 +5,7 @@
 -- "miss", or with nearest=true the nearest recorded config by a per-field distance.
 local sys = require "htune.sys"
 local synthetic = require "htune.backends.synthetic"
+local problem_mod = require "htune.problem"
 
 local M = {}
 
@@ -150,40 +151,62 @@ function M.default_path(problem)
   return base .. ".replay.gz"
 end
 
--- Table hash -> row, with configs for nearest-neighbour lookup. A config read several times
--- (tables merged from sessions: 464 configs of the H100 matmul table have 2 to 5 rows) is one
--- row, folded as median_rows folds passes; keeping the last reading while best_known_us took
--- the minimum over all readings made that best unreachable (13.244 us recorded, 13.301 served).
-local function index_rows(space, data)
-  local by_hash, entries, groups, order = {}, {}, {}, {}
+-- Table hash -> row, with configs for nearest-neighbour lookup, and experiment key -> row. A
+-- config read several times (tables merged from sessions: 464 configs of the H100 matmul table
+-- have 2 to 5 rows) is one row, folded as median_rows folds passes; keeping the last reading
+-- while best_known_us took the minimum over all readings made that best unreachable (13.244 us
+-- recorded, 13.301 served). With pool, configs that are one experiment (problem.experiment_key:
+-- the same kernel, launch and arguments) fold their readings together the same way, and each
+-- answers with the folded value: single readings of identical kernels differ by noise alone,
+-- and the table's best was the luckiest of them (H200 matmul: 13.063 us, one of four
+-- l2_grouping values that run one kernel, while pattern's usual end read 13.362).
+local function index_rows(problem, data, pool)
+  local space = problem.space
+  local groups, order = {}, {}
   for _, row in ipairs(data.rows) do
     local in_range, cfg = pcall(space.at, space, row.index)
     if not in_range then return nil, string.format("row index %s is outside the space", tostring(row.index)) end
     if cfg then
       local h = space:hash(cfg)
       local g = groups[h]
-      if not g then g = { cfg = cfg }; groups[h], order[#order + 1] = g, h end
+      if not g then g = { cfg = cfg, index = row.index }; groups[h], order[#order + 1] = g, h end
       g[#g + 1] = row
     end
   end
+  local classes, class_of = {}, {}
   for _, h in ipairs(order) do
     local g = groups[h]
-    local row = g[1]
-    if #g > 1 then
-      local passes = {}
-      for k, r in ipairs(g) do
-        passes[k] = { { cfg = g.cfg, ok = r.latency_us ~= nil, latency_us = r.latency_us, reason = r.reason,
-                        stats = { noise_pct = r.noise_pct } } }
+    local k = pool and problem_mod.experiment_key(problem, g.cfg) or ("#" .. h)
+    local cl = classes[k]
+    if not cl then cl = { key = k, cfg = g.cfg, configs = 0 }; classes[k] = cl end
+    cl.configs = cl.configs + 1
+    for _, r in ipairs(g) do cl[#cl + 1] = r end
+    class_of[h] = cl
+  end
+  local by_hash, entries, by_key, nkeys = {}, {}, {}, 0
+  for _, h in ipairs(order) do
+    local g, cl = groups[h], class_of[h]
+    if not cl.folded then
+      local f = cl[1]
+      if #cl > 1 then
+        local passes = {}
+        for i, r in ipairs(cl) do
+          passes[i] = { { cfg = cl.cfg, ok = r.latency_us ~= nil, latency_us = r.latency_us, reason = r.reason,
+                          stats = { noise_pct = r.noise_pct } } }
+        end
+        local m = M.median_rows(space, passes)[1]
+        f = { latency_us = m.ok and m.latency_us or nil, reason = not m.ok and m.reason or nil, noise_pct = m.stats.noise_pct }
       end
-      local m = M.median_rows(space, passes)[1]
-      row = { index = row.index, latency_us = m.ok and m.latency_us or nil, reason = not m.ok and m.reason or nil,
-              noise_pct = m.stats.noise_pct, readings = #g }
+      cl.folded = { latency_us = f.latency_us, reason = f.reason, noise_pct = f.noise_pct, readings = #cl }
     end
-    row.cfg = g.cfg
+    local f = cl.folded
+    local row = { index = g.index, cfg = g.cfg, latency_us = f.latency_us, reason = f.reason, noise_pct = f.noise_pct,
+                  readings = f.readings, twins = cl.configs - 1 }
     by_hash[h] = row
     entries[#entries + 1] = row
+    if not by_key[cl.key] then by_key[cl.key], nkeys = row, nkeys + 1 end
   end
-  return by_hash, entries
+  return by_hash, entries, by_key, nkeys
 end
 
 -- Nearest-neighbour distance, per field: an ordinal parameter (pow2, int) counts its index
@@ -242,12 +265,19 @@ local function nearest(cols, entries, cfg)
   return best, best_d
 end
 
--- The lookup used as the synthetic backend's landscape.
-local function lookup_fn(space, by_hash, entries, allow_nearest)
+-- The lookup used as the synthetic backend's landscape: the config's own row, else (by_key) a
+-- recorded config of the same experiment, else with allow_nearest the nearest recorded config.
+local function lookup_fn(problem, by_hash, entries, allow_nearest, by_key)
+  local space = problem.space
   local cols = field_columns(space)
   return function(cfg)
     local row = by_hash[space:hash(cfg)]
     local note
+    if not row and by_key then
+      local k = problem_mod.experiment_key(problem, cfg)
+      row = k and by_key[k]
+      if row then note = string.format("same kernel and launch as recorded config %d", row.index) end
+    end
     if not row and allow_nearest and #entries > 0 then
       local d
       row, d = nearest(cols, entries, cfg)
@@ -305,8 +335,9 @@ local function memoised(space, lookup)
   end
 end
 
--- open(problem, {path=, nearest=false|true|"sample", memo=, latency_ms=, workers=, noise_pct=})
--- -> backend or nil, msg, code. memo=true memoises lookups by config hash (see memoised).
+-- open(problem, {path=, nearest=false|true|"sample", pool=true, memo=, latency_ms=, workers=, noise_pct=})
+-- -> backend or nil, msg, code. memo=true memoises lookups by config hash (see memoised);
+-- pool=false answers every config with its own readings only (see index_rows).
 function M.open(problem, opts)
   opts = opts or {}
   local path = opts.path or M.default_path(problem)
@@ -318,13 +349,14 @@ function M.open(problem, opts)
     return nil, string.format("replay: %s was recorded for space '%s', not this problem's space (%s %s)",
       path, data.meta.space or "?", problem.space:name(), sig), "EMISMATCH"
   end
-  local by_hash, entries = index_rows(problem.space, data)
+  local pool_rows = opts.pool ~= false
+  local by_hash, entries, by_key, nexp = index_rows(problem, data, pool_rows)
   if not by_hash then return nil, "replay: " .. path .. ": " .. entries, "EFORMAT" end
   local best
   for _, e in ipairs(entries) do if e.latency_us and (not best or e.latency_us < best) then best = e.latency_us end end
   local pool, perr = nearest_pool(entries, data.meta, opts.nearest, path)
   if not pool then return nil, perr, "EINVAL" end
-  local lookup = lookup_fn(problem.space, by_hash, pool, opts.nearest)
+  local lookup = lookup_fn(problem, by_hash, pool, opts.nearest, pool_rows and by_key or nil)
   if opts.memo then lookup = memoised(problem.space, lookup) end
   local be = synthetic.open(problem, {
     landscape = lookup, latency_ms = opts.latency_ms,
@@ -334,6 +366,7 @@ function M.open(problem, opts)
   be.info.backend, be.info.device, be.info.path = "replay", data.meta.device or "unknown (recorded)", path
   be.info.driver, be.info.commit, be.info.best_known_us, be.info.rows = data.meta.driver, data.meta.commit, best, #entries
   be.info.baseline_name = data.meta.baseline_name or problem.baseline_name
+  be.info.experiments = nexp -- distinct experiments among the rows (= rows without pool)
   be.info.specs = M.specs_of(data.meta)
   return be
 end
