@@ -245,9 +245,10 @@ local function run_one(ctx, wl, strategy, seed)
     so.client = client
   end
   local be = ctx.be
-  -- The live backend's early cutoff compares with the best it has seen: reset it so one run's
-  -- best does not cut off the next run's trials.
-  if be.info.backend == "live" then be.best_us = nil end
+  -- The live backend's early cutoff compares with the best it has seen, and it answers a config
+  -- that repeats an experiment it measured: forget both, so that one run neither cuts off nor
+  -- speeds up the next.
+  if be.forget then be:forget() end
   local busy0 = be.stats and be:stats().worker_busy_ms
   local ok, res, err = pcall(htune.tune, { problem = wl.p, strategy = strategy, backend = be, seed = seed,
     budget = { evals = ctx.o.evals, seconds = ctx.o.seconds }, quiet = true, rebench_k = ctx.o.rebench,

@@ -197,7 +197,9 @@ describe("live backend on the fake driver", function()
       local h = fake_compiler.submit(job)
       return { ready = function() polls = polls + 1 return polls > 3 end, wait = h.wait }
     end }
-    local b = assert(live.open(p, { fake = true, compiler = slow, time_cap_ms = 5, baseline = false }))
+    -- twins = false: a10 and b10 launch alike too, so by default b10 would take a10's result
+    -- (the next test); here each is timed and only the compile is shared
+    local b = assert(live.open(p, { fake = true, compiler = slow, time_cap_ms = 5, baseline = false, twins = false }))
     local n0 = #submitted -- the reference
     local trials = {}
     for i, k in ipairs { "a10", "b10", "c30" } do trials[i] = { id = i, cfg = { kernel = k }, hash = k } end
@@ -214,6 +216,45 @@ describe("live backend on the fake driver", function()
     b:submit { { id = 4, cfg = { kernel = "a10" }, hash = "x" }, { id = 5, cfg = { kernel = "b10" }, hash = "y" } }
     assert.are.equal(2, b:cancel())
     assert.are.equal(0, b:pending())
+    b:close()
+  end)
+
+  it("answers a config that is the same experiment as one measured or in flight with its result, timing it once", function()
+    local live = require "htune.backends.live"
+    local p = fake_problem { "a10", "b10", "c30", "d10" }
+    p.compile = function(c) return { name_expr = c.kernel == "c30" and "fake_copy_30" or "fake_copy_10", options = {} } end
+    -- d10 runs a10's kernel on a larger grid: another experiment
+    p.launch = function(c) return { grid = { c.kernel == "d10" and 8 or 4, 1, 1 }, block = { 256, 1, 1 }, smem = 0 } end
+    local submitted = {}
+    local counting = { submit = function(job)
+      submitted[#submitted + 1] = job.name_exprs[1]
+      return fake_compiler.submit(job)
+    end }
+    local b = assert(live.open(p, { fake = true, compiler = counting, time_cap_ms = 5, baseline = false, cutoff = false }))
+    local n0 = #submitted
+    local function run(list, first_id)
+      local trials = {}
+      for i, k in ipairs(list) do trials[i] = { id = first_id + i, cfg = { kernel = k }, hash = k .. first_id } end
+      b:submit(trials)
+      local by, t0 = {}, sys.now_ms()
+      while b:pending() > 0 and sys.now_ms() - t0 < 5000 do
+        for _, r in ipairs(b:poll(50)) do by[r.cfg.kernel] = r end
+      end
+      return by
+    end
+    local by = run({ "a10", "b10", "c30", "d10" }, 0) -- b10 waits for a10, in flight
+    for _, k in ipairs { "a10", "b10", "c30", "d10" } do assert.is_true(by[k] and by[k].ok, k) end
+    assert.are.equal(1, by.b10.twin_of)
+    assert.are.equal(by.a10.latency_us, by.b10.latency_us)
+    assert.are.equal(0, by.b10.bench_ms)
+    assert.is_nil(by.a10.twin_of)
+    assert.is_nil(by.d10.twin_of, "a larger grid is another experiment")
+    -- d10 shares a10's compile (equal jobs) but is timed on its own
+    assert.are.same({ "fake_copy_10", "fake_copy_30" }, { table.unpack(submitted, n0 + 1) })
+    local again = run({ "b10" }, 10) -- measured already: answered at once, nothing compiled
+    assert.are.equal(1, again.b10.twin_of)
+    assert.are.equal(2, #submitted - n0)
+    assert.are.equal(5, b:stats().evals)
     b:close()
   end)
 

@@ -3,13 +3,14 @@
 -- Results stream back through poll(). Interface: docs/lua-api.md "Backends".
 local sys = require "htune.sys"
 local job_key = require("htune.problem").job_key
+local experiment_key = require("htune.problem").experiment_key
 
 local M = {}
 local B = {}
 B.__index = B
 
 local DEFAULTS = { time_cap_ms = 200, target_rse = 0.01, watchdog_floor_ms = 2000, watchdog_mult = 10,
-                   cutoff = true, cutoff_margin = 0.10 }
+                   cutoff = true, cutoff_margin = 0.10, twins = true }
 
 -- Plain-data buffer specs and the output index (1-based) from the problem's buffers.
 local function buffer_specs(problem)
@@ -98,7 +99,10 @@ end
 -- open(problem, opts) -> backend | nil, msg, code.
 -- opts: fake (CPU fake driver), compiler (an object with submit(job) like htune.nvrtc),
 -- lookahead (compiles in flight, default 2 x CPUs), time_cap_ms, target_rse, cutoff,
--- cutoff_margin, watchdog_floor_ms, watchdog_mult, arch, device, baseline={name=, params=}.
+-- cutoff_margin, watchdog_floor_ms, watchdog_mult, arch, device, baseline={name=, params=},
+-- twins (default true: a config that is the same experiment as one already measured or in
+-- flight -- problem.experiment_key: same kernel, launch and arguments -- takes that result,
+-- with twin_of = its trial id, instead of being compiled and timed again).
 function M.open(problem, opts)
   opts = opts or {}
   local o = {}
@@ -111,7 +115,7 @@ function M.open(problem, opts)
   if not devs then return nil, err, code end
   local dev = devs[(o.device or 0) + 1]
   local self = setmetatable({ problem = problem, opts = o, queue = {}, compiling = {}, compiling_by_key = {},
-    nfollowers = 0, ready = {},
+    nfollowers = 0, ready = {}, measured = {}, running = {}, lead_key = {}, nparked = 0,
     done = {}, inflight = nil, npending = 0, best_us = nil, evals = 0, t_open = sys.now_ms(),
     arch = o.arch or problem.arch or (dev and dev.arch), lookahead = o.lookahead or 2 * sys.ncpus }, B)
   self.compiler = o.compiler or require "htune.nvrtc"
@@ -181,15 +185,26 @@ function B:submit(trials)
   self:_pump()
 end
 
-function B:pending() return self.npending end
+-- forget(): a later run on this backend starts afresh: no early cutoff against an earlier run's
+-- best, no twin answered from an earlier run's measurement (compare runs strategies in turn on
+-- one backend; what one measured must not make the next one faster). Compiles stay cached.
+function B:forget()
+  self.best_us, self.measured = nil, {}
+end
+
+-- Trials submitted and not yet returned by poll (a twin or a compile failure can finish inside
+-- submit; it stays pending until a poll hands it over).
+function B:pending() return self.npending + #self.done end
 
 -- cancel() -> n dropped: every trial not yet on the GPU (queued, compiling, compiled) leaves
 -- pending; compiles no thread has started are withdrawn, one already running ends in the cache.
 -- The trial the GPU is timing stays pending (it ends within the watchdog).
 function B:cancel()
-  local n = #self.queue + #self.compiling + self.nfollowers + #self.ready
+  local n = #self.queue + #self.compiling + self.nfollowers + #self.ready + self.nparked
   for _, c in ipairs(self.compiling) do if c.handle.cancel then c.handle:cancel() end end
   self.queue, self.compiling, self.compiling_by_key, self.nfollowers, self.ready = {}, {}, {}, 0, {}
+  -- twins parked on a dropped lead go with it; the timing one's result is still kept for later twins
+  self.running, self.nparked = {}, 0
   self.npending = self.npending - n
   return n
 end
@@ -198,13 +213,53 @@ function B:_finish(rec)
   self.npending = self.npending - 1
   self.evals = self.evals + 1
   self.done[#self.done + 1] = rec
+  local lead = self.lead_key[rec.id]
+  if lead and lead.hash == rec.hash then
+    local key = lead.key
+    self.lead_key[rec.id] = nil
+    self.measured[key] = rec
+    local run = self.running[key]
+    self.running[key] = nil
+    for _, t in ipairs(run or {}) do
+      self.nparked = self.nparked - 1
+      self:_finish(self:_twin(rec, t))
+    end
+  end
+end
+
+-- The result of trial t, the same experiment as the measured lead: its outcome, no cost of its own.
+function B:_twin(lead, t)
+  return { id = t.id, hash = t.hash, cfg = t.cfg, ok = lead.ok, reason = lead.reason, stats = lead.stats,
+           latency_us = lead.latency_us, compile_ms = 0, bench_ms = 0, log = lead.log, check = lead.check,
+           facts = lead.facts, twin_of = lead.twin_of or lead.id }
+end
+
+-- Takes the next queued trial unless it is the twin of one measured (finished now) or in flight
+-- (parked until that one finishes) -> trial or nil.
+function B:_next_trial()
+  while #self.queue > 0 do
+    local t = table.remove(self.queue, 1)
+    local key = self.opts.twins and experiment_key(self.problem, t.cfg)
+    if not key then return t end
+    if self.measured[key] then
+      self:_finish(self:_twin(self.measured[key], t))
+    elseif self.running[key] then
+      local run = self.running[key]
+      run[#run + 1] = t
+      self.nparked = self.nparked + 1
+    else
+      self.running[key], self.lead_key[t.id] = {}, { key = key, hash = t.hash }
+      return t
+    end
+  end
 end
 
 -- Starts compiles up to the lookahead (a trial whose job equals one in flight follows it and
 -- takes no slot), collects finished ones, feeds the idle worker.
 function B:_pump()
   while #self.compiling < self.lookahead and #self.queue > 0 do
-    local t = table.remove(self.queue, 1)
+    local t = self:_next_trial()
+    if not t then break end
     local ce = self.problem.compile(t.cfg)
     local key = job_key(ce)
     local lead = self.compiling_by_key[key]
