@@ -9,7 +9,8 @@
 -- re-measures the top K rows themselves (the header records the median new/old ratio, the drift
 -- between the two sessions), and writes FILE's rows plus the new ones.
 -- --close-over FILE makes FILE exact for eval-strategies' runs of --strategies x --budgets x
--- --seeds (see close_over below): what those runs visit and FILE lacks is measured and merged.
+-- --seeds (see close_over below): what those runs visit and FILE lacks is measured and merged
+-- (its top rows are re-measured for the drift figure only: FILE's readings stand).
 -- --repeats N measures the list N times, each pass in a new shuffled order (compiles are cached
 -- after the first), and keeps each config's median, its spread across passes as noise_pct
 -- (htune.backends.replay.median_rows): a short kernel's single reading can be an outlier.
@@ -33,6 +34,7 @@ usage: htune run scripts/record.lua --problem matmul|softmax [options]
   --seed N                   sampling and shuffle seed (1)]]
 local htune = require "htune"
 local replay = require "htune.backends.replay"
+local problem_mod = require "htune.problem"
 
 local o = { problem = "matmul", backend = "live", count = 20000, all_max = 50000, batch = 64, grace = 30,
             top = 40, rounds = 2, repeats = 1,
@@ -173,8 +175,8 @@ local function fastest(rows, k)
 end
 
 -- Drift between the sessions: re-measures the --top fastest rows of old (by_hash indexes them)
--- and keeps the new values -> the drift header field (median new/old latency), or nil.
-local function remeasure_top(old, by_hash, path)
+-- and keeps the new values unless keep_old -> the drift header field (median new/old latency), or nil.
+local function remeasure_top(old, by_hash, path, keep_old)
   local sp = problem.space
   local again = {}
   for _, r in ipairs(fastest(old, o.top)) do again[#again + 1] = r.cfg end
@@ -183,20 +185,23 @@ local function remeasure_top(old, by_hash, path)
   for _, r in ipairs(measure(again)) do
     local h = sp:hash(r.cfg)
     if r.ok and r.latency_us and by_hash[h].latency_us then ratios[#ratios + 1] = r.latency_us / by_hash[h].latency_us end
-    by_hash[h].ok, by_hash[h].latency_us, by_hash[h].reason, by_hash[h].stats = r.ok, r.latency_us, r.reason, r.stats
+    if not keep_old then
+      by_hash[h].ok, by_hash[h].latency_us, by_hash[h].reason, by_hash[h].stats = r.ok, r.latency_us, r.reason, r.stats
+    end
   end
   table.sort(ratios)
   local drift = #ratios > 0 and ratios[(#ratios + 1) // 2] or nil
-  return drift and string.format("%.4f median new/old latency of %d re-measured top rows", drift, #ratios)
+  return drift and string.format("%.4f median new/old latency of %d re-measured top rows%s", drift, #ratios,
+    keep_old and " (not kept: the table's readings stand)" or "")
 end
 
 -- The table at path to add rows to: its rows, header, rows by config hash, and the drift of its
--- re-measured top rows (remeasure_top).
-local function open_base(path)
+-- re-measured top rows (remeasure_top; keep_old keeps the table's readings).
+local function open_base(path, keep_old)
   local old, meta = read_table(path)
   local by_hash = {}
   for _, r in ipairs(old) do by_hash[problem.space:hash(r.cfg)] = r end
-  return old, meta, by_hash, remeasure_top(old, by_hash, path)
+  return old, meta, by_hash, remeasure_top(old, by_hash, path, keep_old)
 end
 
 -- around(path) -> merged rows, how, extra header fields
@@ -231,10 +236,19 @@ end
 -- missing is measured live while the next runs replay, and the runs that missed are replayed
 -- again on the larger table, until no run misses (it then reads recorded rows only, so its
 -- replay is what those measurements give) or --seconds is up. A run that missed nothing is
--- final: rows are only ever added, so its lookups cannot change.
+-- final: no reading it used changes, because the table's readings stand (the re-measured top
+-- rows only give the drift; keeping them moved 97 runs that call 15-17 had closed) and a config
+-- is measured only when no recorded config is the same experiment (replay answers it with that
+-- experiment's pooled readings: problem.experiment_key), so no pooled value changes either.
 local function close_over(path)
   local sp = problem.space
-  local old, meta, by_hash, drift = open_base(path)
+  local old, meta, by_hash, drift = open_base(path, true)
+  local function ekey(cfg) return problem_mod.experiment_key(problem, cfg) end
+  local by_key = {} -- experiment key -> true (recorded) or false (queued)
+  for _, r in ipairs(old) do
+    local k = ekey(r.cfg)
+    if k then by_key[k] = true end
+  end
   local runs = {}
   for s in tostring(o.strategies):gmatch("[^,]+") do
     for b in tostring(o.budgets):gmatch("%d+") do
@@ -253,6 +267,8 @@ local function close_over(path)
     end
     for _, r in ipairs(be:poll(wait_ms)) do
       by_hash[sp:hash(r.cfg)] = r
+      local k = ekey(r.cfg)
+      if k then by_key[k] = true end
       old[#old + 1] = r
       added = added + 1
     end
@@ -264,10 +280,14 @@ local function close_over(path)
     local rbe = assert(replay.open(problem, { path = tmp, nearest = true, memo = true }))
     local land, missed = rbe.landscape, false
     rbe.landscape = function(cfg)
-      local h = sp:hash(cfg)
-      if not by_hash[h] then
+      local h, k = sp:hash(cfg), ekey(cfg)
+      if not by_hash[h] and not (k and by_key[k]) then
         missed = true
-        if by_hash[h] == nil then by_hash[h] = false; queue[#queue + 1] = cfg end -- false: queued
+        if by_hash[h] == nil and not (k and by_key[k] == false) then -- false: queued
+          by_hash[h] = false
+          if k then by_key[k] = false end
+          queue[#queue + 1] = cfg
+        end
       end
       return land(cfg)
     end
