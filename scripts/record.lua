@@ -167,6 +167,28 @@ local function read_table(path)
   return rows, t.meta
 end
 
+-- Writes rows to the --out table (default data/<problem>.replay.gz) with the run's header: to a
+-- temporary file beside it, then renamed over it, so a reader (or a run killed mid-write) never
+-- sees half a table. close_over also calls it after every round, so that a run stopped from
+-- outside (a device call's time limit) leaves its last round's rows, marked as a checkpoint.
+local function write_out(rows, how, extra)
+  local out = o.out or (htune.sys.root .. "/data/" .. problem.name .. ".replay.gz")
+  htune.sys.mkdirs(out:match("(.*)/") or ".")
+  local tmp = out:gsub("%.gz$", "") .. ".tmp" .. (out:match("%.gz$") and ".gz" or "")
+  assert(replay.write(tmp, problem, rows, {
+    device = be.info.device, driver = driver_string(be), commit = o.commit or git_commit(), how = how,
+    created = os.date("!%Y-%m-%dT%H:%M:%SZ"), seconds = string.format("%.0f", (htune.sys.now_ms() - t0) / 1000),
+    baseline_us = be.info.baseline_us, baseline_name = be.info.baseline_name, drift = extra and extra.drift,
+    sample_rows = extra and extra.sample_rows, closed = extra and extra.closed,
+  }))
+  local ok, err = os.rename(tmp, out)
+  if not ok then
+    io.stderr:write("record: cannot rename ", tmp, " to ", out, ": ", tostring(err), "\n")
+    os.exit(1)
+  end
+  return out
+end
+
 local function fastest(rows, k)
   local ok = {}
   for _, r in ipairs(rows) do if r.ok and r.latency_us then ok[#ok + 1] = r end end
@@ -274,6 +296,14 @@ local function close_over(path)
     end
   end
   local round, open_runs = 0, runs
+  -- the header's how and closed fields after `round` rounds
+  local function summary(rounds, note)
+    local closed = string.format("%d of %d runs (%s x budgets %s x seeds %d-%d) replay on recorded rows only, after %d rounds%s",
+      #runs - #open_runs, #runs, o.strategies, o.budgets, o.first_seed, o.first_seed + o.seeds - 1, rounds, note)
+    local how = string.format("%s; plus %d configs the strategies visit (commit %s): %s", meta.how or "?", added,
+      o.commit or git_commit(), closed)
+    return how, { drift = drift, sample_rows = meta.sample_rows, closed = closed }
+  end
   while #open_runs > 0 and not (deadline and htune.sys.now_ms() >= deadline) do
     round = round + 1
     assert(replay.write(tmp, problem, old, { device = meta.device }))
@@ -291,30 +321,33 @@ local function close_over(path)
       end
       return land(cfg)
     end
-    local still, round_start = {}, added
+    local still, round_start, skipped = {}, added, 0
     for _, run in ipairs(open_runs) do
-      missed = false
-      local res = htune.tune { problem = problem, strategy = run.s, backend = rbe, budget = { evals = run.b },
-                               seed = run.seed, quiet = true, rebench_k = 0 }
-      if res.message then error(run.s .. " seed " .. run.seed .. ": " .. res.message) end
-      if missed then still[#still + 1] = run end
-      pump(0)
+      if deadline and htune.sys.now_ms() >= deadline then -- out of time: the rest stay open, unreplayed
+        still[#still + 1], skipped = run, skipped + 1
+      else
+        missed = false
+        local res = htune.tune { problem = problem, strategy = run.s, backend = rbe, budget = { evals = run.b },
+                                 seed = run.seed, quiet = true, rebench_k = 0 }
+        if res.message then error(run.s .. " seed " .. run.seed .. ": " .. res.message) end
+        if missed then still[#still + 1] = run end
+        pump(0)
+      end
     end
     while be:pending() > 0 or qi <= #queue do
       pump(100)
       if deadline and htune.sys.now_ms() > deadline + 1000 * o.grace then break end
     end
-    io.stderr:write(string.format("record: closure round %d: %d of %d runs missed, %d configs measured (%d in all), %.0f s\n",
-      round, #still, #open_runs, added - round_start, added, (htune.sys.now_ms() - t0) / 1000))
+    io.stderr:write(string.format("record: closure round %d: %d of %d runs missed%s, %d configs measured (%d in all), %.0f s\n",
+      round, #still, #open_runs, skipped > 0 and string.format(" or were not replayed (%d, --seconds)", skipped) or "",
+      added - round_start, added, (htune.sys.now_ms() - t0) / 1000))
     open_runs = still
+    if #open_runs > 0 then write_out(old, summary(round, " (checkpoint: the run had not finished)")) end
   end
   os.remove(tmp)
-  local closed = string.format("%d of %d runs (%s x budgets %s x seeds %d-%d) replay on recorded rows only, after %d rounds",
-    #runs - #open_runs, #runs, o.strategies, o.budgets, o.first_seed, o.first_seed + o.seeds - 1, round)
-  io.stderr:write("record: " .. closed .. "\n")
-  local how = string.format("%s; plus %d configs the strategies visit (commit %s): %s", meta.how or "?", added,
-    o.commit or git_commit(), closed)
-  return old, how, { drift = drift, sample_rows = meta.sample_rows, closed = closed }
+  local how, extra = summary(round, "")
+  io.stderr:write("record: " .. extra.closed .. "\n")
+  return old, how, extra
 end
 
 local repeats = math.tointeger(o.repeats)
@@ -379,15 +412,7 @@ else
 end
 local left = be:pending()
 if left == 0 and be.retime_baseline then be:retime_baseline() end -- the GPU is warm now
-local driver = driver_string(be)
-local out = o.out or (htune.sys.root .. "/data/" .. problem.name .. ".replay.gz")
-htune.sys.mkdirs(out:match("(.*)/") or ".")
-assert(replay.write(out, problem, rows, {
-  device = be.info.device, driver = driver, commit = o.commit or git_commit(), how = how,
-  created = os.date("!%Y-%m-%dT%H:%M:%SZ"), seconds = string.format("%.0f", (htune.sys.now_ms() - t0) / 1000),
-  baseline_us = be.info.baseline_us, baseline_name = be.info.baseline_name, drift = extra and extra.drift,
-  sample_rows = extra and extra.sample_rows, closed = extra and extra.closed,
-}))
+local out = write_out(rows, how, extra)
 print(string.format("record: wrote %d rows to %s in %.1f s%s", #rows, out, (htune.sys.now_ms() - t0) / 1000,
   left > 0 and string.format(" (%d still compiling after --grace %d s left out)", left, o.grace) or ""))
 if left == 0 then be:close() end -- else the worker sees its pipe close and exits

@@ -72,6 +72,7 @@ expect record-repeats-around 2 'repeats does not go with --around' "$HTUNE" run 
 expect record-close 0 '6 of 6 runs \(pattern,random x budgets 25 x seeds 1-3\) replay on recorded rows only' \
   "$HTUNE" run "$REC" --problem matmul --backend synthetic --close-over "$tmp/r1s.gz" --strategies pattern,random --seeds 3 --budgets 25 --top 3 --out "$tmp/rc.gz"
 expect record-close-header 0 '^# sample_rows 200$' zcat "$tmp/rc.gz"
+expect record-close-no-temp-left 0 '' test ! -e "$tmp/rc.tmp.gz"
 cat >"$tmp/exact.lua" <<'LUA'
 local htune = require "htune"
 local p = htune.problem("matmul", {})
