@@ -157,9 +157,9 @@ local function run_one(o, path, png)
   if nearest and o.sample_nearest then nearest = "sample" end
   local be = open_backend(problem, path, nearest)
   local best_known = be.info.best_known_us
-  print(string.format("data: %s (%s, %d configs %s, device %s, commit %s), best known %.3f us, seeds %d..%d, misses %s",
-    label, problem.key or problem.name, be.info.rows, meta.how or "?", be.info.device, meta.commit or "?", best_known,
-    o.first_seed, o.first_seed + o.seeds - 1,
+  print(string.format("data: %s (%s, %d configs %s, device %s, commit %s), %d experiments (configs of one kernel and launch pool their readings), best known %.3f us, seeds %d..%d, misses %s",
+    label, problem.key or problem.name, be.info.rows, meta.how or "?", be.info.device, meta.commit or "?",
+    be.info.experiments or be.info.rows, best_known, o.first_seed, o.first_seed + o.seeds - 1,
     nearest == "sample" and "-> nearest config of the table's random sample (" .. meta.sample_rows .. " rows)"
     or nearest and "-> nearest recorded config" or "are failures"))
   local t0 = htune.sys.now_ms()

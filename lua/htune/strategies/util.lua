@@ -167,12 +167,14 @@ end
 -- table, from l2_grouping 8 the step to 4 is slower while 2 and 1 are 2% faster, so pattern and
 -- the surrogate stopped at 8 in 90 of 100 seeds); plus pairs of changes among the fields named
 -- prefix* (both strategies use prefix "block": the tile sizes, whose neighbours in one field
--- alone often cannot hold the same work per block).
-function M.moves(space, cfg, prefix)
+-- alone often cannot hold the same work per block). no_jumps leaves the choice jumps out.
+function M.moves(space, cfg, prefix, no_jumps)
   local out = {}
   local singles = space:neighbors(cfg)
   for _, n in ipairs(singles) do out[#out + 1] = n end
-  for _, n in ipairs(choice_jumps(space, cfg, singles)) do out[#out + 1] = n end
+  if not no_jumps then
+    for _, n in ipairs(choice_jumps(space, cfg, singles)) do out[#out + 1] = n end
+  end
   if not prefix or prefix == "" then return out end
   for _, n1 in ipairs(singles) do
     local f1 = differing_field(cfg, n1)
