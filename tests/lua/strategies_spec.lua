@@ -92,6 +92,22 @@ describe("strategies", function()
     assert.is_true(pairs_only > 0)
   end)
 
+  it("pattern's moves jump to every value of a choice of numbers, other fields one step; no_jumps leaves that out", function()
+    local S, util = htune.space, require "htune.strategies.util"
+    local sp = S.new { name = "mv", params = { { "g", S.choice { 1, 2, 4, 8, 16 } }, { "t", S.pow2(16, 256) },
+      { "mode", S.choice { "a", "b", "c" } } }, constraints = { { name = "no g=2", fn = function(c) return c.g ~= 2 end } } }
+    local cfg = { g = 8, t = 64, mode = "b" }
+    local function set(list)
+      local out = {}
+      for _, c in ipairs(list) do out[#out + 1] = string.format("g%d t%d %s", c.g, c.t, c.mode) end
+      table.sort(out)
+      return table.concat(out, " | ")
+    end
+    -- g: 4 and 16 (the neighbours), then 1 (2 is invalid); t: 32 and 128; mode: a and c
+    assert.are.equal("g1 t64 b | g16 t64 b | g4 t64 b | g8 t128 b | g8 t32 b | g8 t64 a | g8 t64 c", set(util.moves(sp, cfg)))
+    assert.are.equal("g16 t64 b | g4 t64 b | g8 t128 b | g8 t32 b | g8 t64 a | g8 t64 c", set(util.moves(sp, cfg, nil, true)))
+  end)
+
   it("loads a user strategy file", function()
     local climb = dofile(htune.sys.root .. "/examples/custom_strategy.lua")
     local res = tune(climb, 40, 1)

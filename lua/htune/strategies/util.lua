@@ -141,22 +141,22 @@ end
 -- A choice of numbers (matmul's num_warps, l2_grouping): every valid config with one of its
 -- values other than cfg's and the neighbours' (space:neighbors gives it one step up and down).
 local function choice_jumps(space, cfg, singles)
-  local near = {}
+  local near, out = {}, {}
   for _, n in ipairs(singles) do
     local f = differing_field(cfg, n)
     if f then near[f .. "=" .. tostring(n[f])] = true end
   end
-  local out = {}
+  local function with(name, v)
+    local n = {}
+    for k, x in pairs(cfg) do n[k] = x end
+    n[name] = v
+    return n
+  end
   for _, q in ipairs(space:params()) do
-    if q.kind == "choice" and math.type(q.values[1]) then
-      for _, v in ipairs(q.values) do
-        if v ~= cfg[q.name] and not near[q.name .. "=" .. tostring(v)] then
-          local n = {}
-          for k, x in pairs(cfg) do n[k] = x end
-          n[q.name] = v
-          if space:validate(n) == true then out[#out + 1] = n end
-        end
-      end
+    local numeric = q.kind == "choice" and math.type(q.values[1])
+    for _, v in ipairs(numeric and q.values or {}) do
+      local n = v ~= cfg[q.name] and not near[q.name .. "=" .. tostring(v)] and with(q.name, v)
+      if n and space:validate(n) == true then out[#out + 1] = n end
     end
   end
   return out
