@@ -104,8 +104,10 @@ local function driver_string(be)
 end
 
 local problem = o.problem == "toy" and require("htune.problems.toy").new() or htune.problem(o.problem, shape)
--- Cutoff off: every row needs its full latency, not "cannot beat the best so far".
-local be = assert(require("htune.backends." .. o.backend).open(problem, { cutoff = false }))
+-- Cutoff off: every row needs its full latency, not "cannot beat the best so far". Twins off:
+-- every row is its own reading (a twin would copy its lead's, and --repeats would time each
+-- config once for all passes); replay pools the readings of one experiment afterwards.
+local be = assert(require("htune.backends." .. o.backend).open(problem, { cutoff = false, twins = false }))
 -- Shuffle (seeded) so that a run cut short by --seconds is a uniform sample of the list.
 local shuffle = htune.rng(o.seed or 1)
 local function shuffled(cfgs)
