@@ -52,7 +52,8 @@ function P:finish(res)
   if self.quiet then return end
   local best = res.best and res.best.latency_us
   local text = self:line(res.evals, res.wall_s, best) ..
-      string.format("  in %.2f s, stopped: %s", res.wall_s, res.stopped_because)
+      string.format("  in %.2f s, stopped: %s", res.wall_s, res.stopped_because) ..
+      ((res.twins or 0) > 0 and string.format(" (%d evals were twins of measured configs: same kernel and launch)", res.twins) or "")
   if self.tty then self.out:write("\r\27[K") end
   self.out:write(text, "\n")
   if res.message then self.out:write("htune: ", res.message, "\n") end

@@ -428,8 +428,10 @@ local function summary(run, reason)
   t.driver_ms = math.max(0, wall_ms - t.strategy_ms - t.backend_wait_ms - t.backend_submit_ms - t.llm_wait_ms
     - (t.rebench_ms or 0))
   t.overhead_pct = wall_ms > 0 and 100 * (t.strategy_ms + t.driver_ms) / wall_ms or 0
+  local twins = 0 -- evals the backend answered from a measured config of the same experiment
+  for _, r in ipairs(run.trace) do if r.twin_of ~= nil then twins = twins + 1 end end
   return {
-    best = run.best or run.state.best, trace = run.trace, evals = run.state.evals, wall_s = wall_ms / 1000,
+    best = run.best or run.state.best, trace = run.trace, evals = run.state.evals, wall_s = wall_ms / 1000, twins = twins,
     stopped_because = reason, message = run.message, strategy = run.name, cancelled = run.cancelled or 0,
     backend = run.backend.info, time = t, history = run.state.history,
     report = run.strategy.report and run.strategy.report(run.state) or nil,

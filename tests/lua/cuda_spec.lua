@@ -256,6 +256,12 @@ describe("live backend on the fake driver", function()
     assert.are.equal(2, #submitted - n0)
     assert.are.equal(5, b:stats().evals)
     b:close()
+    -- a tune says how many of its evals were twins
+    local b2 = assert(live.open(p, { fake = true, compiler = counting, time_cap_ms = 5, baseline = false }))
+    local res = htune.tune { problem = p, strategy = "exhaustive", backend = b2, budget = { evals = 4 }, quiet = true, rebench_k = 0 }
+    b2:close()
+    assert.are.equal(4, res.evals)
+    assert.are.equal(1, res.twins)
   end)
 
   it("times the baseline at open and again at rebench, keeping the best", function()
