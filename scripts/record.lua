@@ -20,6 +20,8 @@ usage: htune run scripts/record.lua --problem matmul|softmax [options]
   --count N                  samples when the space has more than --all-max valid configs (20000)
   --all-max N                record every valid config up to this many (50000)
   --seconds S                stop submitting after S seconds; --grace G waits G more (30)
+  --checkpoint S             a plain sample writes what it has every S seconds (60)
+  --latency-ms N             with --backend synthetic: each eval takes N ms (a dry run's timing)
   --around FILE              measure one-step neighbours of FILE's fastest rows and merge
   --top K  --rounds R        with --around: rows per round (40) and rounds (2)
   --configs-from FILE        re-measure exactly FILE's configs (after a kernel change)
@@ -36,7 +38,7 @@ local htune = require "htune"
 local replay = require "htune.backends.replay"
 local problem_mod = require "htune.problem"
 
-local o = { problem = "matmul", backend = "live", count = 20000, all_max = 50000, batch = 64, grace = 30,
+local o = { problem = "matmul", backend = "live", count = 20000, all_max = 50000, batch = 64, grace = 30, checkpoint = 60,
             top = 40, rounds = 2, repeats = 1,
             strategies = "pattern,surrogate", budgets = "100", seeds = 50, first_seed = 1 }
 for i = 1, #arg, 2 do
@@ -107,7 +109,8 @@ local problem = o.problem == "toy" and require("htune.problems.toy").new() or ht
 -- Cutoff off: every row needs its full latency, not "cannot beat the best so far". Twins off:
 -- every row is its own reading (a twin would copy its lead's, and --repeats would time each
 -- config once for all passes); replay pools the readings of one experiment afterwards.
-local be = assert(require("htune.backends." .. o.backend).open(problem, { cutoff = false, twins = false }))
+local be = assert(require("htune.backends." .. o.backend).open(problem, { cutoff = false, twins = false,
+  latency_ms = o.backend == "synthetic" and tonumber(o.latency_ms) or nil }))
 -- Shuffle (seeded) so that a run cut short by --seconds is a uniform sample of the list.
 local shuffle = htune.rng(o.seed or 1)
 local function shuffled(cfgs)
@@ -127,6 +130,11 @@ local function progress(n, final)
     done_before + n, total, s, (done_before + n) / math.max(s, 1e-3), final and "\n" or ""))
 end
 
+-- A mode whose partial rows are a table of their own (a uniform sample cut short) sets this to
+-- function(rows) that writes them; measure() calls it every --checkpoint seconds, so that a run
+-- killed from outside (a device call's time limit) keeps what it measured.
+local checkpoint, last_checkpoint = nil, t0
+
 -- measure(cfgs) -> rows (results in completion order); stops submitting at the deadline.
 local function measure(cfgs)
   total = total + #cfgs
@@ -140,6 +148,10 @@ local function measure(cfgs)
     if not open and (be:pending() == 0 or htune.sys.now_ms() > deadline + 1000 * o.grace) then break end
     for _, r in ipairs(be:poll(100)) do rows[#rows + 1] = r end
     if htune.sys.now_ms() - last > 5000 then last = htune.sys.now_ms(); progress(#rows) end
+    if checkpoint and #rows > 0 and htune.sys.now_ms() - last_checkpoint >= 1000 * o.checkpoint then
+      last_checkpoint = htune.sys.now_ms()
+      checkpoint(rows)
+    end
   end
   progress(#rows, true)
   done_before = done_before + #rows
@@ -367,6 +379,10 @@ for _, k in ipairs { "seeds", "first_seed" } do
     os.exit(2)
   end
 end
+if type(o.checkpoint) ~= "number" or o.checkpoint < 0 then
+  io.stderr:write("record: --checkpoint must be a number of seconds >= 0, got '", tostring(o.checkpoint), "'\n")
+  os.exit(2)
+end
 if not tostring(o.budgets):match("^%d+[%d,]*$") then
   io.stderr:write("record: --budgets wants numbers like 50,100, got '", tostring(o.budgets), "'\n")
   os.exit(2)
@@ -407,6 +423,12 @@ else
   local cfgs
   cfgs, how = configs(problem.space)
   io.stderr:write(string.format("record: %s: %d configs (%s) on %s\n", problem.key or problem.name, #cfgs, how, be.info.device))
+  if repeats == 1 then
+    local base = how
+    checkpoint = function(part)
+      write_out(part, string.format("%s, %d of %d measured (checkpoint: the run had not finished)", base, #part, #cfgs))
+    end
+  end
   local npass
   rows, npass = measure_passes(shuffled(cfgs))
   if #rows < #cfgs then how = string.format("%s, %d of %d measured (--seconds %s)", how, #rows, #cfgs, o.seconds) end

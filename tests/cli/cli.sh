@@ -61,6 +61,12 @@ expect record-around-drift 0 '^# drift 1.0000 ' zcat "$tmp/r2.gz"
 expect record-configs-from 0 'wrote 200 rows' "$HTUNE" run "$REC" --problem matmul --backend synthetic --configs-from "$tmp/r1.gz" --out "$tmp/r4.gz"
 expect record-configs-from-same 0 '^same$' bash -c "diff <(zcat '$tmp/r1.gz' | grep -v '^#' | cut -f1 | sort) <(zcat '$tmp/r4.gz' | grep -v '^#' | cut -f1 | sort) && echo same"
 expect record-configs-from-how 0 '^# how sampled.*; all 200 re-measured' zcat "$tmp/r4.gz"
+# A run killed before its end keeps its last checkpoint: 200 synthetic evals of 20 ms, a
+# checkpoint every 0.3 s, stopped by SIGTERM after 2.5 s (about half way).
+timeout 2.5 "$HTUNE" run "$REC" --problem matmul --backend synthetic --count 200 --latency-ms 20 --checkpoint 0.3 --out "$tmp/ck.gz" >/dev/null 2>&1
+expect record-checkpoint-header 0 '^# how sampled, [0-9]+ of 200 measured \(checkpoint: the run had not finished\)$' zcat "$tmp/ck.gz"
+expect record-checkpoint-rows 0 '^([1-9]|[1-9][0-9]|1[0-9][0-9])$' sh -c "zcat '$tmp/ck.gz' | grep -vc '^#'"
+expect record-bad-checkpoint 2 "checkpoint must be a number of seconds >= 0, got 'x'" "$HTUNE" run "$REC" --problem matmul --backend synthetic --checkpoint x
 expect record-repeats 0 'pass 3 of 3' "$HTUNE" run "$REC" --problem matmul --backend synthetic --count 200 --repeats 3 --out "$tmp/r5.gz"
 expect record-repeats-how 0 '^# how sampled; median of 3 passes' zcat "$tmp/r5.gz"
 expect record-repeats-rows 0 '^200$' sh -c "zcat '$tmp/r5.gz' | grep -vc '^#'"
