@@ -30,7 +30,15 @@ local M = { name = "surrogate" }
 -- of numbers, pairs of changes among the pair_prefix fields, the tile sizes). The initial
 -- design (design=true) takes the default's moves without the choice jumps, which would fill it
 -- with l2_grouping and num_warps values before the model has seen anything else.
-local function moves(state, s, cfg, design) return util.moves(state.space, cfg, s.pair_prefix, design) end
+-- The step's moves of a config are asked for several times a batch (sticky centre, centres,
+-- candidates) and again in later batches: kept by hash, as they depend on the config alone.
+local function moves(state, s, cfg, design)
+  if design then return util.moves(state.space, cfg, s.pair_prefix, true) end
+  local h = state.space:hash(cfg)
+  local m = s.moves_of[h]
+  if not m then m = util.moves(state.space, cfg, s.pair_prefix); s.moves_of[h] = m end
+  return m
+end
 
 -- The initial design's size: `initial`, else 15% of the budget (8 to 30), with the "moves"
 -- design plus the default's moves but at most 40% of the budget (and never below the 15%).
@@ -49,7 +57,7 @@ function M.init(state)
     trees = o.trees or 16, top = o.top or 5, refit = o.refit or 4, kappa = o.kappa or 1,
     model = o.model or "regression", exploit = o.exploit or 0.95, centres = o.centres or 1,
     step = o.step or 30, pair_prefix = o.pair_prefix == nil and "block" or o.pair_prefix,
-    sticky = o.sticky ~= false, design = o.design or "moves", proposed = {}, n_proposed = 0,
+    sticky = o.sticky ~= false, design = o.design or "moves", proposed = {}, n_proposed = 0, moves_of = {},
   }
   local s = state.surrogate
   s.initial = initial_size(state, s, evals)
