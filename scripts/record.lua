@@ -78,16 +78,25 @@ local function configs(space)
   return out, "sampled"
 end
 
+-- The commit for the header, found once: $HTUNE_COMMIT, else the COMMIT file an exported tree
+-- carries, else git.
+local commit
 local function git_commit()
-  if os.getenv("HTUNE_COMMIT") then return os.getenv("HTUNE_COMMIT") end -- a tree exported without .git
-  local f = io.open(htune.sys.root .. "/COMMIT") -- or one whose export wrote its commit there
-  local c = f and f:read("l")
-  if f then f:close() end
-  if c and c:match("^%x+$") then return c end
-  local p = io.popen("git -C " .. htune.sys.root .. " rev-parse --short HEAD 2>/dev/null")
-  local c = p and p:read("l")
-  if p then p:close() end
-  return c or "unknown"
+  if commit then return commit end
+  commit = os.getenv("HTUNE_COMMIT") -- a tree exported without .git
+  if not commit then
+    local f = io.open(htune.sys.root .. "/COMMIT") -- or one whose export wrote its commit there
+    local c = f and f:read("l")
+    if f then f:close() end
+    if c and c:match("^%x+$") then commit = c end
+  end
+  if not commit then
+    local p = io.popen("git -C " .. htune.sys.root .. " rev-parse --short HEAD 2>/dev/null")
+    commit = p and p:read("l")
+    if p then p:close() end
+  end
+  commit = commit or "unknown"
+  return commit
 end
 
 local shape = {}
