@@ -1,7 +1,7 @@
 -- The CI version of scripts/eval-strategies: on a recorded table, pattern search must reach a
 -- higher mean fraction of the best-known latency than random at 100 evals over fixed seeds.
 -- The table is data/matmul-h200.replay.gz, the issue's recorded matmul data: made exact for
--- pattern's runs at 100 evals, seeds 1-50, by record --close-over (its header's `closed` line),
+-- pattern's runs at 100 evals, seeds 1-100, by record --close-over (its header's `closed` lines),
 -- so pattern here reads measured rows only; a config random draws that the table lacks is
 -- answered by its nearest row among the table's 20,921 uniform samples (sample_rows), since
 -- the rows near the optimum answer random configs too well (docs/strategy-quality.md).
