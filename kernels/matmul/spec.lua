@@ -139,6 +139,7 @@ return function(opts, env)
   return mm.problem({
     name = "matmul",
     source_files = { "../common/fp16.cuh", "../common/matmul_reference.cuh", "../common/tile_coords.cuh", "matmul.cu" },
+    minimal = true, -- no textures, runtime API or device launches: NVRTC -minimal (htune.problem)
     space = space,
     warp_layout = warp_layout, smem_bytes = smem_bytes, regs_estimate = regs_estimate,
     copies_per_thread = copies_per_thread,

@@ -92,6 +92,7 @@ return function(opts, env)
   local p = mm.problem({
     name = "matmul_wgmma",
     source_files = { "../common/fp16.cuh", "../common/matmul_reference.cuh", "../common/tile_coords.cuh", "matmul_wgmma.cu" },
+    minimal = true, -- no textures, runtime API or device launches: NVRTC -minimal (htune.problem)
     arch = "sm_90a",
     space = space,
     smem_bytes = smem_bytes, consumers = consumers, row_blocks = row_blocks,

@@ -46,6 +46,7 @@ return function(opts, env)
     name = "softmax", shape = { rows = rows, cols = cols }, dtype = "fp16",
     key_shape = string.format("%dx%d", rows, cols),
     source_files = { "../common/fp16.cuh", "softmax.cu" },
+    minimal = true, -- no textures, runtime API or device launches: NVRTC -minimal (htune.problem)
     space = space,
     items = items,
     describe = {

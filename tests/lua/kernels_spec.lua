@@ -79,6 +79,30 @@ describe("htune.problem", function()
     assert.is_false(ok)
     assert.matches("must be a table", err)
   end)
+
+  local test = HAVE_NVRTC and it or pending
+  test("gives a spec's config programs -minimal (minimal = true), which leaves the cubin as it is", function()
+    local _, major, minor = nvrtc.version()
+    local has = major > 12 or (major == 12 and minor >= 4)
+    for _, name in ipairs { "matmul", "matmul_wgmma", "softmax" } do
+      local p = htune.problem(name)
+      local opts = p.compile(p.space:default()).options or {}
+      assert.are.equal(has and "-minimal" or nil, opts[#opts], name)
+    end
+    local p = htune.problem("softmax", { rows = 4097, cols = 256 })
+    local ce = p.compile(p.space:default())
+    local plain = {}
+    for _, o in ipairs(ce.options) do if o ~= "-minimal" then plain[#plain + 1] = o end end
+    assert.are_not.equal(#plain, #ce.options)
+    cache_off()
+    local function cubin(options)
+      local r = nvrtc.compile { source = p.source, name = "softmax.cu", name_exprs = { ce.name_expr },
+                                options = options, defines = ce.defines, arch = "sm_90a" }
+      assert.is_true(r.ok, r.log)
+      return r.cubin
+    end
+    assert.are.equal(cubin(plain), cubin(ce.options))
+  end)
 end)
 
 describe("htune.problem source_files", function()
@@ -540,7 +564,7 @@ describe("matmul problem parts shared through htune.problems.matmul_common", fun
     assert.are.same(b.args(), b.reference.args())
     assert.are.same({ grid = { 9, 17, 1 }, block = { 16, 16, 1 }, smem = 0 }, a.reference.launch())
     assert.are.same(a.reference.launch(), b.reference.launch())
-    assert.are.same({ "-std=c++17" }, b.compile(b.space:default()).options)
+    assert.are.equal("-std=c++17", b.compile(b.space:default()).options[1])
   end)
 
   it("keeps the matmul space the recorded table was measured in", function()
