@@ -38,7 +38,7 @@ starts once more than half the seeds have one), band = best..worst seed.
   --help                       this text
 
 Environment: HTUNE = the htune binary (default build/htune); HTUNE_COMMIT = the commit to report
-when the tree has no .git (an exported copy on the GPU machine).
+(else the tree's COMMIT file, as an export for the GPU machine writes it, else git).
 
 An LLM endpoint is used instead of the mock when HTUNE_LLM_URL is set (with HTUNE_LLM_MODEL,
 HTUNE_LLM_KEY_ENV = the NAME of the variable holding the key, HTUNE_LLM_PROTOCOL).
@@ -117,12 +117,6 @@ local function sh(cmd)
   return s ~= "" and s or nil
 end
 
-local function commit()
-  if os.getenv("HTUNE_COMMIT") then return os.getenv("HTUNE_COMMIT") end -- a tree exported without .git
-  local c = sh("git -C '" .. sys.root .. "' rev-parse --short HEAD") or "unknown"
-  if sh("git -C '" .. sys.root .. "' status --porcelain --untracked-files=no | head -1") then c = c .. " (uncommitted changes in the tree)" end
-  return c
-end
 
 local function slug(s) return (s:lower():gsub("[^%w]+", "-"):gsub("^%-+", ""):gsub("%-+$", "")) end
 
@@ -577,7 +571,7 @@ local function setup(o)
   local live = g ~= nil
   settings(o, live)
   local ctx = { o = o, live = live, docs = o.docs, skipped = {}, done = {}, by_key = {}, endpoint = llm_endpoint(),
-                date = os.date("!%Y-%m-%d %H:%M UTC"), commit = commit(),
+                date = os.date("!%Y-%m-%d %H:%M UTC"), commit = htune.commit(),
                 command = os.getenv("HTUNE_COMPARE_CMD") or ("htune run scripts/compare.lua " .. table.concat(arg, " ")) }
   ctx.strategies = pick(STRATEGIES, o.strategies, "strategies")
   ctx.workloads = pick(WORKLOADS, o.workloads or (o.quick and table.concat(QUICK_WORKLOADS, ",")), "workloads")

@@ -78,26 +78,6 @@ local function configs(space)
   return out, "sampled"
 end
 
--- The commit for the header, found once: $HTUNE_COMMIT, else the COMMIT file an exported tree
--- carries, else git.
-local commit
-local function git_commit()
-  if commit then return commit end
-  commit = os.getenv("HTUNE_COMMIT") -- a tree exported without .git
-  if not commit then
-    local f = io.open(htune.sys.root .. "/COMMIT") -- or one whose export wrote its commit there
-    local c = f and f:read("l")
-    if f then f:close() end
-    if c and c:match("^%x+$") then commit = c end
-  end
-  if not commit then
-    local p = io.popen("git -C " .. htune.sys.root .. " rev-parse --short HEAD 2>/dev/null")
-    commit = p and p:read("l")
-    if p then p:close() end
-  end
-  commit = commit or "unknown"
-  return commit
-end
 
 local shape = {}
 for _, k in ipairs { "M", "N", "K", "rows", "cols" } do shape[k] = tonumber(o[k]) end
@@ -199,7 +179,7 @@ local function write_out(rows, how, extra)
   htune.sys.mkdirs(out:match("(.*)/") or ".")
   local tmp = out:gsub("%.gz$", "") .. ".tmp" .. (out:match("%.gz$") and ".gz" or "")
   assert(replay.write(tmp, problem, rows, {
-    device = be.info.device, driver = driver_string(be), commit = o.commit or git_commit(), how = how,
+    device = be.info.device, driver = driver_string(be), commit = o.commit or htune.commit(), how = how,
     created = os.date("!%Y-%m-%dT%H:%M:%SZ"), seconds = string.format("%.0f", (htune.sys.now_ms() - t0) / 1000),
     baseline_us = be.info.baseline_us, baseline_name = be.info.baseline_name, drift = extra and extra.drift,
     sample_rows = extra and extra.sample_rows, closed = extra and extra.closed,
@@ -271,7 +251,7 @@ local function around(path)
     if deadline and htune.sys.now_ms() >= deadline then break end
   end
   local how = string.format("%s; plus %d one-step neighbours of the %d fastest rows (%d rounds, commit %s)",
-    meta.how or "?", added, o.top, o.rounds, o.commit or git_commit())
+    meta.how or "?", added, o.top, o.rounds, o.commit or htune.commit())
   return old, how, { drift = drift, sample_rows = meta.sample_rows }
 end
 
@@ -324,7 +304,7 @@ local function close_over(path)
     local closed = string.format("%d of %d runs (%s x budgets %s x seeds %d-%d) replay on recorded rows only, after %d rounds%s",
       #runs - #open_runs, #runs, o.strategies, o.budgets, o.first_seed, o.first_seed + o.seeds - 1, rounds, note)
     local how = string.format("%s; plus %d configs the strategies visit (commit %s): %s", meta.how or "?", added,
-      o.commit or git_commit(), closed)
+      o.commit or htune.commit(), closed)
     return how, { drift = drift, sample_rows = meta.sample_rows, closed = closed }
   end
   while #open_runs > 0 and not (deadline and htune.sys.now_ms() >= deadline) do
@@ -426,7 +406,7 @@ elseif o.configs_from then
   local npass
   rows, npass = measure_passes(shuffled(cfgs))
   -- Kept first: readers (eval-strategies) tell a sampled table by how's first word.
-  how = string.format("%s; all %d re-measured (commit %s)%s", meta.how or "?", #rows, o.commit or git_commit(), passes_note(npass))
+  how = string.format("%s; all %d re-measured (commit %s)%s", meta.how or "?", #rows, o.commit or htune.commit(), passes_note(npass))
   if #rows < #cfgs then how = how .. string.format(" (%d of %d re-measured, --seconds %s)", #rows, #cfgs, o.seconds) end
 else
   local cfgs

@@ -108,5 +108,14 @@ expect device-check-bad-arg 2 "unknown argument '--bogus'" "$DC" --bogus
 expect device-check-no-gpu 3 'no GPU here' env PATH="$tmp/nogpu:$PATH" HTUNE="$HTUNE" "$DC" --out "$tmp/dc"
 expect device-check-no-gpu-no-logs 0 '' test ! -e "$tmp/dc"
 
+# htune.commit (record's headers, compare's tables): $HTUNE_COMMIT, else an exported tree's
+# COMMIT file, else git. An export holds lua/ and COMMIT, no .git; HTUNE_ROOT points at it.
+printf 'print(require("htune").commit())\n' >"$tmp/commit.lua"
+mkdir -p "$tmp/export" && cp -r "$(dirname "$0")/../../lua" "$tmp/export/" && echo 0a1b2c3 >"$tmp/export/COMMIT"
+expect commit-env 0 '^feed42$' env HTUNE_COMMIT=feed42 "$HTUNE" run "$tmp/commit.lua"
+expect commit-file 0 '^0a1b2c3$' env -u HTUNE_COMMIT HTUNE_ROOT="$tmp/export" "$HTUNE" run "$tmp/commit.lua"
+rm "$tmp/export/COMMIT"
+expect commit-unknown 0 '^unknown$' env -u HTUNE_COMMIT HTUNE_ROOT="$tmp/export" "$HTUNE" run "$tmp/commit.lua"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
