@@ -32,6 +32,7 @@ struct bench_opts {
     double clock_min_frac;  /* a round read below this x the highest SM clock seen is throttled; default 0.90 */
     double clock_max_discard; /* share of samples that may be discarded (past 2 rounds); default 0.5 */
     double clock_every_ms;  /* least time between timed clock reads; default 50, < 0: every round */
+    int gate_off;           /* 1: no gate (Lua gate=false): the GPU starts a round as it is enqueued */
 };
 
 struct bench_result {
@@ -55,6 +56,8 @@ struct bench_result {
     double clock_read_us;   /* host time spent in the readings (the check's cost) */
     uint64_t clock_reasons; /* OR of the non-benign clock event reasons seen (NVML_REASON_*) */
     char clock_note[240];   /* why there was no check, or what was discarded or kept; "" when steady */
+    int gated;              /* rounds (and warm-up steps) run behind the gate: all enqueued first */
+    int gate_timeouts;      /* of them, rounds whose gate opened on its timeout, not on the host */
 };
 
 struct bench;

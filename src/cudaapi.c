@@ -54,6 +54,7 @@ static const struct entry entries[] = {
     E(get_error_name, "cuGetErrorName", 6000, 0, "cuGetErrorName"),
     E(get_error_string, "cuGetErrorString", 6000, 0, "cuGetErrorString"),
     OPT(tensor_map_encode_tiled, "cuTensorMapEncodeTiled", 12000, "cuTensorMapEncodeTiled"),
+    OPT(launch_host_func, "cuLaunchHostFunc", 10000, "cuLaunchHostFunc"),
 };
 #undef E
 #undef OPT

@@ -45,6 +45,7 @@ struct cuda_api {
     PFN_cuGetErrorName_v6000 get_error_name;
     PFN_cuGetErrorString_v6000 get_error_string;
     PFN_cuTensorMapEncodeTiled_v12000 tensor_map_encode_tiled;   /* optional: NULL on drivers before 12.0 */
+    PFN_cuLaunchHostFunc_v10000 launch_host_func;   /* optional: NULL leaves bench.c's rounds ungated */
 };
 
 /* Opens libcuda.so.1 (or $HTUNE_LIBCUDA) and fills every entry (an optional one the driver
@@ -63,4 +64,6 @@ const char *cuda_api_error(const struct cuda_api *api, CUresult r, char *buf, si
  * encode return CUDA_ERROR_INVALID_VALUE; $HTUNE_FAKE_TMAP_LOG=path appends a line per encode
  * and, on the first launch of each loaded fake_tmap kernel, one per map it received. */
 void cuda_api_fake(struct cuda_api *api);
+/* Host functions the fake has run (tests of bench.c's gate). */
+int cuda_fake_host_fns(void);
 #endif

@@ -18,11 +18,29 @@ struct fake_module { struct fake_fn fns[16]; int n; };   /* functions live with 
 struct fake_event { double t_us; };
 
 static struct fake_state {
-    double clock_us;
+    double clock_us;      /* the GPU's timeline: when its last queued work ends */
+    double host_us;       /* the host's: each launch costs it launch_us ($HTUNE_FAKE_LAUNCH_US, 0) */
+    double launch_us;
     uint64_t rng;
     CUresult sticky;      /* set by fault/trap kernels, returned by every later call */
     int hang;             /* set by the hang kernel: the next synchronize never returns */
+    /* A host function (cuLaunchHostFunc) holds the stream: work queued behind it adds up in
+     * held_us, events note their offset in it, and the next synchronize runs it and places
+     * the held work at max(GPU timeline, host time then): back to back. */
+    CUhostFn held_fn;
+    void *held_data;
+    double held_us;
+    int nheld;
+    struct fake_event *held_ev[160];
+    int host_fns;         /* host functions run (for tests) */
 } fk;
+
+/* us of GPU work enqueued by the host now: it starts when both the GPU and the host are there. */
+static void fake_work(double us) {
+    if (fk.held_fn) { fk.held_us += us; return; }
+    if (fk.clock_us < fk.host_us) fk.clock_us = fk.host_us;
+    fk.clock_us += us;
+}
 
 static double fake_noise(void) {
     fk.rng = dev_splitmix(fk.rng);
@@ -30,7 +48,13 @@ static double fake_noise(void) {
     return (u - 0.5) * 0.01;   /* +-0.5% */
 }
 
-static CUresult f_init(unsigned flags) { memset(&fk, 0, sizeof fk); fk.rng = 42; return CUDA_SUCCESS; }
+static CUresult f_init(unsigned flags) {
+    memset(&fk, 0, sizeof fk);
+    fk.rng = 42;
+    const char *lu = getenv("HTUNE_FAKE_LAUNCH_US");
+    fk.launch_us = lu ? atof(lu) : 0;
+    return CUDA_SUCCESS;
+}
 static CUresult f_driver_version(int *v) { *v = 13000; return CUDA_SUCCESS; }
 static CUresult f_count(int *n) { *n = 1; return CUDA_SUCCESS; }
 static CUresult f_get(CUdevice *d, int i) { if (i != 0) return CUDA_ERROR_INVALID_DEVICE; *d = 0; return CUDA_SUCCESS; }
@@ -221,7 +245,8 @@ static CUresult f_launch(CUfunction f, unsigned gx, unsigned gy, unsigned gz, un
     else if (strcmp(fn->kind, "fault") == 0) fk.sticky = CUDA_ERROR_ILLEGAL_ADDRESS;
     else if (strcmp(fn->kind, "trap") == 0) fk.sticky = CUDA_ERROR_LAUNCH_FAILED;
     else if (strcmp(fn->kind, "hang") == 0) fk.hang = 1;
-    fk.clock_us += fn->us * (1.0 + fake_noise());
+    fk.host_us += fk.launch_us;
+    fake_work(fn->us * (1.0 + fake_noise()));
     return CUDA_SUCCESS;
 }
 
@@ -237,12 +262,12 @@ static CUresult f_htod(CUdeviceptr d, const void *h, size_t n) { memcpy((void *)
 static CUresult f_dtoh(void *h, CUdeviceptr d, size_t n) { memcpy(h, (void *)(uintptr_t)d, n); return fk.sticky; }
 static CUresult f_dtod(CUdeviceptr d, CUdeviceptr s, size_t n, CUstream st) {
     memcpy((void *)(uintptr_t)d, (void *)(uintptr_t)s, n);
-    fk.clock_us += 1.0 + 2.0 * (double)n / 3e6;   /* launch latency + read and write at 3 TB/s */
+    fake_work(1.0 + 2.0 * (double)n / 3e6);   /* launch latency + read and write at 3 TB/s */
     return fk.sticky;
 }
 static CUresult f_memset8(CUdeviceptr d, unsigned char v, size_t n, CUstream s) {
     memset((void *)(uintptr_t)d, v, n);
-    fk.clock_us += (double)n / 3e6;   /* 3 TB/s */
+    fake_work((double)n / 3e6);   /* 3 TB/s */
     return fk.sticky;
 }
 static CUresult f_memset32(CUdeviceptr d, unsigned v, size_t n, CUstream s) {
@@ -252,13 +277,46 @@ static CUresult f_memset32(CUdeviceptr d, unsigned v, size_t n, CUstream s) {
 static CUresult f_stream_create(CUstream *s, unsigned flags) { *s = (CUstream)malloc(1); return fk.sticky; }
 static CUresult f_stream_destroy(CUstream s) { free(s); return CUDA_SUCCESS; }
 static CUresult f_sync(void) {
+    if (fk.held_fn) {   /* run the host function, then the work held behind it */
+        CUhostFn fn = fk.held_fn;
+        fk.held_fn = NULL;
+        fn(fk.held_data);
+        fk.host_fns++;
+        double base = fk.clock_us > fk.host_us ? fk.clock_us : fk.host_us;
+        for (int i = 0; i < fk.nheld; i++) fk.held_ev[i]->t_us += base;
+        fk.clock_us = base + fk.held_us;
+        fk.nheld = 0;
+        fk.held_us = 0;
+    }
     while (fk.hang) pause();   /* a hung kernel: only the watchdog's SIGKILL ends this */
+    if (fk.host_us < fk.clock_us) fk.host_us = fk.clock_us;   /* the host waited for the GPU */
     return fk.sticky;
 }
+/* One host function at a time holds the stream (bench.c's gate); a second before a
+ * synchronize is refused, as the fake could not order them. */
+static CUresult f_host_func(CUstream s, CUhostFn fn, void *data) {
+    if (fk.sticky) return fk.sticky;
+    if (fk.held_fn) return CUDA_ERROR_NOT_SUPPORTED;
+    fk.held_fn = fn;
+    fk.held_data = data;
+    return CUDA_SUCCESS;
+}
+int cuda_fake_host_fns(void) { return fk.host_fns; }
 static CUresult f_stream_sync(CUstream s) { return f_sync(); }
 static CUresult f_event_create(CUevent *e, unsigned flags) { *e = (CUevent)calloc(1, sizeof(struct fake_event)); return CUDA_SUCCESS; }
 static CUresult f_event_destroy(CUevent e) { free(e); return CUDA_SUCCESS; }
-static CUresult f_event_record(CUevent e, CUstream s) { ((struct fake_event *)e)->t_us = fk.clock_us; return fk.sticky; }
+static CUresult f_event_record(CUevent e, CUstream s) {
+    struct fake_event *ev = (struct fake_event *)e;
+    if (fk.held_fn) {   /* an offset into the held work until the host function runs */
+        if (fk.nheld == (int)(sizeof fk.held_ev / sizeof fk.held_ev[0])) return CUDA_ERROR_NOT_SUPPORTED;
+        ev->t_us = fk.held_us;
+        fk.held_ev[fk.nheld++] = ev;
+        return fk.sticky;
+    }
+    fake_work(0);
+    ev->t_us = fk.clock_us;
+    return fk.sticky;
+}
 static CUresult f_event_sync(CUevent e) { return f_sync(); }
 static CUresult f_elapsed(float *ms, CUevent a, CUevent b) {
     *ms = (float)((((struct fake_event *)b)->t_us - ((struct fake_event *)a)->t_us) / 1000.0);
@@ -294,6 +352,7 @@ void cuda_api_fake(struct cuda_api *api) {
     api->event_record = f_event_record; api->event_synchronize = f_event_sync;
     api->event_elapsed_time = f_elapsed;
     api->get_error_name = f_err_name; api->get_error_string = f_err_string;
+    api->launch_host_func = f_host_func;
     const char *tmap = getenv("HTUNE_FAKE_TMAP");
     api->tensor_map_encode_tiled = tmap && strcmp(tmap, "absent") == 0 ? NULL : f_tmap_encode;
 }

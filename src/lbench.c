@@ -155,6 +155,7 @@ static void get_opts(lua_State *L, int t, struct bench_opts *o) {
         o->clock_min_frac = opt_num(L, i, "clock_min_frac", 0);
         o->clock_max_discard = opt_num(L, i, "clock_max_discard", 0);
         o->clock_every_ms = opt_num(L, i, "clock_every_ms", 0);
+        o->gate_off = !opt_num(L, i, "gate", 1);
         if (o->clock_min_frac < 0 || o->clock_min_frac > 1) luaL_error(L, "opts.clock_min_frac: %f is not in (0, 1]", o->clock_min_frac);
         if (o->clock_max_discard < 0 || o->clock_max_discard > 1) luaL_error(L, "opts.clock_max_discard: %f is not in (0, 1]", o->clock_max_discard);
     }
@@ -279,6 +280,7 @@ static void push_clock(lua_State *L, const struct bench_result *b) {
     set_num(L, "clock_min_mhz", b->clock_min_mhz); set_num(L, "clock_max_mhz", b->clock_max_mhz);
     set_num(L, "clock_ref_mhz", b->clock_ref_mhz); set_num(L, "clock_rated_mhz", b->clock_rated_mhz);
     set_int(L, "clock_reads", b->clock_reads); set_num(L, "clock_read_us", b->clock_read_us);
+    set_int(L, "gated", b->gated); set_int(L, "gate_timeouts", b->gate_timeouts);
     lua_pushstring(L, nvml_reason_names(b->clock_reasons, names, sizeof names));
     lua_setfield(L, -2, "clock_reasons");
     if (b->clock_note[0]) { lua_pushstring(L, b->clock_note); lua_setfield(L, -2, "clock_note"); }

@@ -179,7 +179,7 @@ static int check_args(const struct wp_kernel *k, const char *what, const struct 
 static void put_opts(struct wbuf *b, const struct bench_opts *o) {
     double v[] = { o->target_rse, o->min_reps, o->max_reps, o->time_cap_ms, o->warmup_ms, o->l2_flush,
                    o->batch, o->batch_below_us, o->best_us, o->cutoff_margin, o->trim_k,
-                   o->clock_off, o->clock_min_frac, o->clock_max_discard, o->clock_every_ms };
+                   o->clock_off, o->clock_min_frac, o->clock_max_discard, o->clock_every_ms, o->gate_off };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) put_f64(b, v[i]);
 }
 static void get_opts(struct rbuf *r, struct bench_opts *o) {
@@ -188,7 +188,7 @@ static void get_opts(struct rbuf *r, struct bench_opts *o) {
     o->batch = (int)get_f64(r); o->batch_below_us = get_f64(r); o->best_us = get_f64(r);
     o->cutoff_margin = get_f64(r); o->trim_k = get_f64(r);
     o->clock_off = (int)get_f64(r); o->clock_min_frac = get_f64(r); o->clock_max_discard = get_f64(r);
-    o->clock_every_ms = get_f64(r);
+    o->clock_every_ms = get_f64(r); o->gate_off = (int)get_f64(r);
 }
 
 void wp_put_setup(struct wbuf *b, const struct wp_setup *s) {
