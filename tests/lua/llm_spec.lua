@@ -252,6 +252,23 @@ describe("llm and hybrid strategies", function()
     assert.is_true(fresh_reserve > 0, "every first convergence measured the no-feedback initial reply")
   end)
 
+  it("hybrid probe=1 measures one reserve config per converged climb, the whole batch without it", function()
+    local probe_evals, runs = 0, { probe = 0, batch = 0 }
+    for seed = 1, 3 do
+      for _, mode in ipairs { "probe", "batch" } do
+        local res, _, st = against_pattern(seed, mode == "probe" and { probe = 1 } or nil)
+        local measured = st.hybrid.llm_measured
+        for k = 2, #res.trace do -- two LLM configs in a row: more than one from one reserve
+          if measured[res.trace[k].hash] and measured[res.trace[k - 1].hash] then runs[mode] = runs[mode] + 1 end
+        end
+        if mode == "probe" then probe_evals = probe_evals + res.report.llm_evals end
+      end
+    end
+    assert.is_true(probe_evals > 0, "probe=1 measured no LLM config in three seeds")
+    assert.are.equal(0, runs.probe)
+    assert.is_true(runs.batch > 0, "the default measured no two reserve configs in a row")
+  end)
+
   it("hybrid's prompts show the run's fastest config, however long ago it was measured", function()
     local problem = require("htune.problems.toy").new()
     local rng, history, seen = htune.rng(4), {}, {}

@@ -10,6 +10,9 @@
 -- where a climb has ended. own_population=false lets the LLM's initial reply be the population
 -- (random configs make it up where the reply fell short; initial_first=true measures it as it
 -- arrives, one that beats the best restarting the climb when it stops, or at once with preempt).
+-- probe=k: a converged climb measures at most k configs of the reserve before its restart (each
+-- one delays pattern's next find by an eval; the whole reserve still stands where no start
+-- point is left).
 local llm = require "htune.strategies.llm"
 local pattern = require "htune.strategies.pattern"
 local util = require "htune.strategies.util"
@@ -23,7 +26,7 @@ function M.init(state)
     llm = llm.new_data(state, o), since_improve = 0, best_us = math.huge, consults = 0, llm_pending = {}, llm_measured = {},
     initial = o.initial_population or math.max(5, math.min(30, math.floor(evals * 0.1))),
     stall_evals = o.stall_evals or math.max(12, 2 * #state.space:params()),
-    preempt = o.preempt == true, reserve_first = o.reserve_first ~= false,
+    preempt = o.preempt == true, reserve_first = o.reserve_first ~= false, probe = o.probe,
   }
   h.llm.batch = o.batch or h.initial
   state.hybrid = h
@@ -160,7 +163,9 @@ local function fill(state, h, n, out, hashes, again)
   local need_reserve = stop and h.topped_up and not has_candidate(state)
   -- reserve_first: a converged climb measures the reserve before restarting from a population
   -- member, so the restart can start from an LLM config
-  if h.reserve_first and stop and converged(state) and (#d.ready > 0 or next(h.llm_pending) ~= nil) then
+  if not stop then h.probes = 0 end
+  if h.reserve_first and stop and converged(state) and (#d.ready > 0 or next(h.llm_pending) ~= nil)
+     and (h.probe == nil or (h.probes or 0) < h.probe or next(h.llm_pending) ~= nil) then
     need_reserve = true
   end
   -- a stall consult refreshes a full reserve too (trim_reserve keeps the newest batch): replies
@@ -171,7 +176,11 @@ local function fill(state, h, n, out, hashes, again)
   trim_reserve(h)
   local more
   if need_reserve then
-    take(state, h, n - #out, out, hashes)
+    local k = n - #out
+    if h.probe and not (stop and h.topped_up and not has_candidate(state)) then k = math.min(k, math.max(0, h.probe - (h.probes or 0))) end
+    local before = #out
+    take(state, h, k, out, hashes)
+    h.probes = (h.probes or 0) + (#out - before)
     -- The restart waits for the reserve's results.
     more = (#out == 0 and next(h.llm_pending) == nil) and restart_converged(state, h, n) or {}
   elseif stop then
