@@ -9,7 +9,7 @@ local function gpu()
 end
 
 local problem, backend, say
-local data = htune.sys.root .. "/data/matmul.replay.gz"
+local data = htune.sys.root .. "/data/matmul-h200.replay.gz"
 local dev = gpu()
 if dev then
   -- Hopper (sm_90) gets the wgmma + TMA template (cuBLAS-class); other GPUs the mma.sync one.

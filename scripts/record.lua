@@ -182,6 +182,7 @@ local function write_out(rows, how, extra)
     device = be.info.device, driver = driver_string(be), commit = o.commit or htune.commit(), how = how,
     created = os.date("!%Y-%m-%dT%H:%M:%SZ"), seconds = string.format("%.0f", (htune.sys.now_ms() - t0) / 1000),
     baseline_us = be.info.baseline_us, baseline_name = be.info.baseline_name, drift = extra and extra.drift,
+    baseline_timing = be.info.baseline_us and be.info.backend == "live" and "gated" or nil,
     sample_rows = extra and extra.sample_rows, closed = extra and extra.closed,
   }))
   local ok, err = os.rename(tmp, out)

@@ -108,6 +108,11 @@ expect device-check-bad-arg 2 "unknown argument '--bogus'" "$DC" --bogus
 expect device-check-no-gpu 3 'no GPU here' env PATH="$tmp/nogpu:$PATH" HTUNE="$HTUNE" "$DC" --out "$tmp/dc"
 expect device-check-no-gpu-no-logs 0 '' test ! -e "$tmp/dc"
 
+# make run's example without a GPU (HTUNE_LIBCUDA names no library): the H200 table, the
+# gated cuBLAS time from its header.
+expect quickstart-replay 0 'no GPU: replaying recorded NVIDIA H200 data.*cublas 6\.25 us: [0-9]+% of its speed' \
+    bash -c "HTUNE_LIBCUDA=/nonexistent/libcuda.so.1 '$HTUNE' run examples/quickstart.lua | tr '\n' ' '"
+
 # htune.commit (record's headers, compare's tables): $HTUNE_COMMIT, else an exported tree's
 # COMMIT file, else git. An export holds lua/ and COMMIT, no .git; HTUNE_ROOT points at it.
 printf 'print(require("htune").commit())\n' >"$tmp/commit.lua"

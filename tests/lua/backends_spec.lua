@@ -76,6 +76,19 @@ describe("replay backend", function()
     end)
   end
 
+  it("gives a table's baseline only when it was timed gated; an older one stays as baseline_ungated_us", function()
+    local path = dir .. "/bl.replay"
+    assert(replay.write(path, p, rows, { baseline_us = 5, baseline_name = "vendor" }))
+    local be = assert(replay.open(p, { path = path }))
+    assert.are.equal(5, be.info.baseline_ungated_us)
+    assert.are_not.equal(5, be.info.baseline_us) -- the problem's own (toy: its default config), not the table's
+    assert.are.equal(p.baseline_us, be.info.baseline_us)
+    assert(replay.write(path, p, rows, { baseline_us = 5, baseline_name = "vendor", baseline_timing = "gated" }))
+    be = assert(replay.open(p, { path = path }))
+    assert.are.equal(5, be.info.baseline_us)
+    assert.is_nil(be.info.baseline_ungated_us)
+  end)
+
   it("reports a config not in the table as a miss, or its nearest neighbour when allowed", function()
     local path = dir .. "/toy.replay"
     local have = {}
