@@ -72,11 +72,13 @@ static int gate_close(struct bench *b, const struct bench_opts *o) {
     return b->api->launch_host_func(b->stream, gate_wait, &b->gate) == CUDA_SUCCESS;
 }
 
-/* Opens it once the host has enqueued what it holds (also after an error: the stream drains). */
-static void gate_open(struct bench *b, int gated, struct bench_result *out) {
+/* Opens it once the host has enqueued what it holds. After an enqueue error (r) it waits for
+ * the stream, so the host function has run before the caller may free the bench. */
+static void gate_open(struct bench *b, int gated, int r, struct bench_result *out) {
     if (!gated) return;
     gate_set(&b->gate, 1);
     out->gated++;
+    if (r) b->api->stream_synchronize(b->stream);
 }
 
 /* After the synchronize: whether the gate had opened on its timeout. */
@@ -198,7 +200,7 @@ static int warm_up(struct bench *b, bench_launch_fn launch, void *ctx, const str
                    struct bench_result *out) {
     int gated = gate_close(b, o);   /* the launch's host cost stays out of the events */
     int r = enqueue_sample(b, launch, ctx, 1, 0, b->ev[0], b->ev[1]);
-    gate_open(b, gated, out);
+    gate_open(b, gated, r, out);
     if (!r) r = b->api->event_synchronize(b->ev[1]);
     gate_check(b, gated, out);
     if (!r) r = elapsed_us(b, b->ev[0], b->ev[1], est_us);
@@ -208,7 +210,7 @@ static int warm_up(struct bench *b, bench_launch_fn launch, void *ctx, const str
     gated = gate_close(b, o);   /* so the estimate, and the batch chosen from it, is the GPU's */
     if (gated && n > GATE_LAUNCHES) n = GATE_LAUNCHES;
     r = enqueue_sample(b, launch, ctx, n, 0, b->ev[0], b->ev[1]);
-    gate_open(b, gated, out);
+    gate_open(b, gated, r, out);
     if (!r) clock_read(b, o, out, 1);   /* while the GPU runs the warm-up: the clock under load */
     if (!r) r = b->api->event_synchronize(b->ev[1]);
     gate_check(b, gated, out);
@@ -235,7 +237,7 @@ static int run_round(struct bench *b, bench_launch_fn launch, void *ctx, const s
     int r = 0, throttled = 0;
     int gated = gate_close(b, o);
     for (int i = 0; i < nround && !r; i++) r = enqueue_sample(b, launch, ctx, k, o->l2_flush, b->ev[2 * i], b->ev[2 * i + 1]);
-    gate_open(b, gated, out);
+    gate_open(b, gated, r, out);
     if (!r && util_now_ms() - b->last_read_ms >= o->clock_every_ms) throttled = clock_read(b, o, out, 1);
     if (!r) r = b->api->event_synchronize(b->ev[2 * nround - 1]);
     gate_check(b, gated, out);

@@ -80,7 +80,10 @@ static void test_fault_surfaces_as_error(void) {
     struct kern k = kernel("fake_fault");
     struct bench_opts o = { 0 };
     struct bench_result r;
+    int fns = cuda_fake_host_fns();
     CHECK_EQ_INT(bench_run(b, launch, &k, &o, &r), CUDA_ERROR_ILLEGAL_ADDRESS);
+    /* the gate's host function has run before bench_run returns, so bench_free may follow */
+    CHECK_EQ_INT(cuda_fake_host_fns() - fns, 1);
     bench_free(b);
     api.init(0);   /* the fake's sticky error clears on re-init, as a new process would */
 }
