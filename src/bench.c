@@ -15,8 +15,8 @@
 /* The gate: a host function (cuLaunchHostFunc) at the head of each round holds the stream until
  * the host has enqueued the whole round, so the GPU runs its launches back to back. Without it
  * a launch whose host cost exceeds the kernel's time starves the GPU and the sample measures
- * the host: cuBLAS at 1024^3 (about 8 us) read 7.97-11.99 us on the H200 while 16 compile
- * threads loaded its CPU (calls 24-26). A gated round holds at most GATE_LAUNCHES launches
+ * the host: cuBLAS at 1024^3 read 8.51-12.29 us ungated on the H200, idle or with 16 compile
+ * threads busy, and 6.23-6.28 us gated (scripts/bench-gate.lua, call 27). A gated round holds at most GATE_LAUNCHES launches
  * (the driver's launch queue must take them all without blocking), and the gate opens by itself
  * after GATE_TIMEOUT_MS should the host ever stall on a full queue. */
 #define GATE_LAUNCHES 512
