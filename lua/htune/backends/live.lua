@@ -161,11 +161,11 @@ function B:_baseline(spec)
   self.info.baseline_name = spec.name
   self.info.baseline_status = r.status
   self.info.baseline_message = r.message
-  -- Timed at open the GPU may still be clocking up from idle. (The 7.75-13.64 us that one cuBLAS
-  -- 1024^3 call read across H100 runs was likely the host's launch rate, before bench.c gated
-  -- its rounds: on the H200 it read 8.51-12.29 us ungated and 6.23-6.28 gated, call 27.) retime_baseline() times it again once
-  -- the GPU has been busy; the vendor keeps its best (median) of the timings, all listed in
-  -- baseline_times_us.
+  -- Timed at open the GPU may still be clocking up from idle. (The 7.75-13.64 us that one
+  -- cuBLAS 1024^3 call read across H100 runs was likely the host's launch rate, before bench.c
+  -- gated its rounds: on the H200 it read 8.51-12.29 us ungated and 6.23-6.28 gated, call 27.)
+  -- retime_baseline() times it again once the GPU has been busy; the vendor keeps its best
+  -- (median) of the timings, all listed in baseline_times_us.
   self.info.baseline_times_us = self.info.baseline_times_us or {}
   if us then self.info.baseline_times_us[#self.info.baseline_times_us + 1] = us end
   if us and (not self.info.baseline_us or us < self.info.baseline_us) then self.info.baseline_us = us end
