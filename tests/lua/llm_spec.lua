@@ -153,7 +153,7 @@ end)
 
 describe("llm and hybrid strategies", function()
   local m
-  setup(function() m = assert(mock_mod.start { latency_ms = 150, idle_exit_s = 5, lifetime_s = 60, fault_rate = 0.15 }) end)
+  setup(function() m = assert(mock_mod.start { latency_ms = 150, idle_exit_s = 30, lifetime_s = 240, fault_rate = 0.15 }) end)
   teardown(function() if m then m:stop() end end)
 
   local function run(strategy, extra)
@@ -267,6 +267,17 @@ describe("llm and hybrid strategies", function()
     assert.is_true(probe_evals > 0, "probe=1 measured no LLM config in three seeds")
     assert.are.equal(0, runs.probe)
     assert.is_true(runs.batch > 0, "the default measured no two reserve configs in a row")
+  end)
+
+  it("hybrid screen=true drops reserve configs whose nearest measured config is no faster than the restart point", function()
+    local with, without, screened = 0, 0, 0
+    for seed = 1, 3 do
+      local res, _, st = against_pattern(seed, { screen = true, screen_k = 1 })
+      with, screened = with + res.report.llm_evals, screened + (st.hybrid.screened or 0)
+      without = without + against_pattern(seed).report.llm_evals
+    end
+    assert.is_true(screened > 0, "nothing screened in three seeds")
+    assert.is_true(with < without, ("screened runs measured %d LLM configs, unscreened %d"):format(with, without))
   end)
 
   it("hybrid's prompts show the run's fastest config, however long ago it was measured", function()

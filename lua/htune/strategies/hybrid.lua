@@ -12,7 +12,8 @@
 -- arrives, one that beats the best restarting the climb when it stops, or at once with preempt).
 -- probe=k: a converged climb measures at most k configs of the reserve before its restart (each
 -- one delays pattern's next find by an eval; the whole reserve still stands where no start
--- point is left).
+-- point is left). screen=true: reserve configs whose screen_k nearest measured configs average
+-- no faster than screen_margin x the restart point are dropped first.
 local llm = require "htune.strategies.llm"
 local pattern = require "htune.strategies.pattern"
 local util = require "htune.strategies.util"
@@ -26,7 +27,7 @@ function M.init(state)
     llm = llm.new_data(state, o), since_improve = 0, best_us = math.huge, consults = 0, llm_pending = {}, llm_measured = {},
     initial = o.initial_population or math.max(5, math.min(30, math.floor(evals * 0.1))),
     stall_evals = o.stall_evals or math.max(12, 2 * #state.space:params()),
-    preempt = o.preempt == true, reserve_first = o.reserve_first ~= false, probe = o.probe,
+    preempt = o.preempt == true, reserve_first = o.reserve_first ~= false, probe = o.probe, screen = o.screen == true, screen_k = o.screen_k or 3, screen_margin = o.screen_margin or 1,
   }
   h.llm.batch = o.batch or h.initial
   state.hybrid = h
@@ -106,6 +107,46 @@ local function has_candidate(state)
   return false
 end
 
+-- screen: drops reserve configs whose k=3 nearest measured configs (space:encode distance) are
+-- on average no faster than the restart point pattern would take, so a converged climb
+-- measures only LLM configs the run's own data does not already rule out.
+local function restart_us(state)
+  local best = math.huge
+  for _, r in ipairs(state.history) do
+    if r.hash and pattern.startable(state.pattern, r.hash) and util.perf(r) < best then best = util.perf(r) end
+  end
+  return best
+end
+
+local function predicted_us(state, h, cfg)
+  local enc = state.space:encode(cfg)
+  local near = {}
+  for _, r in ipairs(state.history) do
+    if r.ok and r.latency_us then
+      h.enc = h.enc or {}
+      local e = h.enc[r.hash]
+      if not e then e = state.space:encode(r.cfg); h.enc[r.hash] = e end
+      local d2 = 0
+      for i = 1, #enc do local x = enc[i] - e[i]; d2 = d2 + x * x end
+      near[#near + 1] = { d2, r.latency_us }
+    end
+  end
+  table.sort(near, function(a, b) return a[1] < b[1] end)
+  local sum, n = 0, math.min(h.screen_k, #near)
+  for i = 1, n do sum = sum + near[i][2] end
+  return n > 0 and sum / n or -math.huge
+end
+
+local function screen_reserve(state, h)
+  local d, keep = h.llm, {}
+  local bar = restart_us(state)
+  if bar == math.huge then return end
+  for _, x in ipairs(d.ready) do
+    if predicted_us(state, h, x.cfg) < bar * h.screen_margin then keep[#keep + 1] = x else h.screened = (h.screened or 0) + 1 end
+  end
+  d.ready = keep
+end
+
 -- Initial configs the LLM delivered or will deliver (measured, waiting, or in flight).
 local function initial_count(h)
   local n = 0
@@ -175,6 +216,10 @@ local function fill(state, h, n, out, hashes, again)
   end
   trim_reserve(h)
   local more
+  if need_reserve and h.screen and has_candidate(state) then screen_reserve(state, h) end
+  if need_reserve and h.screen and has_candidate(state) and #d.ready == 0 and next(h.llm_pending) == nil then
+    need_reserve = false
+  end
   if need_reserve then
     local k = n - #out
     if h.probe and not (stop and h.topped_up and not has_candidate(state)) then k = math.min(k, math.max(0, h.probe - (h.probes or 0))) end
