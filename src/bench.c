@@ -16,9 +16,10 @@
  * the host has enqueued the whole round, so the GPU runs its launches back to back. Without it
  * a launch whose host cost exceeds the kernel's time starves the GPU and the sample measures
  * the host: cuBLAS at 1024^3 read 8.51-12.29 us ungated on the H200, idle or with 16 compile
- * threads busy, and 6.23-6.28 us gated (scripts/bench-gate.lua, call 27). A gated round holds at most GATE_LAUNCHES launches
- * (the driver's launch queue must take them all without blocking), and the gate opens by itself
- * after GATE_TIMEOUT_MS should the host ever stall on a full queue. */
+ * threads busy, and 6.23-6.28 us gated (scripts/bench-gate.lua, call 27). A gated round holds
+ * at most GATE_LAUNCHES launches (the driver's launch queue must take them all without
+ * blocking), and the gate opens by itself after GATE_TIMEOUT_MS should the host ever stall on
+ * a full queue. */
 #define GATE_LAUNCHES 512
 #define GATE_TIMEOUT_MS 50
 
@@ -65,9 +66,14 @@ static void gate_set(struct gate *g, int open) {
     pthread_mutex_unlock(&g->mu);
 }
 
+/* Whether rounds are gated: asked for, and the driver has host functions. */
+static int gate_usable(const struct bench *b, const struct bench_opts *o) {
+    return b->gate_ready && !o->gate_off && b->api->launch_host_func;
+}
+
 /* Closes the gate and puts it at the head of the stream; 1 when it is there. */
 static int gate_close(struct bench *b, const struct bench_opts *o) {
-    if (!b->gate_ready || o->gate_off || !b->api->launch_host_func) return 0;
+    if (!gate_usable(b, o)) return 0;
     gate_set(&b->gate, 0);
     return b->api->launch_host_func(b->stream, gate_wait, &b->gate) == CUDA_SUCCESS;
 }
@@ -306,7 +312,7 @@ int bench_run(struct bench *b, bench_launch_fn launch, void *ctx, const struct b
         double left_us = co.time_cap_us - c.total_us;
         int nround = (int)fmin(c.n == 0 ? first : ROUND, fmax(1.0, left_us / round_us));
         if (nround > o.max_reps - c.n) nround = o.max_reps - c.n;
-        if (!o.gate_off && nround * k > GATE_LAUNCHES) nround = GATE_LAUNCHES / k > 0 ? GATE_LAUNCHES / k : 1;
+        if (gate_usable(b, &o) && nround * k > GATE_LAUNCHES) nround = GATE_LAUNCHES / k > 0 ? GATE_LAUNCHES / k : 1;
         r = run_round(b, launch, ctx, &o, k, nround, &c, &v, out);
         if (v == CRIT_CONTINUE && util_now_ms() - t0 > 2 * o.time_cap_ms + 50) v = CRIT_TIME_CAP;
     }
