@@ -32,7 +32,7 @@ local kernel = { image = res.cubin, name = res.lowered[ce.name_expr], grid = l.g
 
 -- Cold compiles of distinct sampled configs, one per CPU and more, to load the host.
 nv.cache { enabled = false }
-local r, jobs = htune.rng(3), {}
+local r = htune.rng(3)
 local function load_cpus()
   local hs = {}
   for k = 1, 2 * sys.ncpus do

@@ -27,7 +27,10 @@ function M.init(state)
     llm = llm.new_data(state, o), since_improve = 0, best_us = math.huge, consults = 0, llm_pending = {}, llm_measured = {},
     initial = o.initial_population or math.max(5, math.min(30, math.floor(evals * 0.1))),
     stall_evals = o.stall_evals or math.max(12, 2 * #state.space:params()),
-    preempt = o.preempt == true, reserve_first = o.reserve_first ~= false, probe = o.probe, screen = o.screen == true, screen_k = o.screen_k or 3, screen_margin = o.screen_margin or 1,
+    preempt = o.preempt == true, reserve_first = o.reserve_first ~= false,
+    probe = o.probe, probes = 0, -- reserve configs taken since the climb stopped
+    screen = o.screen == true, screen_k = o.screen_k or 3, screen_margin = o.screen_margin or 1,
+    enc = {}, -- space:encode of measured configs, by hash (screen)
   }
   h.llm.batch = o.batch or h.initial
   state.hybrid = h
@@ -107,9 +110,9 @@ local function has_candidate(state)
   return false
 end
 
--- screen: drops reserve configs whose k=3 nearest measured configs (space:encode distance) are
--- on average no faster than the restart point pattern would take, so a converged climb
--- measures only LLM configs the run's own data does not already rule out.
+-- screen: drops reserve configs whose screen_k nearest measured configs (space:encode distance)
+-- are on average no faster than screen_margin x the restart point pattern would take, so a
+-- converged climb measures only LLM configs the run's own data does not already rule out.
 local function restart_us(state)
   local best = math.huge
   for _, r in ipairs(state.history) do
@@ -123,7 +126,6 @@ local function predicted_us(state, h, cfg)
   local near = {}
   for _, r in ipairs(state.history) do
     if r.ok and r.latency_us then
-      h.enc = h.enc or {}
       local e = h.enc[r.hash]
       if not e then e = state.space:encode(r.cfg); h.enc[r.hash] = e end
       local d2 = 0
@@ -201,12 +203,14 @@ local function fill(state, h, n, out, hashes, again)
   local d = h.llm
   -- The reserve stands where pattern would draw a fresh random population: no start point left.
   local stop = stopped(state)
-  local need_reserve = stop and h.topped_up and not has_candidate(state)
+  local cand = stop and has_candidate(state)   -- neither consult nor trim_reserve changes it
+  local exhausted = stop and h.topped_up and not cand
+  local need_reserve = exhausted
   -- reserve_first: a converged climb measures the reserve before restarting from a population
   -- member, so the restart can start from an LLM config
   if not stop then h.probes = 0 end
   if h.reserve_first and stop and converged(state) and (#d.ready > 0 or next(h.llm_pending) ~= nil)
-     and (h.probe == nil or (h.probes or 0) < h.probe or next(h.llm_pending) ~= nil) then
+     and (h.probe == nil or h.probes < h.probe or next(h.llm_pending) ~= nil) then
     need_reserve = true
   end
   -- a stall consult refreshes a full reserve too (trim_reserve keeps the newest batch): replies
@@ -216,16 +220,16 @@ local function fill(state, h, n, out, hashes, again)
   end
   trim_reserve(h)
   local more
-  if need_reserve and h.screen and has_candidate(state) then screen_reserve(state, h) end
-  if need_reserve and h.screen and has_candidate(state) and #d.ready == 0 and next(h.llm_pending) == nil then
-    need_reserve = false
+  if need_reserve and h.screen and cand then
+    screen_reserve(state, h)
+    if #d.ready == 0 and next(h.llm_pending) == nil then need_reserve = false end
   end
   if need_reserve then
     local k = n - #out
-    if h.probe and not (stop and h.topped_up and not has_candidate(state)) then k = math.min(k, math.max(0, h.probe - (h.probes or 0))) end
+    if h.probe and not exhausted then k = math.min(k, math.max(0, h.probe - h.probes)) end
     local before = #out
     take(state, h, k, out, hashes)
-    h.probes = (h.probes or 0) + (#out - before)
+    h.probes = h.probes + (#out - before)
     -- The restart waits for the reserve's results.
     more = (#out == 0 and next(h.llm_pending) == nil) and restart_converged(state, h, n) or {}
   elseif stop then
