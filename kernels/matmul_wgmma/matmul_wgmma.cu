@@ -134,13 +134,45 @@ __device__ __forceinline__ void tma_load_2d(unsigned dst, const TensorMap* tm, i
   asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];"
                :: "r"(dst), "l"((unsigned long long)tm), "r"(c0), "r"(c1), "r"(bar) : "memory");
 }
+// The same box into the same offsets (dst, bar) of every CTA of the cluster in mask: one L2
+// read feeds several SMs.
+__device__ __forceinline__ void tma_load_2d_multicast(unsigned dst, const TensorMap* tm, int c0, int c1, unsigned bar,
+                                                      unsigned short mask) {
+  asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes.multicast::cluster"
+               " [%0], [%1, {%2, %3}], [%4], %5;"
+               :: "r"(dst), "l"((unsigned long long)tm), "r"(c0), "r"(c1), "r"(bar), "h"(mask) : "memory");
+}
+
+// ---- clusters -------------------------------------------------------------------------------
+__device__ __forceinline__ unsigned cluster_rank() {
+  unsigned r;
+  asm volatile("mov.u32 %0, %%cluster_ctarank;" : "=r"(r));
+  return r;
+}
+// Every thread of every CTA of the cluster; orders shared-memory writes (mbarrier inits
+// included) before it against the cluster's accesses after it.
+__device__ __forceinline__ void cluster_sync() {
+  asm volatile("barrier.cluster.arrive.release.aligned;\n\tbarrier.cluster.wait.acquire.aligned;" ::: "memory");
+}
+// Arrives on the mbarrier at the same shared offset in CTA `rank` of the cluster, with the
+// default (CTA-scope) release: the arrive only says this CTA's wgmmas are done reading a slot.
+// A cluster-scope release here made every k step wait on a fence (call 29: 2x slower).
+__device__ __forceinline__ void mbar_arrive_remote(unsigned bar, unsigned rank) {
+  asm volatile("{ .reg .b32 ra; mapa.shared::cluster.u32 ra, %0, %1; mbarrier.arrive.shared::cluster.b64 _, [ra]; }"
+               :: "r"(bar), "r"(rank) : "memory");
+}
 
 // Tiles of BM x BN, BK deep per stage. Warpgroup 0 loads; warpgroups 1..NC compute, each
 // owning BM/NC rows as MI = BM/(64*NC) wgmma row blocks of m64 x BN. PID 0: one tile per block
 // (flat grid); 1: persistent, tiles round-robin over gridDim.x blocks.
 // TMA: warpgroup 0's first thread loads each stage with two tensor-map copies per 64-wide panel
 // (tmA: K x M box 64 x BM, tmB: N x K box 64 x BK, both SWIZZLE_128B, zero fill past the edges).
-template <int BM, int BN, int BK, int NC, int STAGES, int PID, int GROUP, int ORDER, bool TMA>
+// CL = 2 (TMA only; the kernel is launched in clusters of 2 along x): the two CTAs of a cluster
+// take horizontally adjacent tiles (same rows of A, tn even), each loads half of the A stage
+// (tmA's box is 64 x BM/2) and multicasts it to both, so A is read from L2 once per pair. A slot
+// is refilled only when the consumers of both CTAs are done with it: each consumer warp arrives
+// on the empty barrier of both CTAs, and no CTA exits before its peer (the final cluster sync).
+template <int BM, int BN, int BK, int NC, int STAGES, int PID, int GROUP, int ORDER, bool TMA, int CL = 1>
 __device__ __forceinline__ void matmul_wgmma_body(const h16* __restrict__ A, const h16* __restrict__ B,
                                                   h16* __restrict__ C, int M, int N, int K,
                                                   const TensorMap* tmA, const TensorMap* tmB) {
@@ -148,6 +180,7 @@ __device__ __forceinline__ void matmul_wgmma_body(const h16* __restrict__ A, con
   constexpr unsigned SA = BM * BK * 2, SB = BK * BN * 2, STAGE = SA + SB;   // bytes
   static_assert(MI >= 1 && MI * 64 * NC == BM, "BM must be 64 * NC * MI");
   static_assert(BK % 64 == 0 && BN % 64 == 0, "BK and BN are whole 64-wide swizzle panels");
+  static_assert(CL == 1 || (CL == 2 && TMA && (BM / 2) % 8 == 0), "clusters of 2 need TMA and whole 8-row atoms per half");
   __shared__ __align__(8) unsigned long long bars[2 * STAGES];   // full[s], then empty[s]
   extern __shared__ __align__(16) unsigned char smem_raw[];
   const unsigned base = (smem_u32(smem_raw) + 1023u) & ~1023u;    // swizzle atoms: 1024-aligned
@@ -157,15 +190,18 @@ __device__ __forceinline__ void matmul_wgmma_body(const h16* __restrict__ A, con
   if (threadIdx.x == 0) {
     for (int s = 0; s < STAGES; ++s) {
       mbar_init(full0 + 8 * s, TMA ? 1 : 128);   // TMA: one expect_tx; else every producer thread
-      mbar_init(empty0 + 8 * s, NC * 4);    // lane 0 of every consumer warp
+      mbar_init(empty0 + 8 * s, NC * 4 * CL);    // lane 0 of every consumer warp (of each CTA)
     }
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
   }
-  __syncthreads();
+  if constexpr (CL == 1) __syncthreads();
+  else cluster_sync();   // the peer's multicasts and arrives land on these barriers
 
-  const int tm = (M + BM - 1) / BM, tn = (N + BN - 1) / BN, tiles = tm * tn;
+  // Tiles in units of CL horizontally adjacent tiles (a cluster's); rank picks one of them.
+  const unsigned rank = CL == 1 ? 0u : cluster_rank();
+  const int tm = (M + BM - 1) / BM, tn = (N + BN - 1) / BN / CL, tiles = tm * tn;
   const int KT = (K + BK - 1) / BK;
-  const int t0 = blockIdx.x, t_step = PID == 0 ? tiles : gridDim.x;
+  const int t0 = blockIdx.x / CL, t_step = PID == 0 ? tiles : gridDim.x / CL;
 
   if (wg == 0) {
     asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;" :: "n"(NC == 1 ? 56 : 40));
@@ -175,6 +211,7 @@ __device__ __forceinline__ void matmul_wgmma_body(const h16* __restrict__ A, con
     for (int t = t0; t < tiles; t += t_step) {
       int pm, pn;
       tile_coords<GROUP, ORDER>(t, tm, tn, pm, pn);
+      pn = pn * CL + (int)rank;
       for (int kt = 0; kt < KT; ++kt, ++it) {
         const int s = it % STAGES;
         mbar_wait(empty0 + 8 * s, ((it / STAGES) & 1) ^ 1);
@@ -186,9 +223,18 @@ __device__ __forceinline__ void matmul_wgmma_body(const h16* __restrict__ A, con
 #else
           if (tid == 0) {
 #endif
-            mbar_expect_tx(full0 + 8 * s, STAGE);
+            mbar_expect_tx(full0 + 8 * s, STAGE);   // with CL = 2, half of A comes from the peer
 #pragma unroll
-            for (int p = 0; p < BK / 64; ++p) tma_load_2d(sa + p * BM * 128, tmA, kt * BK + p * 64, pm * BM, full0 + 8 * s);
+            for (int p = 0; p < BK / 64; ++p) {
+              if constexpr (CL == 1) tma_load_2d(sa + p * BM * 128, tmA, kt * BK + p * 64, pm * BM, full0 + 8 * s);
+#ifndef WG_CL_NOMC
+              else tma_load_2d_multicast(sa + p * BM * 128 + rank * (BM / 2) * 128, tmA, kt * BK + p * 64,
+                                         pm * BM + (int)rank * (BM / 2), full0 + 8 * s, (unsigned short)3);
+#else   // diagnostic: clusters and the paired slot protocol, but each CTA reads all of A itself
+              else for (int h = 0; h < 2; ++h)
+                tma_load_2d(sa + p * BM * 128 + h * (BM / 2) * 128, tmA, kt * BK + p * 64, pm * BM + h * (BM / 2), full0 + 8 * s);
+#endif
+            }
 #pragma unroll
             for (int p = 0; p < BN / 64; ++p) tma_load_2d(sb + p * BK * 128, tmB, pn * BN + p * 64, kt * BK, full0 + 8 * s);
           }
@@ -205,6 +251,7 @@ __device__ __forceinline__ void matmul_wgmma_body(const h16* __restrict__ A, con
       }
     }
     asm volatile("cp.async.wait_all;" ::: "memory");
+    if constexpr (CL > 1) cluster_sync();
     return;
   }
 
@@ -212,10 +259,17 @@ __device__ __forceinline__ void matmul_wgmma_body(const h16* __restrict__ A, con
   const int c = wg - 1, warp = tid / 32, lane = tid % 32;
   const bool even = (N % 2) == 0 && ((unsigned long long)C % 4) == 0;
   float acc[MI][BN / 2];
+  // Frees slot s for the producers: this CTA's, and with CL = 2 the peer's (it multicasts here).
+  auto release = [&](int s) {
+    if (lane != 0) return;
+    mbar_arrive(empty0 + 8 * s);
+    if constexpr (CL == 2) mbar_arrive_remote(empty0 + 8 * s, rank ^ 1u);
+  };
   int it = 0;
   for (int t = t0; t < tiles; t += t_step) {
     int pm, pn;
     tile_coords<GROUP, ORDER>(t, tm, tn, pm, pn);
+    pn = pn * CL + (int)rank;
     int prev = -1;
     for (int kt = 0; kt < KT; ++kt, ++it) {
       const int s = it % STAGES;
@@ -241,11 +295,11 @@ __device__ __forceinline__ void matmul_wgmma_body(const h16* __restrict__ A, con
       }
       wgmma_commit();
       wgmma_wait<1>();   // the group before this one is done: its slot may be refilled
-      if (prev >= 0 && lane == 0) mbar_arrive(empty0 + 8 * prev);
+      if (prev >= 0) release(prev);
       prev = s;
     }
     wgmma_wait<0>();
-    if (prev >= 0 && lane == 0) mbar_arrive(empty0 + 8 * prev);
+    if (prev >= 0) release(prev);
 #pragma unroll
     for (int mi = 0; mi < MI; ++mi) fence_regs(acc[mi]);
 
@@ -269,6 +323,7 @@ __device__ __forceinline__ void matmul_wgmma_body(const h16* __restrict__ A, con
           }
         }
   }
+  if constexpr (CL > 1) cluster_sync();   // the peer may still arrive on this CTA's barriers
 }
 
 template <int BM, int BN, int BK, int NC, int STAGES, int PID, int GROUP, int ORDER>
@@ -285,4 +340,13 @@ __global__ void __launch_bounds__((NC + 1) * 128, 1)
 matmul_wgmma_tma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restrict__ C, int M, int N, int K,
                         const __grid_constant__ TensorMap tmA, const __grid_constant__ TensorMap tmB) {
   matmul_wgmma_body<BM, BN, BK, NC, STAGES, PID, GROUP, ORDER, true>(A, B, C, M, N, K, &tmA, &tmB);
+}
+
+// TMA loads in clusters of 2 CTAs along x (CL = 2 above): A multicast to the pair. The grid's x
+// must be even; spec.lua's cluster constraint keeps the tiles along N even.
+template <int BM, int BN, int BK, int NC, int STAGES, int PID, int GROUP, int ORDER>
+__global__ void __cluster_dims__(2, 1, 1) __launch_bounds__((NC + 1) * 128, 1)
+matmul_wgmma_tma_cl2_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restrict__ C, int M, int N, int K,
+                            const __grid_constant__ TensorMap tmA, const __grid_constant__ TensorMap tmB) {
+  matmul_wgmma_body<BM, BN, BK, NC, STAGES, PID, GROUP, ORDER, true, 2>(A, B, C, M, N, K, &tmA, &tmB);
 }

@@ -22,13 +22,20 @@
 --     round-robin, the producer prefetches the next tile while consumers store the last).
 --   l2_grouping, loop_order: tile order as in kernels/matmul (grouped raster, M- or N-major).
 --   loads: "tma" or "cp_async" (above).
--- Not here: clusters / TMA multicast, split-K, eviction hints, vector width.
+--   cluster (only with opts.clusters = true): 1, or 2 = thread-block clusters of 2 along N
+--     (matmul_wgmma_tma_cl2_kernel, TMA only): the pair shares its rows of A, each CTA loads
+--     half of them (tmA's box 64 x BM/2) and multicasts it to both, so A is read from L2 once
+--     per pair; needs an even number of tiles along N. Opt-in because it measured no faster
+--     (H200, calls 29-30: 1.14-1.25x slower at 1024^3, 0.99-1.02x at 4096^3; kernels/NOTES.md),
+--     and a parameter that never wins only slows the search.
+-- Not here: split-K, eviction hints, vector width.
 local mm = require "htune.problems.matmul_common"
 
 return function(opts, env)
   local S = env.htune.space
   local M, N, K, sm_count = mm.shape(opts)
   local tma_fits = K % 8 == 0 and N % 8 == 0   -- 16-byte row pitches of A and B
+  local function cluster_of(c) return c.cluster or 1 end
 
   local function consumers(c) return c.num_warps // 4 - 1 end
   -- m64 row blocks per consumer warpgroup, or nil when block_m does not split into them.
@@ -54,6 +61,7 @@ return function(opts, env)
       { "l2_grouping", S.choice { 1, 2, 4, 8, 16, 32 }, default = 8 },
       { "loop_order", S.perm(2) },
       { "loads", S.choice { "tma", "cp_async" }, default = tma_fits and "tma" or "cp_async" },
+      opts.clusters and { "cluster", S.choice { 1, 2 }, default = 1 } or nil,
     },
     bounds = {
       -- ring + 16 bytes of mbarriers per stage + 1024 alignment slack
@@ -74,6 +82,13 @@ return function(opts, env)
         if acc <= 128 then return true end
         return false, string.format("%d fp32 accumulator registers per thread, over 128", acc)
       end },
+      { name = "cluster", fn = function(c)
+        if cluster_of(c) == 1 then return true end
+        if c.loads ~= "tma" then return false, "cluster 2 multicasts through TMA: needs loads = tma" end
+        local tn = mm.cdiv(N, c.block_n)
+        if tn % 2 == 0 then return true end
+        return false, string.format("cluster 2 pairs tiles along N: %d tiles of %d columns is odd", tn, c.block_n)
+      end },
       { name = "tma row pitch", fn = function(c)
         if c.loads ~= "tma" or tma_fits then return true end
         return false, string.format("tma needs 16-byte row pitches (K %% 8 == 0 and N %% 8 == 0), got K %d, N %d", K, N)
@@ -85,7 +100,9 @@ return function(opts, env)
   -- GROUP as compiled is mm.kernel_group: groups spanning the major dimension share a kernel.
   local GROUPS = mm.param_values(space, "l2_grouping")
   local function name_expr(c)
-    return string.format("%s<%d,%d,%d,%d,%d,%d,%d,%d>", c.loads == "tma" and "matmul_wgmma_tma_kernel" or "matmul_wgmma_kernel",
+    local kernel = c.loads ~= "tma" and "matmul_wgmma_kernel" or cluster_of(c) == 2 and "matmul_wgmma_tma_cl2_kernel"
+      or "matmul_wgmma_tma_kernel"
+    return string.format("%s<%d,%d,%d,%d,%d,%d,%d,%d>", kernel,
       c.block_m, c.block_n, c.block_k, consumers(c), c.num_stages, PID[c.pid_type], mm.kernel_group(GROUPS, c, M, N),
       mm.order_flag(c))
   end
@@ -106,6 +123,7 @@ return function(opts, env)
       l2_grouping = "tiles grouped along the major dimension so neighbours reuse operands in L2 (1 = plain order)",
       loop_order = "{0,1}: tile order walks M first; {1,0}: N first",
       loads = "tma: one thread copies each stage with TMA tensor maps (needs K % 8 == 0 and N % 8 == 0); cp_async: the producer warpgroup copies 16-byte chunks",
+      cluster = "1: independent blocks; 2: clusters of two blocks on adjacent tiles along N that multicast their shared rows of A (one L2 read for both; tma only, even tiles along N)",
     },
     -- WGMMA_EVEN=1 when every tile lies inside C and K rows are 16-byte pitches (htune's
     -- buffers are 256-byte aligned): no edge code in the epilogue, no plain-load producer path
@@ -115,7 +133,8 @@ return function(opts, env)
     end,
     launch = function(c)
       local tiles = mm.cdiv(M, c.block_m) * mm.cdiv(N, c.block_n)
-      local grid = c.pid_type == "flat" and tiles or math.min(tiles, sm_count)
+      -- clusters of 2: an even grid (tiles is even by the cluster constraint)
+      local grid = c.pid_type == "flat" and tiles or math.min(tiles, sm_count // cluster_of(c) * cluster_of(c))
       return mm.launch_result({ grid, 1, 1 }, c, smem_bytes(c))
     end,
   }, M, N, K)
@@ -125,7 +144,7 @@ return function(opts, env)
   p.args = function(c)
     local a = common_args()
     if c and c.loads == "tma" then
-      a[#a + 1] = { tmap = "A", rows = M, cols = K, box_rows = c.block_m, box_cols = 64, swizzle = 128 }
+      a[#a + 1] = { tmap = "A", rows = M, cols = K, box_rows = c.block_m // cluster_of(c), box_cols = 64, swizzle = 128 }
       a[#a + 1] = { tmap = "B", rows = K, cols = N, box_rows = c.block_k, box_cols = 64, swizzle = 128 }
     end
     return a

@@ -48,6 +48,9 @@ local function check_opts(opts)
   if opts.dtype ~= nil and opts.dtype ~= "fp16" then
     error(string.format("htune.problem: opts.dtype '%s' is not supported (only fp16)", tostring(opts.dtype)), 3)
   end
+  if opts.clusters ~= nil and type(opts.clusters) ~= "boolean" then
+    error("htune.problem: opts.clusters must be true or false, got " .. tostring(opts.clusters), 3)
+  end
   if opts.defines ~= nil then
     if type(opts.defines) ~= "table" then
       error("htune.problem: opts.defines must be a table {NAME = value}, got " .. type(opts.defines), 3)

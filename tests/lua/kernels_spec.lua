@@ -538,6 +538,77 @@ describe("matmul_wgmma spec", function()
     end
   end)
 
+  it("maps cluster = 2 to the cluster kernel with half-height A boxes and an even grid", function()
+    assert.is_nil(p.space:default().cluster)   -- opt-in: the default space has no cluster parameter
+    local p = htune.problem("matmul_wgmma", { M = 4096, N = 4096, K = 4096, sm_count = 132, clusters = true })
+    local c = p.space:default()
+    for k, v in pairs { block_m = 128, block_n = 128, block_k = 64, num_warps = 12, num_stages = 4, cluster = 2 } do c[k] = v end
+    assert.is_true((p.space:validate(c)))
+    assert.are.equal("matmul_wgmma_tma_cl2_kernel<128,128,64,2,4,1,8,0>", p.compile(c).name_expr)
+    assert.are.same({ tmap = "A", rows = 4096, cols = 4096, box_rows = 64, box_cols = 64, swizzle = 128 }, p.args(c)[7])
+    assert.are.same({ tmap = "B", rows = 4096, cols = 4096, box_rows = 64, box_cols = 64, swizzle = 128 }, p.args(c)[8])
+    -- persistent: 132 SMs hold 66 clusters of 2 (an odd SM count would round down)
+    assert.are.equal(132, p.launch(c).grid[1])
+    local odd = htune.problem("matmul_wgmma", { M = 4096, N = 4096, K = 4096, sm_count = 133, clusters = true })
+    local oc = odd.space:default()
+    for k, v in pairs(c) do oc[k] = v end
+    assert.are.equal(132, odd.launch(oc).grid[1])
+    c.pid_type = "flat"
+    assert.are.equal(32 * 32, p.launch(c).grid[1])
+    c.cluster = 1
+    assert.are.equal(128, p.args(c)[7].box_rows)
+    assert.are.equal(1, p.space:default().cluster)
+    assert.is_truthy(p.describe.cluster)
+  end)
+
+  it("rejects opts.clusters that is not a boolean", function()
+    local ok, err = pcall(htune.problem, "matmul_wgmma", { clusters = 1 })
+    assert.is_false(ok)
+    assert.matches("opts.clusters must be true or false, got 1", err)
+  end)
+
+  it("rejects cluster = 2 by a constraint without TMA or with an odd tile count along N", function()
+    local q = htune.problem("matmul_wgmma", { M = 1024, N = 1088, K = 1024, clusters = true })   -- 17 tiles of 64, 9 of 128 (odd), 5 of 256 (odd)
+    local c = q.space:default()
+    c.block_n, c.cluster = 64, 2
+    local ok, why = q.space:validate(c)
+    assert.is_false(ok)
+    assert.matches("cluster 2 pairs tiles along N: 17 tiles of 64 columns is odd", why)
+    local e = htune.problem("matmul_wgmma", { M = 1024, N = 1024, K = 1024, clusters = true })
+    c = e.space:default()
+    c.cluster = 2
+    assert.is_true((e.space:validate(c)))
+    c.loads = "cp_async"
+    ok, why = e.space:validate(c)
+    assert.is_false(ok)
+    assert.matches("needs loads = tma", why)
+    local r = htune.rng(3)
+    for _ = 1, 200 do
+      local s = q.space:sample(r)
+      assert.are_not.equal(2, s.cluster)   -- no tile width gives an even count along 1088
+    end
+  end)
+
+  compiles("compiles sampled cluster configs for sm_90a without spills", function()
+    local q = htune.problem("matmul_wgmma", { M = 1024, N = 1024, K = 1024, clusters = true })
+    local r, exprs, seen = htune.rng(9), {}, {}
+    while #exprs < 3 do
+      local c = q.space:sample(r)
+      local e = q.compile(c).name_expr
+      if c.cluster == 2 and not seen[e] then seen[e] = true; exprs[#exprs + 1] = e end
+    end
+    cache_off()
+    local c0 = q.space:default()
+    local res = nvrtc.compile { source = q.source, name = "matmul_wgmma.cu", name_exprs = exprs,
+                                options = q.compile(c0).options, defines = { WGMMA_EVEN = 1 }, arch = "sm_90a" }
+    assert.is_true(res.ok, res.log)
+    for _, e in ipairs(exprs) do
+      assert.matches("^matmul_wgmma_tma_cl2_kernel<", e)
+      assert.is_truthy(res.lowered[e], e)
+      assert.are.equal(0, res.facts[e].spill_stores, e)
+    end
+  end)
+
   it("samples only configs whose tiles split over the warpgroups and fit the chip", function()
     local r = htune.rng(5)
     for _ = 1, 300 do

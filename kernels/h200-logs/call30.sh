@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# call 30: cluster kernels with CTA-scope remote arrives; GPU cluster/tma tests; A/B cl1 vs cl2
+# vs cl2 without multicast (WG_CL_NOMC=1).
+cd "$(dirname "$0")/tree"
+export HTUNE=build/htune
+cat COMMIT
+( timeout 120 build/htune run tests/gpu/run.lua wgmma_ > $OUT/gpu-wgmma.log 2>&1 ); tail -2 $OUT/gpu-wgmma.log; grep -i "not ok\|FAIL" $OUT/gpu-wgmma.log | head
+( timeout 200 build/htune run kernels/h200-logs/call29-ab-cluster.lua --nomc > $OUT/ab-cluster.log 2>&1 ); cat $OUT/ab-cluster.log | tail -16
+ls -la $OUT
