@@ -89,7 +89,8 @@ local function phases(res)
   end
   return ": " .. table.concat(parts, ", ")
 end
-print(string.format("  run B: %d evals in %.1f s, best %.2f us", b.evals, b.wall_s, b.best.latency_us))
+print(string.format("  run B: %d evals in %.1f s, best %.2f us: %s", b.evals, b.wall_s, b.best.latency_us,
+  b.best.cfg and problem.space:to_json(b.best.cfg) or "?"))
 print(string.format("  best known %.2f us (%s)%s", known, known_from,
   bl and string.format("; %s %.2f us -> best known is %.0f%% of its speed", a.backend.baseline_name, bl, 100 * bl / known) or ""))
 local hits = 0
