@@ -44,9 +44,10 @@ return function(opts, env)
     if c.block_m % (64 * nc) ~= 0 then return nil end
     return c.block_m // (64 * nc)
   end
-  -- Dynamic shared memory: the ring plus 1024 bytes to align the swizzle atoms.
+  -- Dynamic shared memory: the ring, the epilogue's staging tile (block_m rows of block_n + 8
+  -- halves) and 1024 bytes to align the swizzle atoms.
   local function smem_bytes(c)
-    return c.num_stages * 2 * (c.block_m * c.block_k + c.block_k * c.block_n) + 1024
+    return c.num_stages * 2 * (c.block_m * c.block_k + c.block_k * c.block_n) + c.block_m * (c.block_n + 8) * 2 + 1024
   end
 
   local space = S.new {
@@ -56,7 +57,7 @@ return function(opts, env)
       { "block_n", S.choice { 64, 128, 256 }, default = 256 },
       { "block_k", S.choice { 64, 128 }, default = 64 },
       { "num_warps", S.choice { 8, 12 }, default = 12 },
-      { "num_stages", S.int(2, 8, 1), default = 4 },
+      { "num_stages", S.int(2, 8, 1), default = 3 },   -- 128x256 tiles fit 3 stages beside the C staging
       { "pid_type", S.choice { "flat", "persistent_interleaved" }, default = "persistent_interleaved" },
       { "l2_grouping", S.choice { 1, 2, 4, 8, 16, 32 }, default = 8 },
       { "loop_order", S.perm(2) },
@@ -64,10 +65,10 @@ return function(opts, env)
       opts.clusters and { "cluster", S.choice { 1, 2 }, default = 1 } or nil,
     },
     bounds = {
-      -- ring + 16 bytes of mbarriers per stage + 1024 alignment slack
+      -- ring + 16 bytes of mbarriers per stage + C staging + 1024 alignment slack
       { name = "smem_bytes", max = mm.SMEM_MAX - 1024, terms = {
         { 2, "num_stages", "block_m", "block_k" }, { 2, "num_stages", "block_k", "block_n" },
-        { 16, "num_stages" } } },
+        { 16, "num_stages" }, { 2, "block_m", "block_n" }, { 16, "block_m" } } },
     },
     constraints = {
       { name = "consumer rows", fn = function(c)
