@@ -50,14 +50,20 @@ return function(opts, env)
     return c.num_stages * 2 * (c.block_m * c.block_k + c.block_k * c.block_n) + c.block_m * (c.block_n + 8) * 2 + 1024
   end
 
+  -- The default: 128x256x64, two consumers, 3 stages (the 4096^3 best's shape) when its tiles
+  -- fill every SM; else 64x128x128, one consumer, 4 stages (the 1024^3 best of call 33, whose
+  -- 128 tiles nearly fill 132 SMs, where 128x256 leaves 100 idle). The start matters: a 5-s
+  -- search from the large tile reached within 2% at 1024^3 in 1 of 3 runs (call 33).
+  local big = mm.cdiv(M, 128) * mm.cdiv(N, 256) >= sm_count
+  local d = big and { 128, 256, 64, 12, 3 } or { 64, 128, 128, 8, 4 }
   local space = S.new {
     name = "matmul_wgmma",
     params = {
-      { "block_m", S.choice { 64, 128, 256 }, default = 128 },
-      { "block_n", S.choice { 64, 128, 256 }, default = 256 },
-      { "block_k", S.choice { 64, 128 }, default = 64 },
-      { "num_warps", S.choice { 8, 12 }, default = 12 },
-      { "num_stages", S.int(2, 8, 1), default = 3 },   -- 128x256 tiles fit 3 stages beside the C staging
+      { "block_m", S.choice { 64, 128, 256 }, default = d[1] },
+      { "block_n", S.choice { 64, 128, 256 }, default = d[2] },
+      { "block_k", S.choice { 64, 128 }, default = d[3] },
+      { "num_warps", S.choice { 8, 12 }, default = d[4] },
+      { "num_stages", S.int(2, 8, 1), default = d[5] },
       { "pid_type", S.choice { "flat", "persistent_interleaved" }, default = "persistent_interleaved" },
       { "l2_grouping", S.choice { 1, 2, 4, 8, 16, 32 }, default = 8 },
       { "loop_order", S.perm(2) },

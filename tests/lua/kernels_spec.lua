@@ -494,8 +494,9 @@ describe("matmul_wgmma spec", function()
       { tmap = "B", rows = 4096, cols = 4096, box_rows = 128, box_cols = 64, swizzle = 128 } }, args)   -- K x N, box BK x 64
     local q = htune.problem("matmul_wgmma", { M = 300, N = 136, K = 200 })
     local a = q.args(q.space:default())
-    assert.are.same({ tmap = "A", rows = 300, cols = 200, box_rows = 128, box_cols = 64, swizzle = 128 }, a[7])
-    assert.are.same({ tmap = "B", rows = 200, cols = 136, box_rows = 64, box_cols = 64, swizzle = 128 }, a[8])
+    -- the small shape's default tile is 64x128x128 (below)
+    assert.are.same({ tmap = "A", rows = 300, cols = 200, box_rows = 64, box_cols = 64, swizzle = 128 }, a[7])
+    assert.are.same({ tmap = "B", rows = 200, cols = 136, box_rows = 128, box_cols = 64, swizzle = 128 }, a[8])
     c.loads = "cp_async"
     assert.are.same(p.reference.args(), p.args(c))
     assert.are.same(p.reference.args(), p.args())
@@ -539,6 +540,17 @@ describe("matmul_wgmma spec", function()
       assert.matches(i < 4 and "^matmul_wgmma_tma_kernel<" or "^matmul_wgmma_kernel<", e)
       assert.is_truthy(res.lowered[e], e)
       assert.is_true(res.facts[e].regs > 0, e)
+    end
+  end)
+
+  it("defaults to a tile whose count fills the SMs: 128x256 at 4096^3, 64x128x128 at 1024^3", function()
+    local d = p.space:default()
+    assert.are.same({ 128, 256, 64, 12, 3 }, { d.block_m, d.block_n, d.block_k, d.num_warps, d.num_stages })
+    for _, q in ipairs { htune.problem("matmul_wgmma", { M = 1024, N = 1024, K = 1024, sm_count = 132 }),
+                         htune.problem("matmul_wgmma", { M = 4097, N = 136, K = 200, sm_count = 132 }) } do
+      local e = q.space:default()
+      assert.are.same({ 64, 128, 128, 8, 4 }, { e.block_m, e.block_n, e.block_k, e.num_warps, e.num_stages })
+      assert.is_true((q.space:validate(e)))
     end
   end)
 
