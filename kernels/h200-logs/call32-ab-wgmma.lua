@@ -1,18 +1,24 @@
--- call 32: matmul_wgmma template variants (macros) against the default on the same configs, one
--- process, 5 rounds with the variants' order alternating; median latency per config and variant.
+-- call 32: matmul_wgmma template variants against the default on the same configs, one process,
+-- 5 rounds with the variants' order alternating; median latency per config and variant.
 --   build/htune run kernels/h200-logs/call32-ab-wgmma.lua [--variant LABEL:NAME=V[,NAME=V]] ...
--- A variant whose shared memory does not fit a config prints '-' there.
+-- An upper-case NAME is a macro (opts.defines); a lower-case one a config parameter set on every
+-- config (cluster=2 also turns on opts.clusters). A variant whose shared memory does not fit a
+-- config prints '-' there. Calls 29-30 ran the cluster A/B with a script since folded into this
+-- one: `--variant cl2:cluster=2 [--variant cl2-nomc:cluster=2,WG_CL_NOMC=1]`.
 local htune = require "htune"
 local function median(t) table.sort(t) local n = #t return n % 2 == 1 and t[(n + 1) // 2] or (t[n // 2] + t[n // 2 + 1]) / 2 end
-local variants = { { "base", {} } }
+local variants = { { "base", {}, {} } }
 local i = 1
 while arg[i] do
   if arg[i] == "--variant" and arg[i + 1] then
     local label, list = arg[i + 1]:match("^([%w_%-+]+):(.+)$")
     assert(label, "--variant wants LABEL:NAME=V[,NAME=V], got " .. arg[i + 1])
-    local d = {}
-    for k, v in list:gmatch("([%a_][%w_]*)=([^,]+)") do d[k] = math.tointeger(tonumber(v)) or v end
-    variants[#variants + 1] = { label, d }
+    local d, params = {}, {}
+    for k, v in list:gmatch("([%a_][%w_]*)=([^,]+)") do
+      v = math.tointeger(tonumber(v)) or v
+      if k:match("^[%u_][%u%d_]*$") then d[k] = v else params[k] = v end
+    end
+    variants[#variants + 1] = { label, d, params }
     i = i + 2
   else error("unknown argument " .. arg[i]) end
 end
@@ -28,13 +34,15 @@ local shapes = {
 for _, sh in ipairs(shapes) do
   local rows, probs = {}, {}
   for v, var in ipairs(variants) do
-    probs[v] = assert(htune.problem("matmul_wgmma", { M = sh.M, N = sh.N, K = sh.K, defines = next(var[2]) and var[2] or nil }))
+    probs[v] = assert(htune.problem("matmul_wgmma", { M = sh.M, N = sh.N, K = sh.K, defines = next(var[2]) and var[2] or nil,
+      clusters = var[3].cluster ~= nil or nil }))
   end
   for _, t in ipairs(sh.tiles) do
     local row = {}
     for v, p in ipairs(probs) do
       local c = p.space:default()
       c.block_m, c.block_n, c.block_k, c.num_warps, c.num_stages, c.pid_type, c.loads = t[1], t[2], t[3], t[4], t[5], t[6], "tma"
+      for k, x in pairs(variants[v][3]) do c[k] = x end
       assert(p.space:validate(c))
       local fits = p.launch(c).smem <= SMEM_MAX
       row[v] = { cfg = c, name = p.compile(c).name_expr, lat = {}, fits = fits }

@@ -30,6 +30,18 @@ function M.expect_match(p, cfgs)
   return results
 end
 
+-- n sampled configs that keep(cfg) accepts (raises unless there are n) all match the reference;
+-- each one's template instantiation matches name_pattern; prints each with its latency.
+function M.expect_sampled_match(p, n, seed, keep, name_pattern)
+  local cfgs = M.sample(p, n, seed, keep)
+  assert(#cfgs == n, string.format("sampled %d of %d wanted configs", #cfgs, n))
+  for j, r in ipairs(M.expect_match(p, cfgs)) do
+    local name = p.compile(cfgs[j]).name_expr
+    assert(name:match(name_pattern), name .. " does not match " .. name_pattern)
+    print(string.format("  %-52s %9.2f us", name, r.latency_us))
+  end
+end
+
 -- "k=v,..." of a shape table, keys sorted: stable test names.
 function M.shape_text(shape)
   local parts = {}

@@ -26,12 +26,7 @@ for i, case in ipairs(cases) do
     for k, v in pairs(shape) do opts[k] = v end
     local p = assert(htune.problem("matmul_wgmma", opts))
     local function want(c) return c.cluster == 2 and (not case.persistent or c.pid_type == "persistent_interleaved") end
-    local cfgs = check.sample(p, CONFIGS, 400 + i, want)
-    assert(#cfgs == CONFIGS, string.format("sampled %d cluster configs of %d", #cfgs, CONFIGS))
-    for j, r in ipairs(check.expect_match(p, cfgs)) do
-      assert(p.compile(cfgs[j]).name_expr:match("^matmul_wgmma_tma_cl2_kernel<"))
-      print(string.format("  %-52s %9.2f us", p.compile(cfgs[j]).name_expr, r.latency_us))
-    end
+    check.expect_sampled_match(p, CONFIGS, 400 + i, want, "^matmul_wgmma_tma_cl2_kernel<")
   end
 end
 return tests

@@ -21,12 +21,7 @@ for i, shape in ipairs(cases) do
   tests[string.format("matmul_wgmma tma %dx%dx%d matches reference", shape.M, shape.N, shape.K)] = function()
     if not check.hopper() then print("  skipped: not a compute capability 9.0 device"); return end
     local p = assert(htune.problem("matmul_wgmma", shape))
-    local cfgs = check.sample(p, CONFIGS, 300 + i, tma)
-    assert(#cfgs == CONFIGS, string.format("sampled %d tma configs of %d", #cfgs, CONFIGS))
-    for j, r in ipairs(check.expect_match(p, cfgs)) do
-      assert(p.compile(cfgs[j]).name_expr:match("^matmul_wgmma_tma_kernel<"))
-      print(string.format("  %-48s %9.2f us", p.compile(cfgs[j]).name_expr, r.latency_us))
-    end
+    check.expect_sampled_match(p, CONFIGS, 300 + i, tma, "^matmul_wgmma_tma_kernel<")
   end
 end
 return tests
