@@ -269,12 +269,14 @@ describe("llm and hybrid strategies", function()
     assert.is_true(runs.batch > 0, "the default measured no two reserve configs in a row")
   end)
 
-  it("hybrid screen=true drops reserve configs whose nearest measured config is no faster than the restart point", function()
+  it("hybrid's screen (the default) drops reserve configs whose nearest measured config is no faster than the restart point", function()
     local with, without, screened = 0, 0, 0
     for seed = 1, 3 do
-      local res, _, st = against_pattern(seed, { screen = true, screen_k = 1 })
+      local res, _, st = against_pattern(seed)
       with, screened = with + res.report.llm_evals, screened + (st.hybrid.screened or 0)
-      without = without + against_pattern(seed).report.llm_evals
+      local off, _, st_off = against_pattern(seed, { screen = false })
+      assert.is_nil(st_off.hybrid.screened, "screen=false screened")
+      without = without + off.report.llm_evals
     end
     assert.is_true(screened > 0, "nothing screened in three seeds")
     assert.is_true(with < without, ("screened runs measured %d LLM configs, unscreened %d"):format(with, without))

@@ -12,8 +12,10 @@
 -- arrives, one that beats the best restarting the climb when it stops, or at once with preempt).
 -- probe=k: a converged climb measures at most k configs of the reserve before its restart (each
 -- one delays pattern's next find by an eval; the whole reserve still stands where no start
--- point is left). screen=true: reserve configs whose screen_k nearest measured configs average
--- no faster than screen_margin x the restart point are dropped first.
+-- point is left). screen (on unless screen=false): reserve configs whose screen_k (1) nearest
+-- measured configs average no faster than screen_margin x the restart point are dropped first;
+-- in scripts/bench-hybrid.lua it kept pattern's pace in more seeds than no screen on every
+-- recorded table (README, "LLM").
 local llm = require "htune.strategies.llm"
 local pattern = require "htune.strategies.pattern"
 local util = require "htune.strategies.util"
@@ -29,7 +31,7 @@ function M.init(state)
     stall_evals = o.stall_evals or math.max(12, 2 * #state.space:params()),
     preempt = o.preempt == true, reserve_first = o.reserve_first ~= false,
     probe = o.probe, probes = 0, -- reserve configs taken since the climb stopped
-    screen = o.screen == true, screen_k = o.screen_k or 3, screen_margin = o.screen_margin or 1,
+    screen = o.screen ~= false, screen_k = o.screen_k or 1, screen_margin = o.screen_margin or 1,
     enc = {}, -- space:encode of measured configs, by hash (screen)
   }
   h.llm.batch = o.batch or h.initial
