@@ -50,6 +50,9 @@ local WORKLOADS = {
   { name = "softmax_4096x384", problem = "softmax", shape = { rows = 4096, cols = 384 }, title = "softmax 4096x384 fp16" },
   { name = "gemm_4096x1024x1024", problem = "matmul", shape = { M = 4096, N = 1024, K = 1024 }, title = "gemm 4096x1024x1024 fp16" },
   { name = "gemm_1024x4096x1024", problem = "matmul", shape = { M = 1024, N = 4096, K = 1024 }, title = "gemm 1024x4096x1024 fp16" },
+  -- the Hopper template (kernels/matmul_wgmma): live on a compute capability 9.x GPU only
+  { name = "matmul_wgmma", problem = "matmul_wgmma", shape = { M = 1024, N = 1024, K = 1024 },
+    title = "matmul 1024x1024x1024 fp16, Hopper wgmma", hopper = true },
 }
 local QUICK_WORKLOADS = { "matmul", "softmax_4096x256" }
 local STRATEGIES = { "random", "pattern", "de", "surrogate", "llm", "hybrid" }
@@ -263,6 +266,9 @@ local function prepare(ctx, wl)
   local ok, p = pcall(htune.problem, wl.problem, wl.shape)
   if not ok or not p then return nil, "problem " .. wl.problem .. ": " .. tostring(p) end
   wl.p = p
+  if wl.hopper and not (ctx.live and tostring(ctx.device and ctx.device.cc or ""):match("^9%.")) then
+    return nil, "needs a live Hopper GPU (compute capability 9.x), has no replay table"
+  end
   if ctx.live then return true end
   wl.path = replay_path(ctx.o.data, wl.problem)
   local meta = replay_meta(wl.path)
