@@ -22,6 +22,16 @@
 #define MATMUL_FUSED_PROLOGUE 0
 #endif
 
+// MATMUL_EPI_SMEM=1 stages C in the (then idle) pipeline shared memory, pitch BN + 8 halves, and
+// stores it as 16-byte row chunks, instead of 4-byte stores from the mma fragment layout; where
+// the tile does not fit the pipeline's memory the direct form stays. The same change made
+// matmul_wgmma 15-17% faster at 1024^3 and 7% at 4096^3 (H200, kernels/h200-logs call 32).
+// Off until `scripts/ab-define --define MATMUL_EPI_SMEM=1` has timed it on a GPU: the recorded
+// tables measured the direct form.
+#ifndef MATMUL_EPI_SMEM
+#define MATMUL_EPI_SMEM 0
+#endif
+
 // EVICT: 0 no hint, 1 L2 evict_first, 2 L2 evict_last (the seed's load_eviction_policies).
 template <int EVICT>
 __device__ __forceinline__ void cp_async(unsigned dst, const void* src, unsigned long long pol) {
@@ -273,6 +283,40 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
       __syncthreads();   // the next tile's prologue overwrites stages still being read
     }
 
+#if MATMUL_EPI_SMEM
+    constexpr int PC = BN + 8;   // staged row pitch in halves: fragment rows 8 apart in other banks
+    if constexpr (BM * PC <= STAGES * (SA + SB)) {
+      h16* sC = sA;   // every stage is free: the loop above waited for all copies and synced
+#pragma unroll
+      for (int i = 0; i < MI; ++i)
+#pragma unroll
+        for (int j = 0; j < NI; ++j)
+#pragma unroll
+          for (int h = 0; h < 2; ++h) {
+            const int r = wm * TM + i * 16 + lane / 4 + h * 8, c = wn * TN + j * 8 + (lane % 4) * 2;
+            const h16 v0 = f2h(acc[i][j][h * 2]), v1 = f2h(acc[i][j][h * 2 + 1]);
+            *reinterpret_cast<unsigned*>(sC + r * PC + c) = (unsigned)v0 | ((unsigned)v1 << 16);
+          }
+      __syncthreads();
+      const bool vec_c = (N % 8) == 0 && ((unsigned long long)C % 16) == 0;
+      constexpr int CPR = BN / 8;   // 16-byte chunks per row
+      for (int q = threadIdx.x; q < BM * CPR; q += NT) {
+        const int r = q / CPR, k = q % CPR, gr = m0 + r, gc = n0 + k * 8;
+        const uint4 v = *reinterpret_cast<const uint4*>(sC + r * PC + k * 8);
+        h16* g = C + (long)gr * N + gc;
+        if (MATMUL_EVEN || (vec_c && gr < M && gc + 8 <= N)) {
+          *reinterpret_cast<uint4*>(g) = v;
+        } else if (gr < M) {
+          const unsigned w[4] = { v.x, v.y, v.z, v.w };
+#pragma unroll
+          for (int e = 0; e < 8; ++e)
+            if (gc + e < N) g[e] = (h16)(w[e / 2] >> ((e % 2) * 16));
+        }
+      }
+      __syncthreads();   // the next tile's prologue overwrites the staged rows
+      continue;
+    }
+#endif
     // Epilogue: fragments straight to global, fp16, predicated on the edges.
     const bool even = (N % 2) == 0 && ((unsigned long long)C % 4) == 0;
 #pragma unroll

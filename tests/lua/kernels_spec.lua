@@ -435,6 +435,36 @@ describe("matmul MATMUL_FUSED_PROLOGUE=1", function()
   end)
 end)
 
+-- MATMUL_EPI_SMEM=1 (off by default until scripts/ab-define times it on a GPU; its GPU check is
+-- tests/gpu/matmul_epi_test.lua) must compile on dividing and odd shapes, change the code, spill
+-- nothing and keep out the faulting LDGSTS form.
+describe("matmul MATMUL_EPI_SMEM=1", function()
+  local test = HAVE_NVRTC and it or pending
+  test("compiles sampled configs on a dividing and an odd shape to other cubins without spills or LDGSTS 0xdae", function()
+    cache_off()
+    for _, shape in ipairs { { M = 1024, N = 1024, K = 1024 }, { M = 257, N = 129, K = 77 } } do
+      local p = htune.problem("matmul", shape)
+      local exprs = distinct_exprs(p, 2, 11)
+      local defs = p.compile(p.space:default()).defines
+      local function build(epi)
+        local d = { MATMUL_EPI_SMEM = epi }
+        for k, v in pairs(defs) do d[k] = v end
+        local res = nvrtc.compile { source = p.source, name = "matmul.cu", name_exprs = exprs,
+                                    options = p.compile(p.space:default()).options, defines = d, arch = "sm_90a" }
+        assert.is_true(res.ok, res.log)
+        return res
+      end
+      local direct, staged = build(0), build(1)
+      assert.are_not.equal(direct.cubin, staged.cubin, "the define changed nothing")
+      for _, e in ipairs(exprs) do
+        assert.are.equal(0, staged.facts[e].spill_stores, e)
+        local ops = assert(sass_opcodes(staged.cubin, staged.lowered[e]), "no .text section for " .. e)
+        assert.is_nil(ops[0xdae], e)
+      end
+    end
+  end)
+end)
+
 describe("matmul_wgmma spec", function()
   local p = htune.problem("matmul_wgmma", { M = 4096, N = 4096, K = 4096, sm_count = 132 })
   local function with(t)
