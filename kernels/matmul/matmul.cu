@@ -288,15 +288,12 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
     if constexpr (BM * PC <= STAGES * (SA + SB)) {
       h16* sC = sA;   // every stage is free: the loop above waited for all copies and synced
 #pragma unroll
-      for (int i = 0; i < MI; ++i)
-#pragma unroll
-        for (int j = 0; j < NI; ++j)
-#pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            const int r = wm * TM + i * 16 + lane / 4 + h * 8, c = wn * TN + j * 8 + (lane % 4) * 2;
-            const h16 v0 = f2h(acc[i][j][h * 2]), v1 = f2h(acc[i][j][h * 2 + 1]);
-            *reinterpret_cast<unsigned*>(sC + r * PC + c) = (unsigned)v0 | ((unsigned)v1 << 16);
-          }
+      for (int f = 0; f < MI * NI * 2; ++f) {   // fragment pair (i, j, h), unrolled: constant indices
+        const int i = f / (NI * 2), j = (f / 2) % NI, h = f % 2;
+        const int r = wm * TM + i * 16 + lane / 4 + h * 8, c = wn * TN + j * 8 + (lane % 4) * 2;
+        *reinterpret_cast<unsigned*>(sC + r * PC + c) =
+          (unsigned)f2h(acc[i][j][h * 2]) | ((unsigned)f2h(acc[i][j][h * 2 + 1]) << 16);
+      }
       __syncthreads();
       const bool vec_c = (N % 8) == 0 && ((unsigned long long)C % 16) == 0;
       constexpr int CPR = BN / 8;   // 16-byte chunks per row
