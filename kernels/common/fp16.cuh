@@ -1,5 +1,6 @@
 // fp16 helpers the kernel templates share: h16 (fp16 bits), h2f / f2h (conversions through cvt
-// in PTX) and smem_u32 (a generic pointer as a 32-bit shared-memory address). For NVRTC a spec
+// in PTX), smem_u32 (a generic pointer as a 32-bit shared-memory address) and store8_h16 (the
+// staged epilogues' 16-byte row chunk). For NVRTC a spec
 // lists it first in `source_files` and htune.problem joins it before the kernel's own file (one
 // text: its hash, the compile cache key and prompts cover it); the nvcc harnesses (kbench,
 // wgbench) put it by path before each kernel file, once per namespace (hence no include guard).
@@ -18,4 +19,17 @@ __device__ __forceinline__ h16 f2h(float f) {
 }
 __device__ __forceinline__ unsigned smem_u32(const void* p) {
   return (unsigned)__cvta_generic_to_shared(p);
+}
+
+// Eight halves packed in v to g: one 16-byte store when whole (g 16-byte aligned, all eight in
+// the row), else the first `left` of them one by one (a row's tail, or an unaligned row).
+__device__ __forceinline__ void store8_h16(h16* g, const unsigned (&v)[4], bool whole, int left) {
+  if (whole) {
+    asm volatile("st.global.v4.b32 [%0], {%1, %2, %3, %4};" :: "l"(g), "r"(v[0]), "r"(v[1]), "r"(v[2]), "r"(v[3])
+                 : "memory");
+  } else {
+#pragma unroll
+    for (int e = 0; e < 8; ++e)
+      if (e < left) g[e] = (h16)(v[e / 2] >> ((e % 2) * 16));
+  }
 }

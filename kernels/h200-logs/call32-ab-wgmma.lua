@@ -6,7 +6,7 @@
 -- config prints '-' there. Calls 29-30 ran the cluster A/B with a script since folded into this
 -- one: `--variant cl2:cluster=2 [--variant cl2-nomc:cluster=2,WG_CL_NOMC=1]`.
 local htune = require "htune"
-local function median(t) table.sort(t) local n = #t return n % 2 == 1 and t[(n + 1) // 2] or (t[n // 2] + t[n // 2 + 1]) / 2 end
+local median = require("htune.convergence").median
 local variants = { { "base", {}, {} } }
 local i = 1
 while arg[i] do

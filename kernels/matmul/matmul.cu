@@ -299,16 +299,9 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
       constexpr int CPR = BN / 8;   // 16-byte chunks per row
       for (int q = threadIdx.x; q < BM * CPR; q += NT) {
         const int r = q / CPR, k = q % CPR, gr = m0 + r, gc = n0 + k * 8;
-        const uint4 v = *reinterpret_cast<const uint4*>(sC + r * PC + k * 8);
-        h16* g = C + (long)gr * N + gc;
-        if (MATMUL_EVEN || (vec_c && gr < M && gc + 8 <= N)) {
-          *reinterpret_cast<uint4*>(g) = v;
-        } else if (gr < M) {
-          const unsigned w[4] = { v.x, v.y, v.z, v.w };
-#pragma unroll
-          for (int e = 0; e < 8; ++e)
-            if (gc + e < N) g[e] = (h16)(w[e / 2] >> ((e % 2) * 16));
-        }
+        const uint4 u = *reinterpret_cast<const uint4*>(sC + r * PC + k * 8);
+        const unsigned v[4] = { u.x, u.y, u.z, u.w };
+        if (MATMUL_EVEN || gr < M) store8_h16(C + (long)gr * N + gc, v, MATMUL_EVEN || (vec_c && gc + 8 <= N), N - gc);
       }
       __syncthreads();   // the next tile's prologue overwrites the staged rows
       continue;

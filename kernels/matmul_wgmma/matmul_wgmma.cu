@@ -202,6 +202,10 @@ __device__ __forceinline__ void matmul_wgmma_body(const h16* __restrict__ A, con
   const int tm = (M + BM - 1) / BM, tn = (N + BN - 1) / BN / CL, tiles = tm * tn;
   const int KT = (K + BK - 1) / BK;
   const int t0 = blockIdx.x / CL, t_step = PID == 0 ? tiles : gridDim.x / CL;
+  auto coords = [&](int t, int& pm, int& pn) {   // tile t's (pm, pn), this CTA's of its cluster
+    tile_coords<GROUP, ORDER>(t, tm, tn, pm, pn);
+    pn = pn * CL + (int)rank;
+  };
 
   if (wg == 0) {
     asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;" :: "n"(NC == 1 ? 56 : 40));
@@ -210,8 +214,7 @@ __device__ __forceinline__ void matmul_wgmma_body(const h16* __restrict__ A, con
     int it = 0;
     for (int t = t0; t < tiles; t += t_step) {
       int pm, pn;
-      tile_coords<GROUP, ORDER>(t, tm, tn, pm, pn);
-      pn = pn * CL + (int)rank;
+      coords(t, pm, pn);
       for (int kt = 0; kt < KT; ++kt, ++it) {
         const int s = it % STAGES;
         mbar_wait(empty0 + 8 * s, ((it / STAGES) & 1) ^ 1);
@@ -269,8 +272,7 @@ __device__ __forceinline__ void matmul_wgmma_body(const h16* __restrict__ A, con
   int it = 0;
   for (int t = t0; t < tiles; t += t_step) {
     int pm, pn;
-    tile_coords<GROUP, ORDER>(t, tm, tn, pm, pn);
-    pn = pn * CL + (int)rank;
+    coords(t, pm, pn);
     int prev = -1;
     for (int kt = 0; kt < KT; ++kt, ++it) {
       const int s = it % STAGES;
@@ -330,15 +332,7 @@ __device__ __forceinline__ void matmul_wgmma_body(const h16* __restrict__ A, con
       unsigned v[4];
       asm volatile("ld.shared.v4.b32 {%0, %1, %2, %3}, [%4];" : "=r"(v[0]), "=r"(v[1]), "=r"(v[2]), "=r"(v[3])
                    : "r"(stg + (unsigned)((r * P + k * 8) * 2)) : "memory");
-      h16* g = C + (long)gr * N + gc;
-      if (WGMMA_EVEN || (vec_c && gr < M && gc + 8 <= N)) {
-        asm volatile("st.global.v4.b32 [%0], {%1, %2, %3, %4};" :: "l"(g), "r"(v[0]), "r"(v[1]), "r"(v[2]), "r"(v[3])
-                     : "memory");
-      } else if (gr < M) {
-#pragma unroll
-        for (int e = 0; e < 8; ++e)
-          if (gc + e < N) g[e] = (h16)(v[e / 2] >> ((e % 2) * 16));
-      }
+      if (WGMMA_EVEN || gr < M) store8_h16(C + (long)gr * N + gc, v, WGMMA_EVEN || (vec_c && gc + 8 <= N), N - gc);
     }
     asm volatile("bar.sync %0, 128;" :: "r"(1 + c) : "memory");   // staging free for the next tile
   }
