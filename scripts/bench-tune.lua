@@ -7,6 +7,7 @@
 --   htune run scripts/bench-tune.lua [--problem matmul] [--M 1024 --N 1024 --K 1024]
 --     [--strategy pattern] [--seconds 5] [--long-strategy portfolio] [--long-seconds 60]
 --     [--within 2] [--data data/matmul.replay.gz] [--warm] [--backend replay (dry run)] [--runs 1]
+--     [--define NAME=V[,NAME=V]] (template macros on every config: a variant under test)
 -- --runs N repeats run A with seeds seed .. seed+N-1, each with cold compiles, and counts the hits.
 local t_start = require("htune.sys").now_ms()
 local htune = require "htune"
@@ -25,6 +26,14 @@ end
 
 local shape = {}
 for _, k in ipairs { "M", "N", "K", "rows", "cols" } do shape[k] = tonumber(o[k]) end
+if o.define then -- NAME=V[,NAME=V]: template macros for every config (a variant under test)
+  shape.defines = {}
+  for d in tostring(o.define):gmatch("[^,]+") do
+    local k, v = require("htune.problem").parse_define(d)
+    if not k then io.stderr:write("bench-tune: --define wants NAME=V[,NAME=V], got '" .. tostring(o.define) .. "'\n") os.exit(2) end
+    shape.defines[k] = v
+  end
+end
 local problem = htune.problem(o.problem, shape)
 
 local function run(strategy, seconds, seed)

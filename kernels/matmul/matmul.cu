@@ -28,6 +28,27 @@
 // matmul_wgmma 15-17% faster at 1024^3 and 7% at 4096^3 (H200, kernels/h200-logs call 32).
 // Off until `scripts/ab-define --define MATMUL_EPI_SMEM=1` has timed it on a GPU: the recorded
 // tables measured the direct form.
+// MATMUL_PROLOGUE_ROLLED=1 keeps the prologue's loop over its stages rolled on dividing shapes
+// (MATMUL_EVEN), so load() is inlined twice (prologue, main loop) instead of STAGES times; the
+// main loop is unchanged. NVRTC then takes 82 instead of 101 ms a config (40 sampled 1024^3
+// configs, batches of 4, 2 threads, sm_90a, 2-core dev machine). With edge code the rolled loop
+// spilled (152 bytes, 32x256x16 one warp 7 stages at 257x129x77), so odd shapes keep it unrolled.
+#ifndef MATMUL_PROLOGUE_ROLLED
+#define MATMUL_PROLOGUE_ROLLED 0
+#endif
+#if MATMUL_PROLOGUE_ROLLED && MATMUL_EVEN
+#define PROLOGUE_UNROLL _Pragma("unroll 1")
+#else
+#define PROLOGUE_UNROLL _Pragma("unroll")
+#endif
+
+// MATMUL_XSTAGE=1 (block_k a multiple of 32, two or more stages): the multistage main loop of
+// CUTLASS's sm80 GEMMs. All STAGES stages are in flight instead of STAGES-1, and the next
+// stage's first fragments load before the current stage's last mma instead of after a barrier.
+#ifndef MATMUL_XSTAGE
+#define MATMUL_XSTAGE 0
+#endif
+
 #ifndef MATMUL_EPI_SMEM
 #define MATMUL_EPI_SMEM 0
 #endif
@@ -215,31 +236,38 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
     };
     // Fragments are double-buffered across the 16-deep k steps: the ldmatrix of step kk+1 is
     // issued before the mma of step kk, so shared-memory latency hides behind tensor work.
+    // (The fragment arrays live in the caller's scope: declared per stage in compute(), the
+    // default's cubins stay byte-identical to the form the recorded tables measured.)
+    using AFrag = unsigned[2][MI][4];
+    using BFrag = unsigned[2][NI / 2][4];
+    auto frags = [&](AFrag& af, BFrag& bf, int buf, const h16* a, const h16* b, int kk) {
+#pragma unroll
+      for (int i = 0; i < MI; ++i) {
+        int r = wm * TM + i * 16 + (lane % 16), c = kk + (lane / 16) * 8;
+        ldsm_x4(af[buf][i], smem_u32(a + r * LDA + c));
+      }
+#pragma unroll
+      for (int j = 0; j < NI / 2; ++j) {
+        int r = kk + (lane % 8) + ((lane / 8) % 2) * 8, c = wn * TN + j * 16 + (lane / 16) * 8;
+        ldsm_x4_t(bf[buf][j], smem_u32(b + r * LDB + c));
+      }
+    };
+    auto mmas = [&](const AFrag& af, const BFrag& bf, int buf) {
+#pragma unroll
+      for (int i = 0; i < MI; ++i)
+#pragma unroll
+        for (int j = 0; j < NI; ++j)
+          mma16816(acc[i][j], af[buf][i], bf[buf][j / 2][(j % 2) * 2], bf[buf][j / 2][(j % 2) * 2 + 1]);
+    };
     auto compute = [&](int stage) {
       const h16* a = sA + stage * SA;
       const h16* b = sB + stage * SB;
       unsigned af[2][MI][4], bf[2][NI / 2][4];
-      auto frags = [&](int buf, int kk) {
-#pragma unroll
-        for (int i = 0; i < MI; ++i) {
-          int r = wm * TM + i * 16 + (lane % 16), c = kk + (lane / 16) * 8;
-          ldsm_x4(af[buf][i], smem_u32(a + r * LDA + c));
-        }
-#pragma unroll
-        for (int j = 0; j < NI / 2; ++j) {
-          int r = kk + (lane % 8) + ((lane / 8) % 2) * 8, c = wn * TN + j * 16 + (lane / 16) * 8;
-          ldsm_x4_t(bf[buf][j], smem_u32(b + r * LDB + c));
-        }
-      };
-      frags(0, 0);
+      frags(af, bf, 0, a, b, 0);
 #pragma unroll
       for (int ks = 0; ks < BK / 16; ++ks) {
-        if (ks + 1 < BK / 16) frags((ks + 1) % 2, (ks + 1) * 16);
-#pragma unroll
-        for (int i = 0; i < MI; ++i)
-#pragma unroll
-          for (int j = 0; j < NI; ++j)
-            mma16816(acc[i][j], af[ks % 2][i], bf[ks % 2][j / 2][(j % 2) * 2], bf[ks % 2][j / 2][(j % 2) * 2 + 1]);
+        if (ks + 1 < BK / 16) frags(af, bf, (ks + 1) % 2, a, b, (ks + 1) * 16);
+        mmas(af, bf, ks % 2);
       }
     };
 
@@ -251,6 +279,41 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
         compute(0);
         __syncthreads();
       }
+    } else if constexpr (MATMUL_XSTAGE && (BK / 16) % 2 == 0) {
+      // All STAGES stages in flight; the wait and barrier for stage kt+1 come before the last
+      // k step's mma of stage kt, so its first fragments load under that mma, and the stage kt
+      // just finished reading is refilled (with kt + STAGES) at once.
+      unsigned af[2][MI][4], bf[2][NI / 2][4];
+      PROLOGUE_UNROLL
+      for (int s = 0; s < STAGES; ++s) {
+        if (s < KT) load(s, s);
+        asm volatile("cp.async.commit_group;" ::: "memory");
+      }
+      asm volatile("cp.async.wait_group %0;" :: "n"(STAGES - 1) : "memory");
+      __syncthreads();
+      frags(af, bf, 0, sA, sB, 0);
+      for (int kt = 0; kt < KT; ++kt) {
+        const int st = kt % STAGES, nx = (kt + 1) % STAGES;
+        const h16* a = sA + st * SA;
+        const h16* b = sB + st * SB;
+#pragma unroll
+        for (int ks = 0; ks < BK / 16; ++ks) {
+          if (ks + 1 < BK / 16) {
+            frags(af, bf, (ks + 1) % 2, a, b, (ks + 1) * 16);
+            mmas(af, bf, ks % 2);
+          } else {
+            asm volatile("cp.async.wait_group %0;" :: "n"(STAGES - 2) : "memory");
+            __syncthreads();
+            if (kt + 1 < KT) frags(af, bf, 0, sA + nx * SA, sB + nx * SB, 0);
+            mmas(af, bf, ks % 2);
+            // The refill after the last mma: fewer registers live than under it (255 at 128x256).
+            if (kt + STAGES < KT) load(st, kt + STAGES);
+            asm volatile("cp.async.commit_group;" ::: "memory");
+          }
+        }
+      }
+      asm volatile("cp.async.wait_group 0;" ::: "memory");
+      __syncthreads();   // the next tile's prologue overwrites stages still being read
     } else {
 #if MATMUL_FUSED_PROLOGUE
       // kt < 0 is the prologue (stages 0..STAGES-2), with no wait and no compute.
@@ -265,7 +328,7 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
         if (kt >= 0) compute(kt % STAGES);
       }
 #else
-#pragma unroll
+      PROLOGUE_UNROLL
       for (int s = 0; s < STAGES - 1; ++s) {
         if (s < KT) load(s, s);
         asm volatile("cp.async.commit_group;" ::: "memory");

@@ -435,35 +435,44 @@ describe("matmul MATMUL_FUSED_PROLOGUE=1", function()
   end)
 end)
 
--- MATMUL_EPI_SMEM=1 (off by default until scripts/ab-define times it on a GPU; its GPU check is
--- tests/gpu/matmul_epi_test.lua) must compile on dividing and odd shapes, change the code, spill
--- nothing and keep out the faulting LDGSTS form.
-describe("matmul MATMUL_EPI_SMEM=1", function()
-  local test = HAVE_NVRTC and it or pending
-  test("compiles sampled configs on a dividing and an odd shape to other cubins without spills or LDGSTS 0xdae", function()
-    cache_off()
-    for _, shape in ipairs { { M = 1024, N = 1024, K = 1024 }, { M = 257, N = 129, K = 77 } } do
-      local p = htune.problem("matmul", shape)
-      local exprs = distinct_exprs(p, 2, 11)
-      local defs = p.compile(p.space:default()).defines
-      local function build(epi)
-        local d = { MATMUL_EPI_SMEM = epi }
-        for k, v in pairs(defs) do d[k] = v end
-        local res = nvrtc.compile { source = p.source, name = "matmul.cu", name_exprs = exprs,
-                                    options = p.compile(p.space:default()).options, defines = d, arch = "sm_90a" }
-        assert.is_true(res.ok, res.log)
-        return res
+-- The macro variants of kernels/matmul (off by default until timed on a GPU; their GPU check is
+-- tests/gpu/matmul_variants_test.lua) must compile on dividing and odd shapes, change the code,
+-- spill nothing where the default spills nothing and keep out the faulting LDGSTS form.
+-- MATMUL_PROLOGUE_ROLLED applies to dividing shapes only, so on the odd one it must change nothing.
+for _, m in ipairs { { "MATMUL_EPI_SMEM", true }, { "MATMUL_PROLOGUE_ROLLED", false }, { "MATMUL_XSTAGE", true } } do
+  local macro, odd_too = m[1], m[2]
+  describe("matmul " .. macro .. "=1", function()
+    local test = HAVE_NVRTC and it or pending
+    test("compiles sampled configs on a dividing and an odd shape to other cubins without new spills or LDGSTS 0xdae", function()
+      cache_off()
+      for _, shape in ipairs { { M = 1024, N = 1024, K = 1024 }, { M = 257, N = 129, K = 77 } } do
+        local p = htune.problem("matmul", shape)
+        local exprs = distinct_exprs(p, 2, 11)
+        exprs[#exprs + 1] = "matmul_kernel<128,256,64,2,4,3,3,8,0,8,0,0>"   -- 4096^3-class tile
+        local defs = p.compile(p.space:default()).defines
+        local function build(on)
+          local d = { [macro] = on }
+          for k, v in pairs(defs) do d[k] = v end
+          local res = nvrtc.compile { source = p.source, name = "matmul.cu", name_exprs = exprs,
+                                      options = p.compile(p.space:default()).options, defines = d, arch = "sm_90a" }
+          assert.is_true(res.ok, res.log)
+          return res
+        end
+        local plain, variant = build(0), build(1)
+        if shape.M == 257 and not odd_too then
+          assert.is_true(plain.cubin == variant.cubin, "the define changed the odd shape's code")
+        else
+          assert.is_true(plain.cubin ~= variant.cubin, "the define changed nothing")
+        end
+        for _, e in ipairs(exprs) do
+          if plain.facts[e].spill_stores == 0 then assert.are.equal(0, variant.facts[e].spill_stores, e) end
+          local ops = assert(sass_opcodes(variant.cubin, variant.lowered[e]), "no .text section for " .. e)
+          assert.is_nil(ops[0xdae], e)
+        end
       end
-      local direct, staged = build(0), build(1)
-      assert.are_not.equal(direct.cubin, staged.cubin, "the define changed nothing")
-      for _, e in ipairs(exprs) do
-        assert.are.equal(0, staged.facts[e].spill_stores, e)
-        local ops = assert(sass_opcodes(staged.cubin, staged.lowered[e]), "no .text section for " .. e)
-        assert.is_nil(ops[0xdae], e)
-      end
-    end
+    end)
   end)
-end)
+end
 
 describe("matmul_wgmma spec", function()
   local p = htune.problem("matmul_wgmma", { M = 4096, N = 4096, K = 4096, sm_count = 132 })

@@ -1,0 +1,51 @@
+-- ab-variants: template variants against the default on named configs of one shape, in one
+-- process on the GPU (htune.ab: rounds alternate the variants' order; medians per config).
+--   htune run scripts/ab-variants.lua --problem matmul --shape 4096x4096x4096
+--       --config block_m=128,block_n=256,block_k=64,num_warps=8,num_stages=3 [--config ...]
+--       --variant LABEL:NAME=V[,NAME=V] [--variant ...] [--rounds 5] [--backend live|synthetic]
+-- A config names the parameters it changes from the space's default. In a variant, an
+-- upper-case NAME is a template macro and a lower-case one a config parameter set on every
+-- config (cluster=2 also turns on matmul_wgmma's clusters).
+local ab = require "htune.ab"
+
+local function die(msg)
+  io.stderr:write("ab-variants: ", msg, "\n")
+  os.exit(2)
+end
+
+local o = { problem = "matmul", configs = {}, variants = {}, rounds = 5 }
+local i = 1
+while arg[i] do
+  local a, v = arg[i], arg[i + 1]
+  if a == "-h" or a == "--help" then
+    print((("\n" .. io.open(arg[0]):read("a"):match("^(.-)\nlocal")):gsub("\n%-%- ?", "\n"):sub(2)))
+    return 0
+  end
+  if v == nil then die(a .. " needs a value (see --help)") end
+  if a == "--problem" then o.problem = v
+  elseif a == "--shape" then
+    local m, n, k = v:match("^(%d+)x(%d+)x(%d+)$")
+    if not m then die("--shape wants MxNxK, got '" .. v .. "'") end
+    o.shape = { M = tonumber(m), N = tonumber(n), K = tonumber(k) }
+  elseif a == "--config" then
+    local c, err = ab.parse_config(v)
+    if not c then die(err) end
+    o.configs[#o.configs + 1] = c
+  elseif a == "--backend" then o.backend = v
+  elseif a == "--variant" then
+    local var, err = ab.parse_variant(v)
+    if not var then die(err) end
+    o.variants[#o.variants + 1] = var
+  elseif a == "--rounds" then
+    o.rounds = math.tointeger(tonumber(v))
+    if not o.rounds or o.rounds < 1 then die("--rounds wants a whole number >= 1, got '" .. v .. "'") end
+  else die("unknown argument '" .. a .. "' (see --help)") end
+  i = i + 2
+end
+if #o.configs == 0 then die("name at least one --config") end
+if #o.variants == 0 then die("name at least one --variant") end
+local rows, variants = ab.run(o)
+local sh = o.shape or {}
+print(string.format("== %s %sx%sx%s (medians of %d rounds, us; ratio to base)", o.problem,
+  sh.M or "?", sh.N or "?", sh.K or "?", o.rounds))
+print(ab.format(rows, variants))

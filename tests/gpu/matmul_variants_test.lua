@@ -1,0 +1,40 @@
+-- GPU: kernels/matmul's variants behind macros (off by default until scripts/ab-define or
+-- scripts/ab-variants has timed them) match the reference on a dividing shape and on odd ones
+-- for sampled configs, through htune.evaluate:
+--   MATMUL_EPI_SMEM=1        C staged in the pipeline's shared memory, stored as 16-byte rows
+--   MATMUL_PROLOGUE_ROLLED=1 the prologue's stage loop kept rolled (less code to compile)
+--   MATMUL_XSTAGE=1          all stages in flight, next stage's fragments before the last mma
+-- HTUNE_MATMUL_VARIANT_CONFIGS=N configs per shape and variant (default 10).
+--   build/htune run tests/gpu/run.lua matmul_variants
+local htune = require "htune"
+local check = dofile(htune.sys.root .. "/tests/gpu/problem_check.lua")
+
+local CONFIGS = tonumber(os.getenv("HTUNE_MATMUL_VARIANT_CONFIGS") or "") or 10
+local variants = {
+  { MATMUL_EPI_SMEM = 1 },
+  { MATMUL_PROLOGUE_ROLLED = 1 },
+  { MATMUL_XSTAGE = 1 },
+  { MATMUL_XSTAGE = 1, MATMUL_PROLOGUE_ROLLED = 1, MATMUL_EPI_SMEM = 1 },
+}
+local cases = {
+  { M = 1024, N = 1024, K = 1024 },   -- MATMUL_EVEN=1 code
+  { M = 1000, N = 1000, K = 1000 },   -- tails, 16-byte rows
+  { M = 257, N = 129, K = 77 },       -- odd N: element stores
+  { M = 1, N = 300, K = 64 },
+}
+
+local tests = {}
+for v, defines in ipairs(variants) do
+  local names = {}
+  for k, x in pairs(defines) do names[#names + 1] = k .. "=" .. x end
+  table.sort(names)
+  for i, shape in ipairs(cases) do
+    tests[string.format("matmul %s %dx%dx%d matches reference", table.concat(names, ","), shape.M, shape.N, shape.K)] = function()
+      local opts = { defines = defines }
+      for k, x in pairs(shape) do opts[k] = x end
+      local p = assert(htune.problem("matmul", opts))
+      check.expect_sampled_match(p, CONFIGS, 500 + 10 * v + i, nil, "^matmul_kernel<")
+    end
+  end
+end
+return tests
