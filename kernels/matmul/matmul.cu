@@ -24,15 +24,22 @@
 
 // MATMUL_EPI_SMEM=1 stages C in the (then idle) pipeline shared memory, pitch BN + 8 halves, and
 // stores it as 16-byte row chunks, instead of 4-byte stores from the mma fragment layout; where
-// the tile does not fit the pipeline's memory the direct form stays. The same change made
-// matmul_wgmma 15-17% faster at 1024^3 and 7% at 4096^3 (H200, kernels/h200-logs call 32).
-// Off until `scripts/ab-define --define MATMUL_EPI_SMEM=1` has timed it on a GPU: the recorded
-// tables measured the direct form.
+// the tile does not fit the pipeline's memory the direct form stays. spec.lua sets it (with
+// MATMUL_XSTAGE) for products of 2048^3 and more: on the H200 it took 2-5% off 4096^3 tiles
+// (kernels/h200-logs call 36); at 1024^3 it moved the recorded table's best by 0.965x but its
+// 10 fastest by a median 1.042x (call 37), and NVRTC takes 15% longer a config.
+#ifndef MATMUL_EPI_SMEM
+#define MATMUL_EPI_SMEM 0
+#endif
+
 // MATMUL_PROLOGUE_ROLLED=1 keeps the prologue's loop over its stages rolled on dividing shapes
 // (MATMUL_EVEN), so load() is inlined twice (prologue, main loop) instead of STAGES times; the
 // main loop is unchanged. NVRTC then takes 82 instead of 101 ms a config (40 sampled 1024^3
-// configs, batches of 4, 2 threads, sm_90a, 2-core dev machine). With edge code the rolled loop
-// spilled (152 bytes, 32x256x16 one warp 7 stages at 257x129x77), so odd shapes keep it unrolled.
+// configs, batches of 4, 2 threads, sm_90a, 2-core dev machine; 63-66 against 56-57 configs/s
+// cold on the 16-core H200 host, call 36). Off: the 10 fastest configs of the H200 1024^3 table
+// ran a median 4.7% slower with it (ab-define, 5 passes, noise 0.2%; call 37). With edge code
+// the rolled loop spilled (152 bytes, 32x256x16 one warp 7 stages at 257x129x77), so odd shapes
+// keep it unrolled even when it is set.
 #ifndef MATMUL_PROLOGUE_ROLLED
 #define MATMUL_PROLOGUE_ROLLED 0
 #endif
@@ -43,14 +50,15 @@
 #endif
 
 // MATMUL_XSTAGE=1 (block_k a multiple of 32, two or more stages): the multistage main loop of
-// CUTLASS's sm80 GEMMs. All STAGES stages are in flight instead of STAGES-1, and the next
-// stage's first fragments load before the current stage's last mma instead of after a barrier.
+// CUTLASS's sm80 GEMMs. The wait and barrier for the next stage come before the current
+// stage's last mma, the next stage's first fragments load under that mma, and the stage just
+// read is refilled at once, so all STAGES stages are in use. On the H200 at 4096^3 it took
+// 15-34% off five of six large tiles (kernels/h200-logs calls 36-37; the sixth, 128x128x64 with
+// 4 warps, spills 172 bytes and ran 1.47x slower alone, 0.93x with MATMUL_EPI_SMEM). It keeps
+// the next fragments live across the loop (more registers: 97 -> 116 for a 32x32 warp tile) and
+// NVRTC takes 27% longer a config, so spec.lua sets it for products of 2048^3 and more only.
 #ifndef MATMUL_XSTAGE
 #define MATMUL_XSTAGE 0
-#endif
-
-#ifndef MATMUL_EPI_SMEM
-#define MATMUL_EPI_SMEM 0
 #endif
 
 // EVICT: 0 no hint, 1 L2 evict_first, 2 L2 evict_last (the seed's load_eviction_policies).
@@ -367,28 +375,29 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
         if (MATMUL_EVEN || gr < M) store8_h16(C + (long)gr * N + gc, v, MATMUL_EVEN || (vec_c && gc + 8 <= N), N - gc);
       }
       __syncthreads();   // the next tile's prologue overwrites the staged rows
-      continue;
-    }
+    } else
 #endif
-    // Epilogue: fragments straight to global, fp16, predicated on the edges.
-    const bool even = (N % 2) == 0 && ((unsigned long long)C % 4) == 0;
+    {
+      // Epilogue: fragments straight to global, fp16, predicated on the edges.
+      const bool even = (N % 2) == 0 && ((unsigned long long)C % 4) == 0;
 #pragma unroll
-    for (int i = 0; i < MI; ++i)
+      for (int i = 0; i < MI; ++i)
 #pragma unroll
-      for (int j = 0; j < NI; ++j)
+        for (int j = 0; j < NI; ++j)
 #pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          int r = m0 + wm * TM + i * 16 + lane / 4 + h * 8;
-          int c = n0 + wn * TN + j * 8 + (lane % 4) * 2;
-          if (!MATMUL_EVEN && r >= M) continue;
-          h16 v0 = f2h(acc[i][j][h * 2]), v1 = f2h(acc[i][j][h * 2 + 1]);
-          h16* p = C + (long)r * N + c;
-          if (MATMUL_EVEN || (even && c + 1 < N)) {
-            *reinterpret_cast<unsigned*>(p) = (unsigned)v0 | ((unsigned)v1 << 16);
-          } else {
-            if (c < N) p[0] = v0;
-            if (c + 1 < N) p[1] = v1;
+          for (int h = 0; h < 2; ++h) {
+            int r = m0 + wm * TM + i * 16 + lane / 4 + h * 8;
+            int c = n0 + wn * TN + j * 8 + (lane % 4) * 2;
+            if (!MATMUL_EVEN && r >= M) continue;
+            h16 v0 = f2h(acc[i][j][h * 2]), v1 = f2h(acc[i][j][h * 2 + 1]);
+            h16* p = C + (long)r * N + c;
+            if (MATMUL_EVEN || (even && c + 1 < N)) {
+              *reinterpret_cast<unsigned*>(p) = (unsigned)v0 | ((unsigned)v1 << 16);
+            } else {
+              if (c < N) p[0] = v0;
+              if (c + 1 < N) p[1] = v1;
+            }
           }
-        }
+    }
   }
 }

@@ -110,6 +110,13 @@ return function(opts, env)
     },
   }
 
+  -- Products of 2048^3 and more get the multistage main loop and the staged epilogue
+  -- (MATMUL_XSTAGE, MATMUL_EPI_SMEM in matmul.cu). On the H200 at 4096^3 a 40-s tune found
+  -- 331.8 us with them against 409.5 us without (kernels/h200-logs call 37); at 1024^3 they move
+  -- the table's best by 4% and its 10 fastest either way (calls 36-37), while NVRTC takes 1.44x
+  -- as long a config, so smaller products keep the plain code. opts.defines overrides either.
+  local LARGE = M * N * K >= 2 ^ 33
+
   local PID = { flat = 0, xyz = 1, persistent_blocked = 2, persistent_interleaved = 3 }
   local EVICT = { [""] = 0, first = 1, last = 2 }
   local function tiles(c) return mm.cdiv(M, c.block_m), mm.cdiv(N, c.block_n) end
@@ -157,7 +164,9 @@ return function(opts, env)
     },
     compile = function(c)
       local even = M % c.block_m == 0 and N % c.block_n == 0 and K % c.block_k == 0
-      return mm.compile_result(name_expr(c), { MATMUL_EVEN = even and 1 or 0 })
+      local d = { MATMUL_EVEN = even and 1 or 0 }
+      if LARGE then d.MATMUL_XSTAGE, d.MATMUL_EPI_SMEM = 1, 1 end
+      return mm.compile_result(name_expr(c), d)
     end,
     launch = function(c)
       local tm, tn = tiles(c)

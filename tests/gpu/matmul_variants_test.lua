@@ -1,9 +1,9 @@
--- GPU: kernels/matmul's variants behind macros (off by default until scripts/ab-define or
--- scripts/ab-variants has timed them) match the reference on a dividing shape and on odd ones
--- for sampled configs, through htune.evaluate:
+-- GPU: kernels/matmul's variants behind macros match the reference on a dividing shape and on
+-- odd ones for sampled configs, through htune.evaluate:
 --   MATMUL_EPI_SMEM=1        C staged in the pipeline's shared memory, stored as 16-byte rows
 --   MATMUL_PROLOGUE_ROLLED=1 the prologue's stage loop kept rolled (less code to compile)
 --   MATMUL_XSTAGE=1          all stages in flight, next stage's fragments before the last mma
+-- and the spec's default for large products, which turns on the first and the third.
 -- HTUNE_MATMUL_VARIANT_CONFIGS=N configs per shape and variant (default 10).
 --   build/htune run tests/gpu/run.lua matmul_variants
 local htune = require "htune"
@@ -35,6 +35,14 @@ for v, defines in ipairs(variants) do
       local p = assert(htune.problem("matmul", opts))
       check.expect_sampled_match(p, CONFIGS, 500 + 10 * v + i, nil, "^matmul_kernel<")
     end
+  end
+end
+-- The spec's own default from 2048^3 up (XSTAGE and EPI_SMEM on), dividing and odd.
+for i, shape in ipairs { { M = 2048, N = 2048, K = 2048 }, { M = 2047, N = 2049, K = 2051 } } do
+  tests[string.format("matmul default at %dx%dx%d (multistage, staged epilogue) matches reference", shape.M, shape.N, shape.K)] = function()
+    local p = assert(htune.problem("matmul", shape))
+    assert(p.compile(p.space:default()).defines.MATMUL_XSTAGE == 1, "the spec did not pick the multistage loop")
+    check.expect_sampled_match(p, math.max(4, CONFIGS // 2), 600 + i, nil, "^matmul_kernel<")
   end
 end
 return tests
