@@ -25,8 +25,8 @@
 // MATMUL_EPI_SMEM=1 stages C in the (then idle) pipeline shared memory, pitch BN + 8 halves, and
 // stores it as 16-byte row chunks, instead of 4-byte stores from the mma fragment layout; where
 // the tile does not fit the pipeline's memory the direct form stays. spec.lua sets it (with
-// MATMUL_XSTAGE) for products of 2048^3 and more: on the H200 it took 2-5% off 4096^3 tiles
-// (kernels/h200-logs call 36); at 1024^3 it moved the recorded table's best by 0.965x but its
+// MATMUL_XSTAGE) for products of 2^32 (4096x1024x1024) and more: on the H200 it took 2-5% off
+// 4096^3 tiles (kernels/h200-logs call 36); at 1024^3 it moved the recorded table's best by 0.965x but its
 // 10 fastest by a median 1.042x (call 37), and NVRTC takes 15% longer a config.
 #ifndef MATMUL_EPI_SMEM
 #define MATMUL_EPI_SMEM 0
@@ -56,7 +56,8 @@
 // 15-34% off five of six large tiles (kernels/h200-logs calls 36-37; the sixth, 128x128x64 with
 // 4 warps, spills 172 bytes and ran 1.47x slower alone, 0.93x with MATMUL_EPI_SMEM). It keeps
 // the next fragments live across the loop (more registers: 97 -> 116 for a 32x32 warp tile) and
-// NVRTC takes 27% longer a config, so spec.lua sets it for products of 2048^3 and more only.
+// NVRTC takes 27% longer a config, so spec.lua sets it for products of 2^32 and more only (with
+// MATMUL_EPI_SMEM it took 4-34% off four tiles at the seed's 4096x1024x1024, call 38).
 #ifndef MATMUL_XSTAGE
 #define MATMUL_XSTAGE 0
 #endif

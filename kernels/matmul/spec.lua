@@ -110,12 +110,13 @@ return function(opts, env)
     },
   }
 
-  -- Products of 2048^3 and more get the multistage main loop and the staged epilogue
-  -- (MATMUL_XSTAGE, MATMUL_EPI_SMEM in matmul.cu). On the H200 at 4096^3 a 40-s tune found
-  -- 331.8 us with them against 409.5 us without (kernels/h200-logs call 37); at 1024^3 they move
-  -- the table's best by 4% and its 10 fastest either way (calls 36-37), while NVRTC takes 1.44x
-  -- as long a config, so smaller products keep the plain code. opts.defines overrides either.
-  local LARGE = M * N * K >= 2 ^ 33
+  -- Products of 2^32 (the seed's 4096x1024x1024) and more get the multistage main loop and the
+  -- staged epilogue (MATMUL_XSTAGE, MATMUL_EPI_SMEM in matmul.cu). On the H200 at 4096^3 a 40-s
+  -- tune found 331.8 us with them against 409.5 us without (kernels/h200-logs call 37); at
+  -- 4096x1024x1024 they ran four named tiles in 0.66-0.96x the time (call 38); at 1024^3 they
+  -- move the table's best by 4% and its 10 fastest either way (calls 36-37), while NVRTC takes
+  -- 1.44x as long a config, so smaller products keep the plain code. opts.defines overrides.
+  local LARGE = M * N * K >= 2 ^ 32
 
   local PID = { flat = 0, xyz = 1, persistent_blocked = 2, persistent_interleaved = 3 }
   local EVICT = { [""] = 0, first = 1, last = 2 }

@@ -270,13 +270,16 @@ describe("matmul spec", function()
 end)
 
 describe("matmul spec, large products", function()
-  it("takes the multistage loop and staged epilogue from 2048^3 up, and opts.defines overrides them", function()
+  it("takes the multistage loop and staged epilogue from 2^32 (4096x1024x1024) up, and opts.defines overrides them", function()
     local c = htune.problem("matmul", { M = 1024, N = 1024, K = 1024 }).space:default()
     local function defs(o) return htune.problem("matmul", o).compile(c).defines end
-    local small, seed, large = defs { M = 1024, N = 1024, K = 1024 }, defs { M = 4096, N = 1024, K = 1024 }, defs { M = 2048, N = 2048, K = 2048 }
+    local small, below, seed = defs { M = 1024, N = 1024, K = 1024 }, defs { M = 4095, N = 1024, K = 1024 }, defs { M = 1024, N = 4096, K = 1024 }
+    local large = defs { M = 2048, N = 2048, K = 2048 }
     assert.is_nil(small.MATMUL_XSTAGE)
     assert.is_nil(small.MATMUL_EPI_SMEM)
-    assert.is_nil(seed.MATMUL_XSTAGE)
+    assert.is_nil(below.MATMUL_XSTAGE)
+    assert.are.equal(1, seed.MATMUL_XSTAGE)
+    assert.are.equal(1, seed.MATMUL_EPI_SMEM)
     assert.are.equal(1, large.MATMUL_XSTAGE)
     assert.are.equal(1, large.MATMUL_EPI_SMEM)
     local off = defs { M = 4096, N = 4096, K = 4096, defines = { MATMUL_XSTAGE = 0 } }
