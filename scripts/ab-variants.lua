@@ -6,6 +6,7 @@
 -- A config names the parameters it changes from the space's default. In a variant, an
 -- upper-case NAME is a template macro and a lower-case one a config parameter set on every
 -- config (cluster=2 also turns on matmul_wgmma's clusters).
+require("htune.usage").on_help(arg)
 local ab = require "htune.ab"
 
 local function die(msg)
@@ -17,10 +18,6 @@ local o = { problem = "matmul", configs = {}, variants = {}, rounds = 5 }
 local i = 1
 while arg[i] do
   local a, v = arg[i], arg[i + 1]
-  if a == "-h" or a == "--help" then
-    print((("\n" .. io.open(arg[0]):read("a"):match("^(.-)\nlocal")):gsub("\n%-%- ?", "\n"):sub(2)))
-    return 0
-  end
   if v == nil then die(a .. " needs a value (see --help)") end
   if a == "--problem" then o.problem = v
   elseif a == "--shape" then

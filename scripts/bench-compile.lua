@@ -9,6 +9,7 @@
 -- --offset N skips the first N sampled configs, so that several processes can each compile their
 -- own share of one config list (threads against processes on the same configs).
 -- Uses kernels/matmul (spec.lua + matmul.cu) when present, else kernels/bench/matmul_mma.cu.
+require("htune.usage").on_help(arg)
 local htune = require "htune"
 local nv = require "htune.nvrtc"
 local sys = require "htune.sys"

@@ -3,6 +3,7 @@
 --   spread    repeat-run spread of the median, (max - min) / mean over 10 runs (target < 1.5%)
 --   recovery  faulting trial -> kill + restart + next good result, wall time (target < 1.5 s)
 --   pipeline  live backend: configs/s and the share of wall time the worker had nothing in flight
+require("htune.usage").on_help(arg)
 local htune = require "htune"
 local sys = htune.sys
 package.path = sys.root .. "/tests/gpu/?.lua;" .. package.path

@@ -3,6 +3,7 @@
 -- (cold NVRTC jobs of other configs), alternating, `--reps` times each.
 --   htune run scripts/bench-gate.lua [--reps 5] [--config JSON]     (GPU; tests/c/test_bench.c
 --   checks the gate itself on the fake driver, whose launches can be given a host cost)
+require("htune.usage").on_help(arg)
 local htune = require "htune"
 local sys = htune.sys
 local nv = htune.nvrtc

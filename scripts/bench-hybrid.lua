@@ -10,6 +10,7 @@
 -- no latency; hybrid replays at --eval-ms per eval against a fresh mock LLM per seed (its
 -- --llm-ms per call, seeded by the run's seed, so a seed's result does not depend on the
 -- seeds before it). --opt passes hybrid strategy options (numbers, true/false, or strings).
+require("htune.usage").on_help(arg)
 local htune = require "htune"
 local mock_mod = dofile(htune.sys.root .. "/tests/mock_llm/mock.lua")
 

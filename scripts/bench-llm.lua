@@ -8,6 +8,7 @@
 -- llm with local_fill=false (only LLM configs: the driver must wait on the LLM without spinning).
 --   htune run scripts/bench-llm.lua [--llm-ms 8000] [--eval-ms 200] [--evals 100] [--seeds 2]
 --                                   [--fault-rate 0] [--quick] [--llm-only]
+require("htune.usage").on_help(arg)
 local htune = require "htune"
 local sys = require "htune.sys"
 local mock = dofile(sys.root .. "/tests/mock_llm/mock.lua")

@@ -1,6 +1,7 @@
 -- bench-pch: NVRTC's automatic precompiled headers (-pch, CUDA 12.8+) against plain compiles and
 -- against one program per batch, serially on one thread, on the header-heavy matmul stand-in.
 --   htune run scripts/bench-pch.lua [N configs, default 8]
+require("htune.usage").on_help(arg)
 local nv = require "htune.nvrtc"
 local sys = require "htune.sys"
 

@@ -1,5 +1,7 @@
 -- Config-space benchmark behind scripts/bench-space: rates per second on the helion_matmul
 -- space (each phase runs for about half a second of wall time, after a short warm-up).
+--   htune run scripts/bench-space.lua   (no options)
+require("htune.usage").on_help(arg)
 local htune = require "htune"
 local sys = htune.sys
 local sp = dofile(sys.root .. "/lua/htune/spaces/helion_matmul.lua")

@@ -1,5 +1,7 @@
 -- The body of scripts/bench-store: inserts N trials per mode into a fresh database and prints
 -- the rate; exit code 1 when the default (recorder, batched) mode misses the target.
+--   htune run scripts/bench-store.lua [--trials 20000] [--db PREFIX]   (databases PREFIX.MODE.db)
+require("htune.usage").on_help(arg)
 local htune = require "htune"
 local record = require "htune.record"
 local S = htune.space

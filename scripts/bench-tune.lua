@@ -10,6 +10,7 @@
 --     [--define NAME=V[,NAME=V]] (template macros on every config: a variant under test)
 -- --runs N repeats run A with seeds seed .. seed+N-1, each with cold compiles, and counts the hits.
 local t_start = require("htune.sys").now_ms()
+require("htune.usage").on_help(arg)
 local htune = require "htune"
 local sys = htune.sys
 
@@ -20,7 +21,6 @@ while i <= #arg do
   local k = arg[i]:gsub("^%-%-", ""):gsub("-", "_")
   if k == "warm" then o.warm = true; i = i + 1
   elseif k == "cold" then o.cold = true; i = i + 1
-  elseif k == "help" then print((io.open(arg[0]):read("a"):match("^(.-)\nlocal"))) return
   else o[k] = tonumber(arg[i + 1]) or arg[i + 1]; i = i + 2 end
 end
 

@@ -2,6 +2,7 @@
 # Installs the Debian 12 packages htune builds and tests with; skips what is present.
 # Usage: scripts/install-deps.sh   (as root, or with sudo available)
 set -eu
+case ${1:-} in -h|--help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;; esac
 pkgs="build-essential pkg-config liblua5.4-dev lua-cjson-dev libcurl4-openssl-dev libsqlite3-dev lua-busted gnuplot-nox"
 missing=""
 for p in $pkgs; do
