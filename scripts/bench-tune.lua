@@ -8,6 +8,7 @@
 --     [--strategy pattern] [--seconds 5] [--long-strategy portfolio] [--long-seconds 60]
 --     [--within 2] [--data data/matmul.replay.gz] [--warm] [--backend replay (dry run)] [--runs 1]
 --     [--define NAME=V[,NAME=V]] (template macros on every config: a variant under test)
+--     [--opt name=v[,name=v]] (problem options, e.g. --opt tile_order=compiled for matmul)
 -- --runs N repeats run A with seeds seed .. seed+N-1, each with cold compiles, and counts the hits.
 local t_start = require("htune.sys").now_ms()
 require("htune.usage").on_help(arg)
@@ -32,6 +33,13 @@ if o.define then -- NAME=V[,NAME=V]: template macros for every config (a variant
     local k, v = require("htune.problem").parse_define(d)
     if not k then io.stderr:write("bench-tune: --define wants NAME=V[,NAME=V], got '" .. tostring(o.define) .. "'\n") os.exit(2) end
     shape.defines[k] = v
+  end
+end
+if o.opt then -- name=v[,name=v]: options of the problem (htune.problem's opts)
+  for d in tostring(o.opt):gmatch("[^,]+") do
+    local k, v = d:match("^([%l_][%w_]*)=(.+)$")
+    if not k then io.stderr:write("bench-tune: --opt wants name=v[,name=v] (lower-case names), got '" .. tostring(o.opt) .. "'\n") os.exit(2) end
+    shape[k] = math.tointeger(tonumber(v)) or tonumber(v) or v
   end
 end
 local problem = htune.problem(o.problem, shape)

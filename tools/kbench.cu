@@ -23,7 +23,7 @@ static std::vector<std::string> g_table;
 
 // ---------- matmul ----------
 struct MM { int M, N, K, nsets; std::vector<h16*> A, B; h16 *C, *R; };
-typedef void (*MMKernel)(const h16*, const h16*, h16*, int, int, int);
+typedef void (*MMKernel)(const h16*, const h16*, h16*, int, int, int, int, int);
 struct MMCfg { const char* name; MMKernel k; int BM, BN, BK, nt, stages, pid; };
 #define MMC(BM, BN, BK, WM, WN, ST, PID, G, O, V, EA, EB) \
   MMCfg{#BM "x" #BN "x" #BK " w" #WM "x" #WN " s" #ST " p" #PID " g" #G " o" #O " v" #V " e" #EA #EB, \
@@ -67,7 +67,7 @@ static void mm_launch(const MMCfg& c, const h16* A, const h16* B, h16* C, int M,
     CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, c.k, c.nt, mm_smem(c)));
     grid = dim3(std::min(tm * tn, std::max(1, per_sm) * g_sms));
   }
-  c.k<<<grid, c.nt, mm_smem(c)>>>(A, B, C, M, N, K);
+  c.k<<<grid, c.nt, mm_smem(c)>>>(A, B, C, M, N, K, 0, 0);  // group, order: compiled in (G > 0)
 }
 static MM mm_alloc(int M, int N, int K) {
   MM p{M, N, K, 1, {}, {}, nullptr, nullptr};

@@ -1,14 +1,19 @@
 // The tile order both matmul templates share (the seed's pid_type / l2_grouping / loop_order):
 // listed in their specs' `source_files` after fp16.cuh, included by kbench and wgbench.
-// Tile t of tm x tn tiles -> (pm, pn). GROUP consecutive tiles along the major dimension share
-// their minor-dimension operand in L2 (Triton's grouped ordering); ORDER 1 swaps M and N.
+// Tile t of tm x tn tiles -> (pm, pn). group consecutive tiles along the major dimension share
+// their minor-dimension operand in L2 (Triton's grouped ordering); order 1 swaps M and N.
+// tile_coords_rt takes both at run time (kernel arguments: configs that differ only there share
+// one compiled kernel); tile_coords<GROUP, ORDER> is the same code with them compiled in.
+__device__ __forceinline__ void tile_coords_rt(int t, int tm, int tn, int group, int order, int& pm, int& pn) {
+  int a = order == 0 ? tm : tn, b = order == 0 ? tn : tm;
+  int width = group * b;
+  int first = (t / width) * group;
+  int gsz = min(a - first, group);
+  int i = first + (t % width) % gsz, j = (t % width) / gsz;
+  pm = order == 0 ? i : j;
+  pn = order == 0 ? j : i;
+}
 template <int GROUP, int ORDER>
 __device__ __forceinline__ void tile_coords(int t, int tm, int tn, int& pm, int& pn) {
-  int a = ORDER == 0 ? tm : tn, b = ORDER == 0 ? tn : tm;
-  int width = GROUP * b;
-  int first = (t / width) * GROUP;
-  int gsz = min(a - first, GROUP);
-  int i = first + (t % width) % gsz, j = (t % width) / gsz;
-  pm = ORDER == 0 ? i : j;
-  pn = ORDER == 0 ? j : i;
+  tile_coords_rt(t, tm, tn, GROUP, ORDER, pm, pn);
 }

@@ -182,11 +182,14 @@ __device__ __forceinline__ void mma16816(float (&d)[4], const unsigned (&a)[4], 
 // BM x BN tile of C per block, BK deep per stage; WM x WN warps, each owning a
 // (BM/WM) x (BN/WN) sub-tile. PID: 0 flat 1-D grid, 1 2-D grid (xyz), 2 persistent blocked,
 // 3 persistent interleaved. Shared rows are padded by 8 halves so ldmatrix is conflict-free.
+// GROUP 0: the tile order's group and order come from the arguments group and order (so
+// configs that differ only in l2_grouping and loop_order share one kernel); GROUP > 0 compiles
+// GROUP and ORDER in and ignores those arguments.
 template <int BM, int BN, int BK, int WM, int WN, int STAGES, int PID, int GROUP, int ORDER,
           int VEC, int EVICT_A, int EVICT_B>
 __global__ void __launch_bounds__(WM * WN * 32)
 matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restrict__ C,
-              int M, int N, int K) {
+              int M, int N, int K, int group, int order) {
   constexpr int NT = WM * WN * 32;
   constexpr int TM = BM / WM, TN = BN / WN;       // warp tile
   constexpr int MI = TM / 16, NI = TN / 8;        // mma tiles per warp
@@ -229,7 +232,8 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
   for (; t < t_end; t += t_step) {
     if (t >= tiles) break;
     int pm, pn;
-    tile_coords<GROUP, ORDER>(t, tm, tn, pm, pn);
+    if constexpr (GROUP > 0) tile_coords<GROUP, ORDER>(t, tm, tn, pm, pn);
+    else tile_coords_rt(t, tm, tn, group, order, pm, pn);
     const int m0 = pm * BM, n0 = pn * BN;
     float acc[MI][NI][4];
 #pragma unroll

@@ -10,8 +10,9 @@
 --   print(ab.format(rows, variants))
 --
 -- A variant is a label with upper-case NAME=V pairs (template macros, opts.defines) and
--- lower-case ones (config parameters set on every config; cluster=N also sets opts.clusters for
--- matmul_wgmma). A variant whose launch does not fit a config's shared memory shows '-' there.
+-- lower-case ones: a parameter of the problem's space is set on every config (cluster=N also
+-- sets opts.clusters for matmul_wgmma); any other name is a problem option (e.g. matmul's
+-- tile_order=compiled). A variant whose launch does not fit a config's shared memory shows '-'.
 local htune = require "htune"
 local median = require("htune.convergence").median
 
@@ -51,14 +52,17 @@ function M.run(o)
   local variants = { { "base", {}, {} } }
   for _, v in ipairs(o.variants or {}) do variants[#variants + 1] = v end
   local smem_max = o.smem_max or (require("htune.problems.matmul_common").SMEM_MAX - 1024)
-  local probs = {}
+  local probs, is_param = {}, {} -- is_param[v][name]: a parameter of variant v's space
   for v, var in ipairs(variants) do
     local po = {}
     for k, x in pairs(o.shape or {}) do po[k] = x end
     for k, x in pairs(o.opts or {}) do po[k] = x end
     po.defines = next(var[2]) and var[2] or nil
     if var[3].cluster ~= nil then po.clusters = true end
+    for k, x in pairs(var[3]) do if not is_param[1][k] then po[k] = x end end -- (v > 1 only)
     probs[v] = assert(htune.problem(o.problem, po))
+    is_param[v] = {}
+    for _, q in ipairs(probs[v].space:params()) do is_param[v][q.name] = true end
   end
   local rows = {}
   for ci, partial in ipairs(o.configs) do
@@ -66,7 +70,7 @@ function M.run(o)
     for v, p in ipairs(probs) do
       local c = p.space:default()
       for k, x in pairs(partial) do c[k] = x end
-      for k, x in pairs(variants[v][3]) do c[k] = x end
+      for k, x in pairs(variants[v][3]) do if is_param[v][k] then c[k] = x end end
       local ok, why = p.space:validate(c)
       if not ok then error(("config %d is not valid for %s: %s"):format(ci, o.problem, tostring(why)), 2) end
       local l = p.launch(c)

@@ -3,7 +3,9 @@
 --   MATMUL_EPI_SMEM=1        C staged in the pipeline's shared memory, stored as 16-byte rows
 --   MATMUL_PROLOGUE_ROLLED=1 the prologue's stage loop kept rolled (less code to compile)
 --   MATMUL_XSTAGE=1          all stages in flight, next stage's fragments before the last mma
--- and the spec's default for large products, which turns on the first and the third.
+-- and the spec's default for large products, which turns on the first and the third; and the
+-- tile order as kernel arguments (the default) against compiled in, every schedule, group
+-- and order on two configs of odd shapes.
 -- HTUNE_MATMUL_VARIANT_CONFIGS=N configs per shape and variant (default 10).
 --   build/htune run tests/gpu/run.lua matmul_variants
 local htune = require "htune"
@@ -43,6 +45,36 @@ for i, shape in ipairs { { M = 2048, N = 2048, K = 2048 }, { M = 2047, N = 2049,
     local p = assert(htune.problem("matmul", shape))
     assert(p.compile(p.space:default()).defines.MATMUL_XSTAGE == 1, "the spec did not pick the multistage loop")
     check.expect_sampled_match(p, math.max(4, CONFIGS // 2), 600 + i, nil, "^matmul_kernel<")
+  end
+end
+-- Tile order: each pid_type x l2_grouping x loop_order of two configs, with the order passed as
+-- arguments (one kernel per pid_type) and compiled in (tile_order = "compiled").
+for i, shape in ipairs { { M = 1000, N = 1000, K = 1000 }, { M = 257, N = 129, K = 77 } } do
+  for _, mode in ipairs { "runtime", "compiled" } do
+    tests[string.format("matmul tile order %s, every schedule at %dx%dx%d, matches reference", mode, shape.M, shape.N, shape.K)] = function()
+      local opts = { tile_order = mode }
+      for k, x in pairs(shape) do opts[k] = x end
+      local p = assert(htune.problem("matmul", opts))
+      local cfgs = {}
+      for _, base in ipairs(check.sample(p, 2, 700 + i)) do
+        for _, pid in ipairs { "flat", "xyz", "persistent_blocked", "persistent_interleaved" } do
+          for _, g in ipairs { 1, 2, 8, 64 } do
+            for _, order in ipairs { { 0, 1 }, { 1, 0 } } do
+              local c = {}
+              for k, x in pairs(base) do c[k] = x end
+              c.pid_type, c.l2_grouping, c.loop_order = pid, g, order
+              cfgs[#cfgs + 1] = c
+            end
+          end
+        end
+      end
+      local kernels = {}
+      for _, c in ipairs(cfgs) do kernels[p.compile(c).name_expr] = true end
+      local n = 0
+      for _ in pairs(kernels) do n = n + 1 end
+      if mode == "runtime" then assert(n <= 8, "runtime tile order compiled " .. n .. " kernels for 2 configs x 4 schedules") end
+      check.expect_match(p, cfgs)
+    end
   end
 end
 return tests

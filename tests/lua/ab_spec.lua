@@ -64,6 +64,15 @@ describe("htune.ab.run", function()
     assert.truthy(second:match("base %s+[%d.]+  s3 %s+[%d.]+ %(%d%.%d%d%d%)$"), second)
   end)
 
+  it("passes a lower-case name that is not a space parameter as a problem option", function()
+    local rows = ab.run { problem = "matmul", shape = { M = 512, N = 512, K = 512 }, backend = "synthetic",
+                          configs = { configs[2] }, variants = { assert(ab.parse_variant("compiled:tile_order=compiled")) },
+                          rounds = 1 }
+    assert.is_nil(rows[1][2].cfg.tile_order)
+    assert.matches("^matmul_kernel<64,64,32,2,2,2,0,0,0,", rows[1][1].name)   -- runtime order: GROUP 0
+    assert.matches("^matmul_kernel<64,64,32,2,2,2,0,8,0,", rows[1][2].name)   -- compiled in: GROUP 8
+  end)
+
   it("rejects a config the space calls invalid, naming it", function()
     assert.has_error(function()
       ab.run { problem = "matmul", backend = "synthetic", configs = { { num_warps = 3 } }, variants = {} }

@@ -233,30 +233,53 @@ describe("matmul spec", function()
                 pid_type = "persistent_interleaved", l2_grouping = 8, loop_order = { 1, 0 },
                 load_eviction_policies = { "first", "last" }, vector_width = 8 }
     assert.is_true((p.space:validate(c)))
-    -- GROUP 4, not 8: N-major order over 1024 / 256 = 4 tile columns, and any group of 4 or
-    -- more is the same order (the next test)
-    assert.are.equal("matmul_kernel<128,256,64,2,4,3,3,4,1,8,1,2>", p.compile(c).name_expr)
+    -- By default the tile order is two kernel arguments (GROUP 0 in the template): group 4, not
+    -- 8: N-major order over 1024 / 256 = 4 tile columns, and any group of 4 or more is the same
+    -- order (the next test); order 1.
+    assert.are.equal("matmul_kernel<128,256,64,2,4,3,3,0,0,8,1,2>", p.compile(c).name_expr)
+    local a = p.args(c)
+    assert.are.equal(8, #a)
+    assert.are.same({ { i32 = 4 }, { i32 = 1 } }, { a[7], a[8] })
+    assert.are.equal(6, #p.reference.args())
+    -- tile_order = "compiled" puts them in the template instead
+    local pc = htune.problem("matmul", { M = 1024, N = 1024, K = 1024, sm_count = 132, tile_order = "compiled" })
+    assert.are.equal("matmul_kernel<128,256,64,2,4,3,3,4,1,8,1,2>", pc.compile(c).name_expr)
     c.l2_grouping = 2
-    assert.are.equal("matmul_kernel<128,256,64,2,4,3,3,2,1,8,1,2>", p.compile(c).name_expr)
+    assert.are.equal("matmul_kernel<128,256,64,2,4,3,3,2,1,8,1,2>", pc.compile(c).name_expr)
+    assert.are.equal("matmul_kernel<128,256,64,2,4,3,3,0,0,8,1,2>", p.compile(c).name_expr)
+    assert.are.same({ i32 = 2 }, p.args(c)[7])
+    local ok, err = pcall(htune.problem, "matmul", { M = 64, N = 64, K = 64, tile_order = "dynamic" })
+    assert.is_false(ok)
+    assert.matches("tile_order must be 'runtime' or 'compiled', got 'dynamic'", tostring(err), 1, true)
   end)
 
   it("gives configs that differ only in arguments that change nothing one compile job", function()
-    local key = require("htune.problem").job_key
-    local function with(t)
+    local P = require("htune.problem")
+    local pc = htune.problem("matmul", { M = 1024, N = 1024, K = 1024, sm_count = 132, tile_order = "compiled" })
+    local function cfg(t)
       local c = { block_m = 64, block_n = 64, block_k = 64, num_warps = 4, num_stages = 2, pid_type = "flat",
                   l2_grouping = 4, loop_order = { 0, 1 }, load_eviction_policies = { "", "" }, vector_width = 4 }
       for k, v in pairs(t) do c[k] = v end
       assert.is_true((p.space:validate(c)))
-      return key(p.compile(c))
+      return c
     end
+    local function job(t, q) return P.job_key((q or p).compile(cfg(t))) end
+    local function trial(t, q) return P.experiment_key(q or p, cfg(t)) end
     -- eviction hints act only on the 16-byte cp.async path (vector_width 8)
-    assert.are.equal(with {}, with { load_eviction_policies = { "first", "last" } })
-    assert.are_not.equal(with { vector_width = 8 }, with { vector_width = 8, load_eviction_policies = { "first", "" } })
-    -- 1024 / 64 = 16 tiles along M: every group of 16 or more is one group, the same order
-    assert.are.equal(with { l2_grouping = 16 }, with { l2_grouping = 64 })
-    assert.are.equal(with { l2_grouping = 16 }, with { l2_grouping = 32 })
-    assert.are_not.equal(with { l2_grouping = 8 }, with { l2_grouping = 16 })
-    assert.matches("^matmul_kernel<64,64,64,2,2,2,0,16,0,4,0,0>|", with { l2_grouping = 64, load_eviction_policies = { "last", "" } })
+    assert.are.equal(job {}, job { load_eviction_policies = { "first", "last" } })
+    assert.are_not.equal(job { vector_width = 8 }, job { vector_width = 8, load_eviction_policies = { "first", "" } })
+    -- the tile order is kernel arguments: one compile job for every group and order ...
+    assert.are.equal(job { l2_grouping = 8 }, job { l2_grouping = 16, loop_order = { 1, 0 } })
+    -- ... and one trial where the order is the same: 1024 / 64 = 16 tiles along M, so every
+    -- group of 16 or more is one group
+    assert.are.equal(trial { l2_grouping = 16 }, trial { l2_grouping = 64 })
+    assert.are.equal(trial { l2_grouping = 16 }, trial { l2_grouping = 32 })
+    assert.are_not.equal(trial { l2_grouping = 8 }, trial { l2_grouping = 16 })
+    assert.are_not.equal(trial { l2_grouping = 8 }, trial { l2_grouping = 8, loop_order = { 1, 0 } })
+    -- compiled in, the same classes are compile jobs
+    assert.are.equal(job({ l2_grouping = 16 }, pc), job({ l2_grouping = 64 }, pc))
+    assert.are_not.equal(job({ l2_grouping = 8 }, pc), job({ l2_grouping = 16 }, pc))
+    assert.matches("^matmul_kernel<64,64,64,2,2,2,0,16,0,4,0,0>|", job({ l2_grouping = 64, load_eviction_policies = { "last", "" } }, pc))
   end)
 
   it("compiles without edge code only when every tile divides the shape", function()

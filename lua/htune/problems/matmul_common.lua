@@ -47,8 +47,14 @@ end
 
 -- problem(spec, m, n, k) -> spec with shape, dtype, key_shape, buffers, args, reference,
 -- tolerance, the cuBLAS baseline, flops and bytes filled in for an m x n x k product; the spec brings the rest.
+-- A spec's extra_args(c), when given, lists the config's kernel arguments after (A, B, C, M, N, K).
 function common.problem(spec, m, n, k)
-  local function args() return { "A", "B", "C", { i32 = m }, { i32 = n }, { i32 = k } } end
+  local function base() return { "A", "B", "C", { i32 = m }, { i32 = n }, { i32 = k } } end
+  local function args(c)
+    local a = base()
+    if spec.extra_args then for _, x in ipairs(spec.extra_args(c)) do a[#a + 1] = x end end
+    return a
+  end
   spec.shape, spec.dtype = { M = m, N = n, K = k }, "fp16"
   spec.key_shape = string.format("%dx%dx%d", m, n, k)
   spec.buffers = {
@@ -62,7 +68,7 @@ function common.problem(spec, m, n, k)
     launch = function()
       return { grid = { common.cdiv(n, 16), common.cdiv(m, 16), 1 }, block = { 16, 16, 1 }, smem = 0 }
     end,
-    args = args,
+    args = base,
   }
   spec.tolerance = { atol = 1e-2, rtol = 1e-2 }
   spec.baseline = { name = "cublas", params = { m, n, k } } -- timed by the same loop: "% of cuBLAS"
