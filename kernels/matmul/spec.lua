@@ -124,11 +124,8 @@ return function(opts, env)
   local GROUPS = mm.param_values(space, "l2_grouping")
   -- opts.tile_order: "runtime" (default) passes l2_grouping and loop_order as kernel arguments
   -- (GROUP 0 in the template), so configs that differ only there share one compiled kernel;
-  -- "compiled" puts them in the template, as before.
-  local tile_order = opts.tile_order or "runtime"
-  if tile_order ~= "runtime" and tile_order ~= "compiled" then
-    error("matmul: opts.tile_order must be 'runtime' or 'compiled', got '" .. tostring(tile_order) .. "'", 0)
-  end
+  -- "compiled" puts them in the template (mm.tile_order).
+  local order = mm.tile_order("matmul", opts, GROUPS, M, N)
   -- Template arguments that change nothing take one value, so that configs differing only there
   -- share one compiled kernel (the live backend then compiles it once): the group
   -- (mm.kernel_group), and the eviction hints without the 16-byte cp.async path, the only one
@@ -138,10 +135,9 @@ return function(opts, env)
     local ev = c.load_eviction_policies
     local ea, eb = EVICT[ev[1]], EVICT[ev[2]]
     if c.vector_width ~= 8 then ea, eb = 0, 0 end
-    local group, order = 0, 0
-    if tile_order == "compiled" then group, order = mm.kernel_group(GROUPS, c, M, N), mm.order_flag(c) end
+    local group, ord = order.slots(c)
     return string.format("matmul_kernel<%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d>",
-      c.block_m, c.block_n, c.block_k, wm, wn, c.num_stages, PID[c.pid_type], group, order,
+      c.block_m, c.block_n, c.block_k, wm, wn, c.num_stages, PID[c.pid_type], group, ord,
       c.vector_width, ea, eb)
   end
   -- Resident blocks per SM by shared memory, threads and estimated registers (at least 1).
@@ -157,7 +153,7 @@ return function(opts, env)
     name = "matmul",
     source_files = { "../common/fp16.cuh", "../common/matmul_reference.cuh", "../common/tile_coords.cuh", "matmul.cu" },
     -- the tile order's group and order, read by the kernel when the template's GROUP is 0
-    extra_args = function(c) return { { i32 = mm.kernel_group(GROUPS, c, M, N) }, { i32 = mm.order_flag(c) } } end,
+    extra_args = function(c) return { order.args(c) } end,
     minimal = true, -- no textures, runtime API or device launches: NVRTC -minimal (htune.problem)
     space = space,
     warp_layout = warp_layout, smem_bytes = smem_bytes, regs_estimate = regs_estimate,

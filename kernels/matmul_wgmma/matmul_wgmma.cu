@@ -175,7 +175,7 @@ __device__ __forceinline__ void mbar_arrive_remote(unsigned bar, unsigned rank) 
 template <int BM, int BN, int BK, int NC, int STAGES, int PID, int GROUP, int ORDER, bool TMA, int CL = 1>
 __device__ __forceinline__ void matmul_wgmma_body(const h16* __restrict__ A, const h16* __restrict__ B,
                                                   h16* __restrict__ C, int M, int N, int K,
-                                                  const TensorMap* tmA, const TensorMap* tmB) {
+                                                  const TensorMap* tmA, const TensorMap* tmB, int group, int order) {
   constexpr int MI = BM / (64 * NC);
   constexpr unsigned SA = BM * BK * 2, SB = BK * BN * 2, STAGE = SA + SB;   // bytes
   static_assert(MI >= 1 && MI * 64 * NC == BM, "BM must be 64 * NC * MI");
@@ -203,7 +203,8 @@ __device__ __forceinline__ void matmul_wgmma_body(const h16* __restrict__ A, con
   const int KT = (K + BK - 1) / BK;
   const int t0 = blockIdx.x / CL, t_step = PID == 0 ? tiles : gridDim.x / CL;
   auto coords = [&](int t, int& pm, int& pn) {   // tile t's (pm, pn), this CTA's of its cluster
-    tile_coords<GROUP, ORDER>(t, tm, tn, pm, pn);
+    if constexpr (GROUP > 0) tile_coords<GROUP, ORDER>(t, tm, tn, pm, pn);
+    else tile_coords_rt(t, tm, tn, group, order, pm, pn);   // GROUP 0: the order from the arguments
     pn = pn * CL + (int)rank;
   };
 
@@ -341,8 +342,9 @@ __device__ __forceinline__ void matmul_wgmma_body(const h16* __restrict__ A, con
 
 template <int BM, int BN, int BK, int NC, int STAGES, int PID, int GROUP, int ORDER>
 __global__ void __launch_bounds__((NC + 1) * 128, 1)
-matmul_wgmma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restrict__ C, int M, int N, int K) {
-  matmul_wgmma_body<BM, BN, BK, NC, STAGES, PID, GROUP, ORDER, false>(A, B, C, M, N, K, nullptr, nullptr);
+matmul_wgmma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restrict__ C, int M, int N, int K,
+                    int group, int order) {
+  matmul_wgmma_body<BM, BN, BK, NC, STAGES, PID, GROUP, ORDER, false>(A, B, C, M, N, K, nullptr, nullptr, group, order);
 }
 
 // Same kernel with TMA loads; needs K % 8 == 0 and N % 8 == 0 (16-byte row pitches) and the two
@@ -351,8 +353,8 @@ matmul_wgmma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* _
 template <int BM, int BN, int BK, int NC, int STAGES, int PID, int GROUP, int ORDER>
 __global__ void __launch_bounds__((NC + 1) * 128, 1)
 matmul_wgmma_tma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restrict__ C, int M, int N, int K,
-                        const __grid_constant__ TensorMap tmA, const __grid_constant__ TensorMap tmB) {
-  matmul_wgmma_body<BM, BN, BK, NC, STAGES, PID, GROUP, ORDER, true>(A, B, C, M, N, K, &tmA, &tmB);
+                        const __grid_constant__ TensorMap tmA, const __grid_constant__ TensorMap tmB, int group, int order) {
+  matmul_wgmma_body<BM, BN, BK, NC, STAGES, PID, GROUP, ORDER, true>(A, B, C, M, N, K, &tmA, &tmB, group, order);
 }
 
 // TMA loads in clusters of 2 CTAs along x (CL = 2 above): A multicast to the pair. The grid's x
@@ -360,6 +362,6 @@ matmul_wgmma_tma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h1
 template <int BM, int BN, int BK, int NC, int STAGES, int PID, int GROUP, int ORDER>
 __global__ void __cluster_dims__(2, 1, 1) __launch_bounds__((NC + 1) * 128, 1)
 matmul_wgmma_tma_cl2_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restrict__ C, int M, int N, int K,
-                            const __grid_constant__ TensorMap tmA, const __grid_constant__ TensorMap tmB) {
-  matmul_wgmma_body<BM, BN, BK, NC, STAGES, PID, GROUP, ORDER, true, 2>(A, B, C, M, N, K, &tmA, &tmB);
+                            const __grid_constant__ TensorMap tmA, const __grid_constant__ TensorMap tmB, int group, int order) {
+  matmul_wgmma_body<BM, BN, BK, NC, STAGES, PID, GROUP, ORDER, true, 2>(A, B, C, M, N, K, &tmA, &tmB, group, order);
 }

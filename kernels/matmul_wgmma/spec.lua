@@ -104,14 +104,16 @@ return function(opts, env)
   }
 
   local PID = { flat = 0, persistent_interleaved = 1 }
-  -- GROUP as compiled is mm.kernel_group: groups spanning the major dimension share a kernel.
+  -- The tile order: kernel arguments by default (GROUP 0), or compiled in with opts.tile_order =
+  -- "compiled", where GROUP is mm.kernel_group: groups spanning the major dimension share a kernel.
   local GROUPS = mm.param_values(space, "l2_grouping")
+  local order = mm.tile_order("matmul_wgmma", opts, GROUPS, M, N)
   local function name_expr(c)
     local kernel = c.loads ~= "tma" and "matmul_wgmma_kernel" or cluster_of(c) == 2 and "matmul_wgmma_tma_cl2_kernel"
       or "matmul_wgmma_tma_kernel"
+    local group, ord = order.slots(c)
     return string.format("%s<%d,%d,%d,%d,%d,%d,%d,%d>", kernel,
-      c.block_m, c.block_n, c.block_k, consumers(c), c.num_stages, PID[c.pid_type], mm.kernel_group(GROUPS, c, M, N),
-      mm.order_flag(c))
+      c.block_m, c.block_n, c.block_k, consumers(c), c.num_stages, PID[c.pid_type], group, ord)
   end
   local p = mm.problem({
     name = "matmul_wgmma",
@@ -145,15 +147,18 @@ return function(opts, env)
       return mm.launch_result({ grid, 1, 1 }, c, smem_bytes(c))
     end,
   }, M, N, K)
-  -- TMA configs take the two maps after the common (A, B, C, M, N, K); args() without a config
-  -- is the common list the reference takes.
+  -- TMA configs take the two maps after the common (A, B, C, M, N, K), then every config the
+  -- tile order's group and order; args() without a config is the common list the reference takes.
   local common_args = p.args
   p.args = function(c)
     local a = common_args()
-    if c and c.loads == "tma" then
+    if not c then return a end
+    if c.loads == "tma" then
       a[#a + 1] = { tmap = "A", rows = M, cols = K, box_rows = c.block_m // cluster_of(c), box_cols = 64, swizzle = 128 }
       a[#a + 1] = { tmap = "B", rows = K, cols = N, box_rows = c.block_k, box_cols = 64, swizzle = 128 }
     end
+    local g, o = order.args(c)
+    a[#a + 1], a[#a + 2] = g, o
     return a
   end
   return p

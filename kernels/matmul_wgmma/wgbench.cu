@@ -20,8 +20,8 @@ static int g_sms = 132;
 static std::vector<std::string> g_table;
 static int g_wrong = 0;
 
-typedef void (*Kern)(const h16*, const h16*, h16*, int, int, int);
-typedef void (*TKern)(const h16*, const h16*, h16*, int, int, int, const wg::TensorMap, const wg::TensorMap);
+typedef void (*Kern)(const h16*, const h16*, h16*, int, int, int, int, int);   // ..., group, order
+typedef void (*TKern)(const h16*, const h16*, h16*, int, int, int, const wg::TensorMap, const wg::TensorMap, int, int);
 struct Cfg { const char* name; Kern k; TKern tk; int BM, BN, BK, NC, ST, PID; };
 #define WGC(BM, BN, BK, NC, ST, PID, G, O) \
   Cfg{#BM "x" #BN "x" #BK " nc" #NC " s" #ST " p" #PID " g" #G " o" #O, \
@@ -70,9 +70,9 @@ static void launch(const Cfg& c, const h16* A, const h16* B, h16* C, int M, int 
   int tiles = ((M + c.BM - 1) / c.BM) * ((N + c.BN - 1) / c.BN);
   int grid = c.PID == 0 ? tiles : std::min(tiles, g_sms);
   if (c.tk) {  // maps are encoded per launch (host-only work, a few microseconds, off the GPU timeline)
-    c.tk<<<grid, (c.NC + 1) * 128, smem(c)>>>(A, B, C, M, N, K, make_map(A, M, K, c.BM), make_map(B, K, N, c.BK));
+    c.tk<<<grid, (c.NC + 1) * 128, smem(c)>>>(A, B, C, M, N, K, make_map(A, M, K, c.BM), make_map(B, K, N, c.BK), 0, 0);  // G > 0: compiled in
   } else {
-    c.k<<<grid, (c.NC + 1) * 128, smem(c)>>>(A, B, C, M, N, K);
+    c.k<<<grid, (c.NC + 1) * 128, smem(c)>>>(A, B, C, M, N, K, 0, 0);
   }
 }
 static void bench(cublasHandle_t h, int M, int N, int K, bool timing, int misalign = 0) {

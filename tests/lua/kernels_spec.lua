@@ -529,7 +529,13 @@ describe("matmul_wgmma spec", function()
     local c, ok = with { block_m = 128, block_n = 256, block_k = 64, num_warps = 12, num_stages = 3,
                          pid_type = "persistent_interleaved", l2_grouping = 8, loop_order = { 1, 0 }, loads = "cp_async" }
     assert.is_true(ok)
-    assert.are.equal("matmul_wgmma_kernel<128,256,64,2,3,1,8,1>", p.compile(c).name_expr)
+    -- the tile order as the last two arguments (GROUP 0), or compiled in
+    assert.are.equal("matmul_wgmma_kernel<128,256,64,2,3,1,0,0>", p.compile(c).name_expr)
+    local a = p.args(c)
+    assert.are.same({ { i32 = 8 }, { i32 = 1 } }, { a[7], a[8] })
+    assert.are.equal(8, #a)
+    local pc = htune.problem("matmul_wgmma", { M = 4096, N = 4096, K = 4096, sm_count = 132, tile_order = "compiled" })
+    assert.are.equal("matmul_wgmma_kernel<128,256,64,2,3,1,8,1>", pc.compile(c).name_expr)
     local l = p.launch(c)
     assert.are.same({ 132, 1, 1 }, l.grid)
     assert.are.same({ 384, 1, 1 }, l.block)
@@ -568,18 +574,21 @@ describe("matmul_wgmma spec", function()
     local c, ok = with { block_m = 128, block_n = 128, block_k = 128, num_warps = 12, num_stages = 2 }
     assert.is_true(ok)
     assert.are.equal("tma", c.loads)
-    assert.are.equal("matmul_wgmma_tma_kernel<128,128,128,2,2,1,8,0>", p.compile(c).name_expr)
+    assert.are.equal("matmul_wgmma_tma_kernel<128,128,128,2,2,1,0,0>", p.compile(c).name_expr)
     local args = p.args(c)
     assert.are.same({ "A", "B", "C", { i32 = 4096 }, { i32 = 4096 }, { i32 = 4096 },
       { tmap = "A", rows = 4096, cols = 4096, box_rows = 128, box_cols = 64, swizzle = 128 },   -- M x K, box BM x 64
-      { tmap = "B", rows = 4096, cols = 4096, box_rows = 128, box_cols = 64, swizzle = 128 } }, args)   -- K x N, box BK x 64
+      { tmap = "B", rows = 4096, cols = 4096, box_rows = 128, box_cols = 64, swizzle = 128 },   -- K x N, box BK x 64
+      { i32 = 8 }, { i32 = 0 } }, args)                                                       -- group, order
     local q = htune.problem("matmul_wgmma", { M = 300, N = 136, K = 200 })
     local a = q.args(q.space:default())
     -- the small shape's default tile is 64x128x128 (below)
     assert.are.same({ tmap = "A", rows = 300, cols = 200, box_rows = 64, box_cols = 64, swizzle = 128 }, a[7])
     assert.are.same({ tmap = "B", rows = 200, cols = 136, box_rows = 128, box_cols = 64, swizzle = 128 }, a[8])
     c.loads = "cp_async"
-    assert.are.same(p.reference.args(), p.args(c))
+    local plain = p.reference.args()
+    plain[7], plain[8] = { i32 = 8 }, { i32 = 0 }
+    assert.are.same(plain, p.args(c))
     assert.are.same(p.reference.args(), p.args())
     assert.is_truthy(p.describe.loads)
   end)
@@ -641,7 +650,7 @@ describe("matmul_wgmma spec", function()
     local c = p.space:default()
     for k, v in pairs { block_m = 128, block_n = 128, block_k = 64, num_warps = 12, num_stages = 4, cluster = 2 } do c[k] = v end
     assert.is_true((p.space:validate(c)))
-    assert.are.equal("matmul_wgmma_tma_cl2_kernel<128,128,64,2,4,1,8,0>", p.compile(c).name_expr)
+    assert.are.equal("matmul_wgmma_tma_cl2_kernel<128,128,64,2,4,1,0,0>", p.compile(c).name_expr)
     assert.are.same({ tmap = "A", rows = 4096, cols = 4096, box_rows = 64, box_cols = 64, swizzle = 128 }, p.args(c)[7])
     assert.are.same({ tmap = "B", rows = 4096, cols = 4096, box_rows = 64, box_cols = 64, swizzle = 128 }, p.args(c)[8])
     -- persistent: 132 SMs hold 66 clusters of 2 (an odd SM count would round down)

@@ -31,6 +31,25 @@ function common.kernel_group(groups, c, M, N)
   return c.l2_grouping
 end
 
+-- The tile order (l2_grouping, loop_order) of both templates: opts.tile_order "runtime" (the
+-- default) passes it as the kernel's last two arguments and gives GROUP 0 in the template, so
+-- configs that differ only there share one compiled kernel; "compiled" puts it in the template.
+-- tile_order(name, opts) -> an object with slots(c) = GROUP, ORDER for the template and
+-- args(c) = the two i32 arguments (what the kernel reads when GROUP is 0; ignored otherwise).
+function common.tile_order(name, opts, groups, m, n)
+  local mode = opts.tile_order or "runtime"
+  if mode ~= "runtime" and mode ~= "compiled" then
+    error(name .. ": opts.tile_order must be 'runtime' or 'compiled', got '" .. tostring(mode) .. "'", 0)
+  end
+  local o = { mode = mode }
+  function o.slots(c)
+    if mode == "runtime" then return 0, 0 end
+    return common.kernel_group(groups, c, m, n), common.order_flag(c)
+  end
+  function o.args(c) return { i32 = common.kernel_group(groups, c, m, n) }, { i32 = common.order_flag(c) } end
+  return o
+end
+
 -- compile(c)'s result for a template instance and its preprocessor defines, plus
 -- HTUNE_NO_REFERENCE=1: the reference kernel (common/matmul_reference.cuh) stays out of a
 -- config's program (it cost 15-30% of a config's NVRTC time here; the reference job builds it).
