@@ -30,19 +30,23 @@ function M.expect_match(p, cfgs)
   return results
 end
 
--- Each pid_type x l2_grouping (1, 2, 8, 64) x loop_order of n sampled configs (keep(cfg) as in
--- sample) matches the reference; returns how many distinct kernels they compiled to.
+-- Each pid_type x l2_grouping (the space's smallest two, a middle one and its largest) x
+-- loop_order of n sampled configs (keep(cfg) as in sample) matches the reference; returns how
+-- many distinct kernels they compiled to and how many configs there were.
 function M.expect_every_order(p, n, seed, keep)
-  local pids
-  for _, q in ipairs(p.space:params()) do if q.name == "pid_type" then pids = q.values end end
+  local values = {}
+  for _, q in ipairs(p.space:params()) do values[q.name] = q.values end
+  local g = values.l2_grouping
+  local groups = { g[1], g[2], g[#g // 2 + 1], g[#g] }
   local cfgs, kernels, nk = {}, {}, 0
   for _, base in ipairs(M.sample(p, n, seed, keep)) do
-    for _, pid in ipairs(pids) do
-      for _, g in ipairs { 1, 2, 8, 64 } do
+    for _, pid in ipairs(values.pid_type) do
+      for _, g in ipairs(groups) do
         for _, order in ipairs { { 0, 1 }, { 1, 0 } } do
           local c = {}
           for k, x in pairs(base) do c[k] = x end
           c.pid_type, c.l2_grouping, c.loop_order = pid, g, order
+          assert(p.space:validate(c))
           cfgs[#cfgs + 1] = c
           local e = p.compile(c).name_expr
           if not kernels[e] then kernels[e] = true; nk = nk + 1 end
