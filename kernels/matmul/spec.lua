@@ -5,11 +5,15 @@
 -- buffers, args, reference, tolerance and work counts come from htune.problems.matmul_common.
 --
 -- Mapping of the seed's 12 Helion parameters:
---   block_m/n/k, num_warps, num_stages, pid_type, l2_groupings -> template arguments as named
---     (pid_type xyz = a 2-D grid; persistent_* = one block per resident slot, tiles taken in
---     contiguous chunks (blocked) or round-robin (interleaved)); l2_grouping = Triton's
---     grouped tile order (GROUP tiles along the major dimension share operands in L2).
---   loop_orders -> loop_order, a perm(2): {0,1} walks tiles M-major, {1,0} N-major.
+--   block_m/n/k, num_warps, num_stages, pid_type -> template arguments as named (pid_type xyz
+--     = a 2-D grid; persistent_* = one block per resident slot, tiles taken in contiguous
+--     chunks (blocked) or round-robin (interleaved)).
+--   l2_groupings -> l2_grouping = Triton's grouped tile order (GROUP tiles along the major
+--     dimension share operands in L2); loop_orders -> loop_order, a perm(2): {0,1} walks tiles
+--     M-major, {1,0} N-major. Both are kernel arguments by default (opts.tile_order =
+--     "runtime": configs that differ only there share one compiled kernel; on the H200 5-s
+--     pattern runs made 1.3-1.8x the evals, and the kernels ran 0.97-1.04x, calls 40-41), or
+--     template arguments with opts.tile_order = "compiled".
 --   load_eviction_policies -> L2 cache-policy hints ("", "first", "last") on the cp.async
 --     loads of A and B (hints apply with vector_width 8, the 16-byte cp.async.cg path).
 --   indexing (pointer / tensor_descriptor) -> omitted: this template has no TMA path.

@@ -20,7 +20,9 @@
 --   num_stages: mbarrier ring depth (shared-memory slots).
 --   pid_type: flat (one tile per block) or persistent_interleaved (one block per SM, tiles
 --     round-robin, the producer prefetches the next tile while consumers store the last).
---   l2_grouping, loop_order: tile order as in kernels/matmul (grouped raster, M- or N-major).
+--   l2_grouping, loop_order: tile order as in kernels/matmul (grouped raster, M- or N-major):
+--     by default the kernel's last two arguments, so configs differing only there share one
+--     compiled kernel (opts.tile_order = "compiled" puts them in the template instead).
 --   loads: "tma" or "cp_async" (above).
 --   cluster (only with opts.clusters = true): 1, or 2 = thread-block clusters of 2 along N
 --     (matmul_wgmma_tma_cl2_kernel, TMA only): the pair shares its rows of A, each CTA loads
