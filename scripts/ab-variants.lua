@@ -3,9 +3,12 @@
 --   htune run scripts/ab-variants.lua --problem matmul --shape 4096x4096x4096
 --       --config block_m=128,block_n=256,block_k=64,num_warps=8,num_stages=3 [--config ...]
 --       --variant LABEL:NAME=V[,NAME=V] [--variant ...] [--rounds 5] [--backend live|synthetic]
+--       [--force]
 -- A config names the parameters it changes from the space's default. In a variant, an
--- upper-case NAME is a template macro and a lower-case one a config parameter set on every
--- config (cluster=2 also turns on matmul_wgmma's clusters).
+-- upper-case NAME is a template macro; a lower-case one is a config parameter set on every
+-- config where the space has it (cluster=2 also turns on matmul_wgmma's clusters), else a
+-- problem option (tile_order=compiled). --force times configs the space's constraints reject
+-- (to see whether a constraint is too strict), saying so.
 require("htune.usage").on_help(arg)
 local ab = require "htune.ab"
 
@@ -18,8 +21,10 @@ local o = { problem = "matmul", configs = {}, variants = {}, rounds = 5 }
 local i = 1
 while arg[i] do
   local a, v = arg[i], arg[i + 1]
+  if a == "--force" then o.force, v = true, "" end
   if v == nil then die(a .. " needs a value (see --help)") end
-  if a == "--problem" then o.problem = v
+  if a == "--force" then i = i - 1
+  elseif a == "--problem" then o.problem = v
   elseif a == "--shape" then
     local m, n, k = v:match("^(%d+)x(%d+)x(%d+)$")
     if not m then die("--shape wants MxNxK, got '" .. v .. "'") end

@@ -46,7 +46,9 @@ end
 -- Runs the A/B; returns rows (one per config: per variant { name, lat = {...}, fits }).
 -- o: problem, shape {M,N,K}, configs (partial configs over the space's default), variants
 -- (parse_variant results; the base variant is added first), rounds (default 5), opts (extra
--- problem options), smem_max (bytes a block may use, default matmul_common.SMEM_MAX - 1024),
+-- problem options), force (time configs the space's constraints reject, e.g. to test a
+-- constraint; values must still be in the space), smem_max (bytes a block may use, default
+-- matmul_common.SMEM_MAX - 1024),
 -- backend (htune.evaluate's, default live; tests use synthetic).
 function M.run(o)
   local variants = { { "base", {}, {} } }
@@ -72,7 +74,8 @@ function M.run(o)
       for k, x in pairs(partial) do c[k] = x end
       for k, x in pairs(variants[v][3]) do if is_param[v][k] then c[k] = x end end
       local ok, why = p.space:validate(c)
-      if not ok then error(("config %d is not valid for %s: %s"):format(ci, o.problem, tostring(why)), 2) end
+      if not ok and not o.force then error(("config %d is not valid for %s: %s"):format(ci, o.problem, tostring(why)), 2) end
+      if not ok and v == 1 then io.write(("config %d breaks %s's constraints (%s): timed anyway (force)\n"):format(ci, o.problem, tostring(why))) end
       local l = p.launch(c)
       row[v] = { cfg = c, name = p.compile(c).name_expr, lat = {}, fits = (l.smem or 0) <= smem_max }
     end

@@ -78,4 +78,17 @@ describe("htune.ab.run", function()
       ab.run { problem = "matmul", backend = "synthetic", configs = { { num_warps = 3 } }, variants = {} }
     end)
   end)
+
+  it("times a config outside the constraints with force, and only then", function()
+    -- 128x256 tiles on 16 warps: the register estimate (152 a thread) is over the 128 cap
+    local over = { block_m = 128, block_n = 256, block_k = 32, num_warps = 16, num_stages = 2 }
+    assert.has_error(function()
+      ab.run { problem = "matmul", backend = "synthetic", configs = { over }, variants = {} }
+    end, "config 1 is not valid for matmul: constraint 'registers': about 152 registers per thread, over 128")
+    local rows = ab.run { problem = "matmul", shape = { M = 512, N = 512, K = 512 }, backend = "synthetic",
+                          configs = { over }, variants = { assert(ab.parse_variant("x:MATMUL_XSTAGE=0")) },
+                          rounds = 1, force = true }
+    assert.are.equal(1, #rows[1][1].lat)
+    assert.are.equal(1, #rows[1][2].lat)
+  end)
 end)
