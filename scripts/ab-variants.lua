@@ -21,10 +21,9 @@ local o = { problem = "matmul", configs = {}, variants = {}, rounds = 5 }
 local i = 1
 while arg[i] do
   local a, v = arg[i], arg[i + 1]
-  if a == "--force" then o.force, v = true, "" end
+  if a == "--force" then o.force, i = true, i + 1 goto next end -- the one flag without a value
   if v == nil then die(a .. " needs a value (see --help)") end
-  if a == "--force" then i = i - 1
-  elseif a == "--problem" then o.problem = v
+  if a == "--problem" then o.problem = v
   elseif a == "--shape" then
     local m, n, k = v:match("^(%d+)x(%d+)x(%d+)$")
     if not m then die("--shape wants MxNxK, got '" .. v .. "'") end
@@ -43,6 +42,7 @@ while arg[i] do
     if not o.rounds or o.rounds < 1 then die("--rounds wants a whole number >= 1, got '" .. v .. "'") end
   else die("unknown argument '" .. a .. "' (see --help)") end
   i = i + 2
+  ::next::
 end
 if #o.configs == 0 then die("name at least one --config") end
 if #o.variants == 0 then die("name at least one --variant") end

@@ -232,8 +232,7 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
   for (; t < t_end; t += t_step) {
     if (t >= tiles) break;
     int pm, pn;
-    if constexpr (GROUP > 0) tile_coords<GROUP, ORDER>(t, tm, tn, pm, pn);
-    else tile_coords_rt(t, tm, tn, group, order, pm, pn);
+    tile_coords<GROUP, ORDER>(t, tm, tn, group, order, pm, pn);
     const int m0 = pm * BM, n0 = pn * BN;
     float acc[MI][NI][4];
 #pragma unroll

@@ -203,8 +203,7 @@ __device__ __forceinline__ void matmul_wgmma_body(const h16* __restrict__ A, con
   const int KT = (K + BK - 1) / BK;
   const int t0 = blockIdx.x / CL, t_step = PID == 0 ? tiles : gridDim.x / CL;
   auto coords = [&](int t, int& pm, int& pn) {   // tile t's (pm, pn), this CTA's of its cluster
-    if constexpr (GROUP > 0) tile_coords<GROUP, ORDER>(t, tm, tn, pm, pn);
-    else tile_coords_rt(t, tm, tn, group, order, pm, pn);   // GROUP 0: the order from the arguments
+    tile_coords<GROUP, ORDER>(t, tm, tn, group, order, pm, pn);   // GROUP 0: from the arguments
     pn = pn * CL + (int)rank;
   };
 

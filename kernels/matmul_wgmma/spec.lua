@@ -117,7 +117,7 @@ return function(opts, env)
     return string.format("%s<%d,%d,%d,%d,%d,%d,%d,%d>", kernel,
       c.block_m, c.block_n, c.block_k, consumers(c), c.num_stages, PID[c.pid_type], group, ord)
   end
-  local p = mm.problem({
+  return mm.problem({
     name = "matmul_wgmma",
     source_files = { "../common/fp16.cuh", "../common/matmul_reference.cuh", "../common/tile_coords.cuh", "matmul_wgmma.cu" },
     minimal = true, -- no textures, runtime API or device launches: NVRTC -minimal (htune.problem)
@@ -138,6 +138,17 @@ return function(opts, env)
     },
     -- WGMMA_EVEN=1 when every tile lies inside C and K rows are 16-byte pitches (htune's
     -- buffers are 256-byte aligned): no edge code in the epilogue, no plain-load producer path
+    -- After the common (A, B, C, M, N, K): TMA configs' two maps, then the tile order's group and order.
+    extra_args = function(c)
+      local a = {}
+      if c.loads == "tma" then
+        a[1] = { tmap = "A", rows = M, cols = K, box_rows = c.block_m // cluster_of(c), box_cols = 64, swizzle = 128 }
+        a[2] = { tmap = "B", rows = K, cols = N, box_rows = c.block_k, box_cols = 64, swizzle = 128 }
+      end
+      local g, o = order.args(c)
+      a[#a + 1], a[#a + 2] = g, o
+      return a
+    end,
     compile = function(c)
       local even = M % c.block_m == 0 and N % c.block_n == 0 and K % 8 == 0
       return mm.compile_result(name_expr(c), { WGMMA_EVEN = even and 1 or 0 })
@@ -149,19 +160,4 @@ return function(opts, env)
       return mm.launch_result({ grid, 1, 1 }, c, smem_bytes(c))
     end,
   }, M, N, K)
-  -- TMA configs take the two maps after the common (A, B, C, M, N, K), then every config the
-  -- tile order's group and order; args() without a config is the common list the reference takes.
-  local common_args = p.args
-  p.args = function(c)
-    local a = common_args()
-    if not c then return a end
-    if c.loads == "tma" then
-      a[#a + 1] = { tmap = "A", rows = M, cols = K, box_rows = c.block_m // cluster_of(c), box_cols = 64, swizzle = 128 }
-      a[#a + 1] = { tmap = "B", rows = K, cols = N, box_rows = c.block_k, box_cols = 64, swizzle = 128 }
-    end
-    local g, o = order.args(c)
-    a[#a + 1], a[#a + 2] = g, o
-    return a
-  end
-  return p
 end

@@ -66,12 +66,13 @@ end
 
 -- problem(spec, m, n, k) -> spec with shape, dtype, key_shape, buffers, args, reference,
 -- tolerance, the cuBLAS baseline, flops and bytes filled in for an m x n x k product; the spec brings the rest.
--- A spec's extra_args(c), when given, lists the config's kernel arguments after (A, B, C, M, N, K).
+-- A spec's extra_args(c), when given, lists a config's kernel arguments after (A, B, C, M, N, K);
+-- args() without a config is the common list the reference takes.
 function common.problem(spec, m, n, k)
   local function base() return { "A", "B", "C", { i32 = m }, { i32 = n }, { i32 = k } } end
   local function args(c)
     local a = base()
-    if spec.extra_args then for _, x in ipairs(spec.extra_args(c)) do a[#a + 1] = x end end
+    if spec.extra_args and c then for _, x in ipairs(spec.extra_args(c)) do a[#a + 1] = x end end
     return a
   end
   spec.shape, spec.dtype = { M = m, N = n, K = k }, "fp16"
