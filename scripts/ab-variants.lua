@@ -4,7 +4,8 @@
 --       --config block_m=128,block_n=256,block_k=64,num_warps=8,num_stages=3 [--config ...]
 --       --variant LABEL:NAME=V[,NAME=V] [--variant ...] [--rounds 5] [--backend live|synthetic]
 --       [--force]
--- A config names the parameters it changes from the space's default. In a variant, an
+-- A config names the parameters it changes from the space's default; a list value takes colons
+-- (loop_order=1:0, load_eviction_policies=first:). In a variant, an
 -- upper-case NAME is a template macro; a lower-case one is a config parameter set on every
 -- config where the space has it (cluster=2 also turns on matmul_wgmma's clusters), else a
 -- problem option (tile_order=compiled). --force times configs the space's constraints reject

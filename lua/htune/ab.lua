@@ -32,11 +32,20 @@ function M.parse_variant(text)
   return { label, d, params }
 end
 
--- "k=v,k=v" -> a table of config parameters (numbers where they read as numbers).
+-- "k=v,k=v" -> a table of config parameters (numbers where they read as numbers); a value with
+-- colons is a list, empty items kept: loop_order=1:0 -> {1, 0}, load_eviction_policies=first:
+-- -> {"first", ""}.
+local function scalar(v) return math.tointeger(tonumber(v)) or tonumber(v) or v end
 function M.parse_config(text)
   local c, n = {}, 0
   for k, v in tostring(text):gmatch("([%a_][%w_]*)=([^,]+)") do
-    c[k] = math.tointeger(tonumber(v)) or tonumber(v) or v
+    if v:find(":", 1, true) then
+      local list = {}
+      for item in (v .. ":"):gmatch("([^:]*):") do list[#list + 1] = scalar(item) end
+      c[k] = list
+    else
+      c[k] = scalar(v)
+    end
     n = n + 1
   end
   if n == 0 then return nil, "a config is name=value[,name=value], got '" .. tostring(text) .. "'" end

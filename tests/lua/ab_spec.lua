@@ -1,6 +1,7 @@
 -- htune.ab: parsing of variants and configs, and an A/B run on the synthetic backend (which
 -- times a config the same whatever the template's macros, so every ratio must be 1).
 local ab = require "htune.ab"
+local htune = require "htune"
 
 describe("htune.ab parsing", function()
   it("splits a variant into macros and config parameters", function()
@@ -25,6 +26,16 @@ describe("htune.ab parsing", function()
 
   it("reads numbers as numbers in configs", function()
     assert.are.same({ block_m = 128, pid_type = "flat" }, ab.parse_config("block_m=128,pid_type=flat"))
+  end)
+
+  it("reads colon-separated values as lists, empty items kept", function()
+    assert.are.same({ loop_order = { 1, 0 }, load_eviction_policies = { "first", "" } },
+                    ab.parse_config("loop_order=1:0,load_eviction_policies=first:"))
+    assert.are.same({ load_eviction_policies = { "", "last" } }, ab.parse_config("load_eviction_policies=:last"))
+    local p = htune.problem("matmul", { M = 256, N = 256, K = 256 })
+    local c = p.space:default()
+    for k, v in pairs(ab.parse_config("loop_order=1:0,load_eviction_policies=first:")) do c[k] = v end
+    assert.is_true(p.space:validate(c))
   end)
 end)
 
