@@ -2,9 +2,8 @@
 // One tunable template (tensor cores through mma.sync m16n8k16 + ldmatrix, a cp.async
 // multi-stage shared-memory pipeline, flat / 2-D / persistent tile schedules with L2 grouping).
 // No headers: spec.lua's source_files puts
-// kernels/common/fp16.cuh (h16, h2f, f2h, smem_u32), mbarrier.cuh (mbar_*), matmul_reference.cuh
-// (the reference kernel) and tile_coords.cuh (grouped tile order) before this file in one source
-// text.
+// kernels/common/fp16.cuh (h16, h2f, f2h, smem_u32) and matmul_reference.cuh (the
+// reference kernel) and tile_coords.cuh (grouped tile order) before this file in one source text.
 
 // MATMUL_EVEN=1 (set by spec.lua when M, N, K are multiples of the tile; htune's buffers are
 // 256-byte aligned): no edge or misalignment code at all. The edge path is half of NVVM's and
@@ -61,19 +60,6 @@
 // MATMUL_EPI_SMEM it took 4-34% off four tiles at the seed's 4096x1024x1024, call 38).
 #ifndef MATMUL_XSTAGE
 #define MATMUL_XSTAGE 0
-#endif
-
-// MATMUL_MBAR=1 (with MATMUL_XSTAGE): per-stage mbarriers instead of the block-wide barrier of
-// each k-tile. full[s] completes when every thread's copies into stage s have landed (one
-// cp.async.mbarrier.arrive a thread, and a plain arrive where tails store through st.shared),
-// empty[s] when every warp has read it. A warp waits only for the stage it reads next, and the
-// refill issued at the end of k-tile kt goes to the stage of kt-1, which the other warps have
-// most likely left by then, so warps drift apart by up to a k-tile instead of meeting at a
-// barrier (ncu at 4096^3, call 42: 0.53 of 5.4 stall cycles an instruction were the barrier).
-// It holds STAGES-2 k-tiles in flight instead of STAGES-1. 16 bytes a stage of shared memory
-// after the pipeline's (spec.lua counts them).
-#ifndef MATMUL_MBAR
-#define MATMUL_MBAR 0
 #endif
 
 // EVICT: 0 no hint, 1 L2 evict_first, 2 L2 evict_last (the seed's load_eviction_policies).
@@ -243,21 +229,6 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
     t = blockIdx.x * per; t_end = min(tiles, t + per); t_step = 1;
   } else { t = blockIdx.x; t_end = tiles; t_step = gridDim.x; }
 
-  constexpr bool MBAR = MATMUL_MBAR && MATMUL_XSTAGE && STAGES > 1 && (BK / 16) % 2 == 0;
-  // full[s] at bars + 8 s, empty[s] at bars + 8 (STAGES + s); g0: k-tiles this block has run
-  // before the current tile (a stage's n-th use is global k-tile g with g % STAGES == s, n = g / STAGES).
-  const unsigned bars = smem_u32(smem_raw) + 2u * STAGES * (SA + SB);
-  int g0 = 0;
-  if constexpr (MBAR) {
-    if (threadIdx.x == 0) {
-      for (int s = 0; s < STAGES; ++s) {
-        mbar_init(bars + 8u * s, MATMUL_EVEN ? NT : 2 * NT);
-        mbar_init(bars + 8u * (STAGES + s), WM * WN);
-      }
-    }
-    __syncthreads();
-  }
-
   for (; t < t_end; t += t_step) {
     if (t >= tiles) break;
     int pm, pn;
@@ -320,51 +291,6 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
         compute(0);
         __syncthreads();
       }
-    } else if constexpr (MBAR) {
-      unsigned af[2][MI][4], bf[2][NI / 2][4];
-      // k-tile kt into stage s once every warp has left the stage's last use (that use's
-      // empty phase, of parity ep).
-      auto fill = [&](int kt, int s, unsigned ep) {
-        mbar_wait(bars + 8u * (STAGES + s), ep);
-        load(s, kt);
-        mbar_arrive_cp_async(bars + 8u * s);
-        if constexpr (!MATMUL_EVEN) mbar_arrive(bars + 8u * s);   // st.shared of the tails
-      };
-      PROLOGUE_UNROLL
-      for (int s = 0; s < STAGES; ++s)
-        if (s < KT) fill(s, (g0 + s) % STAGES, (((g0 + s) / STAGES) & 1) ^ 1);
-      // st, ph: the stage and full-phase parity of k-tile kt; pv, pph: those of kt - 1.
-      int st = g0 % STAGES, pv = 0;
-      unsigned ph = (g0 / STAGES) & 1, pph = 0;
-      mbar_wait(bars + 8u * st, ph);
-      frags(af, bf, 0, sA + st * SA, sB + st * SB, 0);
-      for (int kt = 0; kt < KT; ++kt) {
-        const int nx = st + 1 == STAGES ? 0 : st + 1;
-        const unsigned nph = st + 1 == STAGES ? ph ^ 1 : ph;
-        const h16* a = sA + st * SA;
-        const h16* b = sB + st * SB;
-#pragma unroll
-        for (int ks = 0; ks < BK / 16; ++ks) {
-          if (ks + 1 < BK / 16) {
-            frags(af, bf, (ks + 1) % 2, a, b, (ks + 1) * 16);
-            mmas(af, bf, ks % 2);
-          } else {
-            if (kt + 1 < KT) {
-              mbar_wait(bars + 8u * nx, nph);
-              frags(af, bf, 0, sA + nx * SA, sB + nx * SB, 0);
-            }
-            mmas(af, bf, ks % 2);
-            // This warp's reads of stage st are done (the mma consumed the fragments).
-            __syncwarp();
-            if (lane == 0) mbar_arrive(bars + 8u * (STAGES + st));
-            // k-tile kt - 1 + STAGES goes where kt - 1 was: its empty phase has parity pph.
-            if (kt >= 1 && kt - 1 + STAGES < KT) fill(kt - 1 + STAGES, pv, pph);
-          }
-        }
-        pv = st, pph = ph, st = nx, ph = nph;
-      }
-      g0 += KT;
-      __syncthreads();   // the epilogue and the next tile's prologue overwrite stages still being read
     } else if constexpr (MATMUL_XSTAGE && (BK / 16) % 2 == 0) {
       // All STAGES stages in flight; the wait and barrier for stage kt+1 come before the last
       // k step's mma of stage kt, so its first fragments load under that mma, and the stage kt

@@ -45,10 +45,8 @@ return function(opts, env)
     end
     if best then return best[1], best[2] end
   end
-  -- MATMUL_MBAR's two mbarriers a stage follow the pipeline's memory (opts.defines turns it on).
-  local mbar = opts.defines ~= nil and opts.defines.MATMUL_MBAR ~= nil and tonumber(opts.defines.MATMUL_MBAR) ~= 0
   local function smem_bytes(c)
-    return c.num_stages * (2 * (c.block_m * (c.block_k + 8) + c.block_k * (c.block_n + 8)) + (mbar and 16 or 0))
+    return c.num_stages * 2 * (c.block_m * (c.block_k + 8) + c.block_k * (c.block_n + 8))
   end
   -- Registers per thread: accumulators + double-buffered A/B fragments + ~40 for addresses and
   -- indices (checked against ptxas on sampled configs: the single-buffer estimate let 1-warp
@@ -157,7 +155,7 @@ return function(opts, env)
 
   return mm.problem({
     name = "matmul",
-    source_files = { "../common/fp16.cuh", "../common/mbarrier.cuh", "../common/matmul_reference.cuh", "../common/tile_coords.cuh", "matmul.cu" },
+    source_files = { "../common/fp16.cuh", "../common/matmul_reference.cuh", "../common/tile_coords.cuh", "matmul.cu" },
     -- the tile order's group and order, read by the kernel when the template's GROUP is 0
     extra_args = function(c) return { order.args(c) } end,
     minimal = true, -- no textures, runtime API or device launches: NVRTC -minimal (htune.problem)

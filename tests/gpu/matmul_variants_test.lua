@@ -3,7 +3,6 @@
 --   MATMUL_EPI_SMEM=1        C staged in the pipeline's shared memory, stored as 16-byte rows
 --   MATMUL_PROLOGUE_ROLLED=1 the prologue's stage loop kept rolled (less code to compile)
 --   MATMUL_XSTAGE=1          all stages in flight, next stage's fragments before the last mma
---   MATMUL_MBAR=1            (in XSTAGE's loop) per-stage mbarriers instead of the block barrier
 -- and the spec's default for large products, which turns on the first and the third; and the
 -- tile order as kernel arguments (the default) against compiled in, every schedule, group
 -- and order on two configs of odd shapes.
@@ -18,8 +17,6 @@ local variants = {
   { MATMUL_PROLOGUE_ROLLED = 1 },
   { MATMUL_XSTAGE = 1 },
   { MATMUL_XSTAGE = 1, MATMUL_PROLOGUE_ROLLED = 1, MATMUL_EPI_SMEM = 1 },
-  { MATMUL_XSTAGE = 1, MATMUL_MBAR = 1 },
-  { MATMUL_XSTAGE = 1, MATMUL_MBAR = 1, MATMUL_EPI_SMEM = 1 },
 }
 local cases = {
   { M = 1024, N = 1024, K = 1024 },   -- MATMUL_EVEN=1 code
@@ -30,8 +27,6 @@ local cases = {
 
 local tests = {}
 for v, defines in ipairs(variants) do
-  -- MATMUL_MBAR's configs take its loop (block_k of 32 or more, two or more stages)
-  local keep = defines.MATMUL_MBAR and function(c) return c.block_k >= 32 and c.num_stages > 1 end or nil
   local names = {}
   for k, x in pairs(defines) do names[#names + 1] = k .. "=" .. x end
   table.sort(names)
@@ -40,7 +35,7 @@ for v, defines in ipairs(variants) do
       local opts = { defines = defines }
       for k, x in pairs(shape) do opts[k] = x end
       local p = assert(htune.problem("matmul", opts))
-      check.expect_sampled_match(p, CONFIGS, 500 + 10 * v + i, keep, "^matmul_kernel<")
+      check.expect_sampled_match(p, CONFIGS, 500 + 10 * v + i, nil, "^matmul_kernel<")
     end
   end
 end
@@ -50,17 +45,6 @@ for i, shape in ipairs { { M = 2048, N = 2048, K = 2048 }, { M = 2047, N = 2049,
     local p = assert(htune.problem("matmul", shape))
     assert(p.compile(p.space:default()).defines.MATMUL_XSTAGE == 1, "the spec did not pick the multistage loop")
     check.expect_sampled_match(p, math.max(4, CONFIGS // 2), 600 + i, nil, "^matmul_kernel<")
-  end
-end
--- MATMUL_MBAR's phases run on across a persistent block's tiles (sm_count = 2 sizes the
--- persistent grids as if for 2 SMs, so each block takes many tiles): every schedule, dividing and
--- odd, on configs that take its loop (block_k of 32 or more, two or more stages).
-for i, shape in ipairs { { M = 1024, N = 1024, K = 1024 }, { M = 1000, N = 1000, K = 1000 } } do
-  tests[string.format("matmul MATMUL_MBAR=1, every schedule at %dx%dx%d, matches reference", shape.M, shape.N, shape.K)] = function()
-    local opts = { sm_count = 2, defines = { MATMUL_XSTAGE = 1, MATMUL_MBAR = 1, MATMUL_EPI_SMEM = 1 } }
-    for k, x in pairs(shape) do opts[k] = x end
-    check.expect_every_order(assert(htune.problem("matmul", opts)), 2, 750 + i,
-      function(c) return c.block_k >= 32 and c.num_stages > 1 end)
   end
 end
 -- Tile order: each pid_type x l2_grouping x loop_order of two configs, with the order passed as

@@ -309,17 +309,6 @@ describe("matmul spec, large products", function()
     assert.are.equal(0, off.MATMUL_XSTAGE)
     assert.are.equal(1, off.MATMUL_EPI_SMEM)
   end)
-
-  it("counts MATMUL_MBAR's two 8-byte mbarriers a stage in the block's shared memory", function()
-    local shape = { M = 4096, N = 4096, K = 4096 }
-    local plain = htune.problem("matmul", shape)
-    local c = plain.space:default()
-    c.block_m, c.block_n, c.block_k, c.num_stages = 128, 256, 32, 4
-    local with = { M = 4096, N = 4096, K = 4096, defines = { MATMUL_MBAR = 1 } }
-    assert.are.equal(plain.launch(c).smem + 4 * 16, htune.problem("matmul", with).launch(c).smem)
-    with.defines.MATMUL_MBAR = 0
-    assert.are.equal(plain.launch(c).smem, htune.problem("matmul", with).launch(c).smem)
-  end)
 end)
 
 describe("softmax spec", function()
@@ -492,10 +481,8 @@ end)
 -- tests/gpu/matmul_variants_test.lua) must compile on dividing and odd shapes, change the code,
 -- spill nothing where the default spills nothing and keep out the faulting LDGSTS form.
 -- MATMUL_PROLOGUE_ROLLED applies to dividing shapes only, so on the odd one it must change nothing.
--- MATMUL_MBAR acts inside MATMUL_XSTAGE's loop, so both of its builds have that on.
-for _, m in ipairs { { "MATMUL_EPI_SMEM", true }, { "MATMUL_PROLOGUE_ROLLED", false }, { "MATMUL_XSTAGE", true },
-                     { "MATMUL_MBAR", true, { MATMUL_XSTAGE = 1 } } } do
-  local macro, odd_too, with = m[1], m[2], m[3] or {}
+for _, m in ipairs { { "MATMUL_EPI_SMEM", true }, { "MATMUL_PROLOGUE_ROLLED", false }, { "MATMUL_XSTAGE", true } } do
+  local macro, odd_too = m[1], m[2]
   describe("matmul " .. macro .. "=1", function()
     local test = HAVE_NVRTC and it or pending
     test("compiles sampled configs on a dividing and an odd shape to other cubins without new spills or LDGSTS 0xdae", function()
@@ -508,7 +495,6 @@ for _, m in ipairs { { "MATMUL_EPI_SMEM", true }, { "MATMUL_PROLOGUE_ROLLED", fa
         local function build(on)
           local d = { [macro] = on }
           for k, v in pairs(defs) do d[k] = v end
-          for k, v in pairs(with) do d[k] = v end
           local res = nvrtc.compile { source = p.source, name = "matmul.cu", name_exprs = exprs,
                                       options = p.compile(p.space:default()).options, defines = d, arch = "sm_90a" }
           assert.is_true(res.ok, res.log)
