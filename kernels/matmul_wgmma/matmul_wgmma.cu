@@ -5,9 +5,8 @@
 // Loads: TMA tensor-map copies (matmul_wgmma_tma_kernel, maps passed by value) or cp.async
 // 16-byte chunks written at swizzled addresses (zero-filled past the edges); spec.lua's `loads`
 // picks one. No headers: spec.lua's source_files puts
-// kernels/common/fp16.cuh (h16, h2f, f2h, smem_u32), mbarrier.cuh (mbar_*), matmul_reference.cuh
-// (the reference kernel) and tile_coords.cuh (grouped tile order) before this file in one source
-// text.
+// kernels/common/fp16.cuh (h16, h2f, f2h, smem_u32) and matmul_reference.cuh (the
+// reference kernel) and tile_coords.cuh (grouped tile order) before this file in one source text.
 
 // WGMMA_EVEN=1 (spec.lua sets it when M and N are multiples of the tile and K of 8; htune's
 // buffers are 256-byte aligned): the epilogue stores without edge tests and the cp.async
@@ -17,6 +16,26 @@
 #define WGMMA_EVEN 0
 #endif
 
+// ---- mbarrier ring -------------------------------------------------------------------------
+__device__ __forceinline__ void mbar_init(unsigned bar, unsigned count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" :: "r"(bar), "r"(count) : "memory");
+}
+// Spins until the phase of parity `parity` of the barrier has completed.
+__device__ __forceinline__ void mbar_wait(unsigned bar, unsigned parity) {
+  unsigned done;
+  do {
+    asm volatile("{ .reg .pred p; mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2; selp.u32 %0, 1, 0, p; }"
+                 : "=r"(done) : "r"(bar), "r"(parity) : "memory");
+  } while (!done);
+}
+__device__ __forceinline__ void mbar_arrive(unsigned bar) {
+  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" :: "r"(bar) : "memory");
+}
+// Arrives on the barrier once every cp.async this thread issued so far has landed (counts as
+// one of the barrier's expected arrivals: .noinc).
+__device__ __forceinline__ void mbar_arrive_cp_async(unsigned bar) {
+  asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];" :: "r"(bar) : "memory");
+}
 __device__ __forceinline__ void fence_proxy_async() {
   asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
 }

@@ -11,7 +11,6 @@
 
 namespace wg {
 #include "../common/fp16.cuh"
-#include "../common/mbarrier.cuh"
 #include "../common/matmul_reference.cuh"
 #include "../common/tile_coords.cuh"
 #include "matmul_wgmma.cu"
