@@ -2,10 +2,13 @@
 -- for 1..N threads, unbatched vs batched (coalesced programs), cold vs warm disk cache.
 --   htune run scripts/bench-compile.lua [--short] [--configs N] [--threads 1,2,16] [--batch 1,4]
 --                                        [--arch sm_90a] [--kernel standin|matmul] [--offset N] [--define K=V] [--procs 16]
+--                                        [--opt name=v]
 -- --procs P[,P] adds cold rows that split the row's configs over P processes (htune run of this
 -- script, one compile thread each): threads of one process against processes on the same load.
 -- --define K=V adds a define to every matmul job (repeatable), to time a variant of the template
 -- (e.g. --define MATMUL_FUSED_PROLOGUE=1).
+-- --opt name=v sets a problem option of kernels/matmul (repeatable), e.g. --opt tile_order=compiled
+-- (l2_grouping and loop_order in the template again, so they make distinct jobs as before c2d7911).
 -- --offset N skips the first N sampled configs, so that several processes can each compile their
 -- own share of one config list (threads against processes on the same configs).
 -- Uses kernels/matmul (spec.lua + matmul.cu) when present, else kernels/bench/matmul_mma.cu.
@@ -20,7 +23,7 @@ local function die(msg)
 end
 
 local function parse_args(argv)
-  local o = { configs = 200, threads = nil, batch = { 1, 4 }, arch = nil, kernel = nil, offset = 0, defines = {}, procs = {} }
+  local o = { configs = 200, threads = nil, batch = { 1, 4 }, arch = nil, kernel = nil, offset = 0, defines = {}, procs = {}, opts = {} }
   local i = 1
   while i <= #argv do
     local a, v = argv[i], argv[i + 1]
@@ -37,6 +40,10 @@ local function parse_args(argv)
       local k, val = require("htune.problem").parse_define(v)
       if not k then die("--define wants NAME=VALUE, got " .. tostring(v)) end
       o.defines[k], i = val, i + 1
+    elseif a == "--opt" then
+      local k, val = tostring(v):match("^([%l_][%w_]*)=(.+)$")
+      if not k then die("--opt wants name=value (a lower-case problem option), got " .. tostring(v)) end
+      o.opts[k], i = math.tointeger(tonumber(val)) or tonumber(val) or val, i + 1
     elseif a == "--offset" then o.offset, i = math.tointeger(tonumber(v)), i + 1
     else die("unknown argument " .. a .. " (see the header of scripts/bench-compile.lua)") end
     i = i + 1
@@ -81,8 +88,10 @@ end
 
 -- The real template through its problem spec: sampled configs with distinct compile jobs (the
 -- spec gives configs that differ only in arguments that change nothing one kernel).
-local function matmul_jobs(n, arch, extra)
-  local p = htune.problem("matmul", { M = 1024, N = 1024, K = 1024, dtype = "fp16", defines = extra })
+local function matmul_jobs(n, arch, extra, opts)
+  local po = { M = 1024, N = 1024, K = 1024, dtype = "fp16", defines = extra }
+  for k, v in pairs(opts or {}) do po[k] = v end
+  local p = htune.problem("matmul", po)
   local r, seen, jobs = htune.rng(1), {}, {}
   for _ = 1, n * 50 do
     if #jobs >= n then break end
@@ -101,7 +110,7 @@ end
 local function pick_jobs(o)
   local has_spec = io.open(sys.root .. "/kernels/matmul/spec.lua") and io.open(sys.root .. "/kernels/matmul/matmul.cu")
   if o.kernel == "matmul" or (o.kernel == nil and has_spec) then
-    local ok, jobs, name = pcall(matmul_jobs, o.configs, o.arch, o.defines)
+    local ok, jobs, name = pcall(matmul_jobs, o.configs, o.arch, o.defines, o.opts)
     if ok then return jobs, name end
     io.stderr:write("bench-compile: kernels/matmul unusable (" .. tostring(jobs) .. "), using the stand-in\n")
   end
@@ -180,6 +189,7 @@ local function run_procs(m, p)
       if o.arch then cmd[#cmd + 1] = "--arch " .. shell_quote(o.arch) end
       if o.kernel then cmd[#cmd + 1] = "--kernel " .. shell_quote(o.kernel) end
       for name, v in pairs(o.defines) do cmd[#cmd + 1] = "--define " .. shell_quote(name .. "=" .. tostring(v)) end
+      for name, v in pairs(o.opts) do cmd[#cmd + 1] = "--opt " .. shell_quote(name .. "=" .. tostring(v)) end
       kids[#kids + 1] = assert(io.popen(table.concat(cmd, " ") .. " 2>&1", "r"))
       at = at + n
     end
@@ -197,8 +207,13 @@ local function run_procs(m, p)
   return done / wall, failed, hits, wall, cpu / math.max(done, 1)
 end
 local driver_cache = os.getenv("CUDA_CACHE_DISABLE") == "1" and "off" or "ON (cold rows may be cache hits)"
-print(string.format("bench-compile: %d configs of %s, NVRTC %s, arch %s, %d CPUs, cache %s, driver compute cache %s",
-  #jobs, kernel, ver, jobs[1].arch or os.getenv("HTUNE_ARCH") or "sm_90", sys.ncpus, dir, driver_cache))
+local variant = {}
+for k, v in pairs(o.defines) do variant[#variant + 1] = k .. "=" .. tostring(v) end
+for k, v in pairs(o.opts) do variant[#variant + 1] = k .. "=" .. tostring(v) end
+table.sort(variant)
+print(string.format("bench-compile: %d configs of %s%s, NVRTC %s, arch %s, %d CPUs, cache %s, driver compute cache %s",
+  #jobs, kernel, #variant > 0 and " (" .. table.concat(variant, ",") .. ")" or "", ver,
+  jobs[1].arch or os.getenv("HTUNE_ARCH") or "sm_90", sys.ncpus, dir, driver_cache))
 print(string.format("%-8s %-8s %-6s %10s %8s %7s %7s %10s", "threads", "batch", "cache", "configs/s", "wall_s", "failed", "avg_b", "ms/config"))
 local best_cold, serial, best_mode, mode = 0, nil, "", 0
 for _, t in ipairs(o.threads) do
