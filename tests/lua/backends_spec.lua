@@ -244,6 +244,16 @@ describe("replay.read on damaged files", function()
     assert.are.equal(60, #assert(replay.read(gz)).rows)
   end)
 
+  it("calls a .gz cut anywhere truncated, also where the cut ends inside a line", function()
+    local bytes = slurp(gz)
+    for n = 20, #bytes - 1, 7 do
+      put(dir .. "/cut.replay.gz", bytes:sub(1, n))
+      local t, err = replay.read(dir .. "/cut.replay.gz")
+      assert.is_nil(t, "cut at " .. n)
+      assert.truthy(err:find("truncated or corrupt", 1, true), "cut at " .. n .. ": " .. err)
+    end
+  end)
+
   it("refuses latencies that are not positive finite numbers, naming the line", function()
     for _, bad in ipairs { "-5", "0", "1e999", "--1" } do
       put(dir .. "/bad.replay", "# htune-replay 1\n3\t" .. bad .. "\n")

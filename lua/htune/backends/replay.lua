@@ -130,7 +130,14 @@ function M.read(path)
     n = n + 1
     if line ~= "" then
       local ok, perr = parse_line(line, meta, rows, n)
-      if not ok then f:close() return nil, "replay: " .. path .. ": " .. perr, "EFORMAT" end
+      if not ok then
+        -- a truncated .gz ends in a partial line: gzip's status tells that from a bad line
+        f:read("a")
+        if not f:close() then
+          return nil, "replay: " .. path .. ": gzip could not read it to the end (truncated or corrupt?)", "EFORMAT"
+        end
+        return nil, "replay: " .. path .. ": " .. perr, "EFORMAT"
+      end
     end
   end
   -- a .gz file is read through gzip: a truncated or corrupt one ends early, and only gzip's
