@@ -41,9 +41,9 @@ local function parse_args(argv)
       if not k then die("--define wants NAME=VALUE, got " .. tostring(v)) end
       o.defines[k], i = val, i + 1
     elseif a == "--opt" then
-      local k, val = tostring(v):match("^([%l_][%w_]*)=(.+)$")
+      local k, val = require("htune.problem").parse_opt(v)
       if not k then die("--opt wants name=value (a lower-case problem option), got " .. tostring(v)) end
-      o.opts[k], i = math.tointeger(tonumber(val)) or tonumber(val) or val, i + 1
+      o.opts[k], i = val, i + 1
     elseif a == "--offset" then o.offset, i = math.tointeger(tonumber(v)), i + 1
     else die("unknown argument " .. a .. " (see the header of scripts/bench-compile.lua)") end
     i = i + 1

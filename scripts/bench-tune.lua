@@ -37,9 +37,9 @@ if o.define then -- NAME=V[,NAME=V]: template macros for every config (a variant
 end
 if o.opt then -- name=v[,name=v]: options of the problem (htune.problem's opts)
   for d in tostring(o.opt):gmatch("[^,]+") do
-    local k, v = d:match("^([%l_][%w_]*)=(.+)$")
+    local k, v = require("htune.problem").parse_opt(d)
     if not k then io.stderr:write("bench-tune: --opt wants name=v[,name=v] (lower-case names), got '" .. tostring(o.opt) .. "'\n") os.exit(2) end
-    shape[k] = math.tointeger(tonumber(v)) or tonumber(v) or v
+    shape[k] = v
   end
 end
 local problem = htune.problem(o.problem, shape)

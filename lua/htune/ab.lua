@@ -18,13 +18,15 @@ local median = require("htune.convergence").median
 
 local M = {}
 
+local function scalar(v) return math.tointeger(tonumber(v)) or tonumber(v) or v end
+
 -- "LABEL:NAME=V[,NAME=V]" -> { label, defines, params }, or nil and a message naming the text.
 function M.parse_variant(text)
   local label, list = tostring(text):match("^([%w_%-+]+):(.+)$")
   if not label then return nil, "a variant is LABEL:NAME=V[,NAME=V], got '" .. tostring(text) .. "'" end
   local d, params, n = {}, {}, 0
   for k, v in list:gmatch("([%a_][%w_]*)=([^,]+)") do
-    v = math.tointeger(tonumber(v)) or tonumber(v) or v
+    v = scalar(v)
     if k:match("^[%u_][%u%d_]*$") then d[k] = v else params[k] = v end
     n = n + 1
   end
@@ -35,7 +37,6 @@ end
 -- "k=v,k=v" -> a table of config parameters (numbers where they read as numbers); a value with
 -- colons is a list, empty items kept: loop_order=1:0 -> {1, 0}, load_eviction_policies=first:
 -- -> {"first", ""}.
-local function scalar(v) return math.tointeger(tonumber(v)) or tonumber(v) or v end
 function M.parse_config(text)
   local c, n = {}, 0
   for k, v in tostring(text):gmatch("([%a_][%w_]*)=([^,]+)") do

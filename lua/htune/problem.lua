@@ -75,6 +75,14 @@ function M.parse_define(s)
   return name, math.tointeger(tonumber(v)) or v
 end
 
+-- parse_opt("name=value") -> name, value (a number when VALUE reads as one, else the text), or
+-- nil when name is not a lower-case option name: the --opt of bench-tune.lua and bench-compile.lua.
+function M.parse_opt(s)
+  local name, v = tostring(s):match("^([%l_][%w_]*)=(.+)$")
+  if not name then return nil end
+  return name, math.tointeger(tonumber(v)) or tonumber(v) or v
+end
+
 -- job_key(ce) -> string: the identity of a compile job from problem.compile(cfg)'s result
 -- (name_expr, defines, options): configs with equal keys compile to the same kernel.
 function M.job_key(ce)

@@ -125,26 +125,25 @@ end
 function M.read(path)
   local f, err = open_text(path, "r")
   if not f then return nil, "replay: cannot read '" .. path .. "': " .. tostring(err), "ENOENT" end
-  local meta, rows, n = {}, {}, 0
+  local meta, rows, n, perr = {}, {}, 0, nil
   for line in f:lines() do
     n = n + 1
     if line ~= "" then
-      local ok, perr = parse_line(line, meta, rows, n)
+      local ok, e = parse_line(line, meta, rows, n)
       if not ok then
-        -- a truncated .gz ends in a partial line: gzip's status tells that from a bad line
-        f:read("a")
-        if not f:close() then
-          return nil, "replay: " .. path .. ": gzip could not read it to the end (truncated or corrupt?)", "EFORMAT"
-        end
-        return nil, "replay: " .. path .. ": " .. perr, "EFORMAT"
+        perr = e
+        f:read("a") -- to the end, so that gzip's status below is about the file, not a closed pipe
+        break
       end
     end
   end
   -- a .gz file is read through gzip: a truncated or corrupt one ends early, and only gzip's
-  -- exit status says so (the rows read so far would pass for the whole table)
+  -- exit status says so (the rows read so far would pass for the whole table; a cut inside a
+  -- line reads as a bad last line, so this comes before perr)
   if not f:close() then
     return nil, "replay: " .. path .. ": gzip could not read it to the end (truncated or corrupt?)", "EFORMAT"
   end
+  if perr then return nil, "replay: " .. path .. ": " .. perr, "EFORMAT" end
   if meta["htune-replay"] ~= "1" then return nil, "replay: " .. path .. ": not an htune-replay 1 file", "EFORMAT" end
   return { meta = meta, rows = rows }
 end
