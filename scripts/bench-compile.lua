@@ -112,6 +112,8 @@ local function pick_jobs(o)
   if o.kernel == "matmul" or (o.kernel == nil and has_spec) then
     local ok, jobs, name = pcall(matmul_jobs, o.configs, o.arch, o.defines, o.opts)
     if ok then return jobs, name end
+    -- --define and --opt apply to kernels/matmul only: timing the stand-in would drop them
+    if o.kernel == "matmul" or next(o.defines) or next(o.opts) then die("kernels/matmul unusable: " .. tostring(jobs)) end
     io.stderr:write("bench-compile: kernels/matmul unusable (" .. tostring(jobs) .. "), using the stand-in\n")
   end
   return standin_jobs(o.configs, o.arch)
@@ -148,7 +150,7 @@ end
 -- ms each in one process and 25 ms in the next (the front end alone), so rows or runs that
 -- repeated configs measured that cache, not a compile.
 local modes = #o.threads * #o.batch + #o.procs
-local all_jobs, kernel = pick_jobs({ configs = o.offset + o.configs * modes, arch = o.arch, kernel = o.kernel, defines = o.defines })
+local all_jobs, kernel = pick_jobs({ configs = o.offset + o.configs * modes, arch = o.arch, kernel = o.kernel, defines = o.defines, opts = o.opts })
 if next(o.defines) and kernel ~= "kernels/matmul/matmul.cu" then die("--define applies to the matmul template only") end
 if #all_jobs < o.offset + o.configs * modes then
   io.stderr:write(("bench-compile: only %d distinct configs for %d rows of %d\n"):format(#all_jobs, modes, o.configs))

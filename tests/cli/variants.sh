@@ -84,6 +84,12 @@ fi
 expect "bench-compile names a bad --define" 2 '--define wants NAME=VALUE, got x' scripts/bench-compile --define x
 expect "bench-compile names a bad --offset" 2 '--offset must be a whole number' scripts/bench-compile --offset -1
 expect "bench-compile names an unknown argument" 2 'unknown argument --bogus' scripts/bench-compile --bogus
+expect "bench-compile names a bad --opt" 2 '--opt wants name=value .*got Bad=1' scripts/bench-compile --opt Bad=1
+# an --opt reaches kernels/matmul's problem (which refuses this one) instead of falling back to the stand-in
+if printf '%s' "$procs_out" | grep -qE '^bench-compile: [0-9]+ configs of'; then
+    expect "bench-compile passes --opt to the matmul problem" 2 "kernels/matmul unusable: matmul: opts.tile_order must be 'runtime' or 'compiled', got 'bogus'" \
+        scripts/bench-compile --configs 2 --threads 1 --batch 1 --opt tile_order=bogus
+fi
 
 # bench-tune --runs on recorded data (its CPU dry run): one line per seed, then the hit count.
 expect "bench-tune --runs 2: a line per seed and the count" 0 'run A seed 1: .*run A seed 2: .* [0-2] of 2 runs A within 2%' \
