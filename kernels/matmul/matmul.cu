@@ -62,6 +62,15 @@
 #define MATMUL_XSTAGE 0
 #endif
 
+// MATMUL_ADDR=1 (dividing shapes, MATMUL_EVEN): every copy and ldmatrix address is a
+// per-thread base set up once per tile plus a stage offset and a compile-time offset, and a
+// stage holds its A and B tiles side by side. Without it ptxas (CUDA 13.0) recomputes the
+// refill's addresses each k-tile: of the 4096^3 best's 206-instruction loop (128x256x32, 8
+// warps, 4 stages, XSTAGE) about 117 were integer, against 64 HMMA.
+#ifndef MATMUL_ADDR
+#define MATMUL_ADDR 0
+#endif
+
 // EVICT: 0 no hint, 1 L2 evict_first, 2 L2 evict_last (the seed's load_eviction_policies).
 template <int EVICT>
 __device__ __forceinline__ void cp_async(unsigned dst, const void* src, unsigned long long pol) {
@@ -164,6 +173,33 @@ __device__ __forceinline__ void load_tile(h16* s, const h16* g, int rows, int co
   }
 }
 
+// MATMUL_ADDR's copies. Chunk i of a thread is i * NT + tid, as in load_tile; with NT and the
+// chunks per row CPR both powers of two its row and column split into the thread's part
+// (copy_origin) and a compile-time part, so chunk i sits at d + imm in shared memory and at
+// g + DR * cols + DK in global memory, where d and g address the thread's first chunk.
+template <int COLS, int VEC, int LANE_XOR = 0>
+__device__ __forceinline__ void copy_origin(int& r, int& k) {
+  constexpr int CPR = COLS / VEC;
+  const int tid = (int)threadIdx.x ^ LANE_XOR;
+  r = tid / CPR;
+  k = (tid % CPR) * VEC;
+}
+template <int ROWS, int COLS, int LD, int VEC, int NT, int EVICT, int LANE_XOR = 0>
+__device__ __forceinline__ void copy_even(unsigned d, const h16* g, int cols, unsigned long long pol) {
+  constexpr int CPR = COLS / VEC;
+  constexpr int CHUNKS = ROWS * CPR;
+  static_assert((NT % CPR == 0 || CPR % NT == 0), "MATMUL_ADDR wants NT and COLS / VEC powers of two");
+#pragma unroll
+  for (int i = 0; i < (CHUNKS + NT - 1) / NT; ++i) {
+    if (CHUNKS % NT != 0 && i * NT + ((int)threadIdx.x ^ LANE_XOR) >= CHUNKS) break;
+    const int dr = (i * NT) / CPR, dk = ((i * NT) % CPR) * VEC;
+    const h16* src = g + (long)dr * cols + dk;
+    const unsigned dst = d + 2u * (unsigned)(dr * LD + dk);
+    if constexpr (VEC == 8) cp_async<EVICT>(dst, src, pol);
+    else cp_async_ca<VEC * 2>(dst, src);
+  }
+}
+
 __device__ __forceinline__ void ldsm_x4(unsigned (&r)[4], unsigned addr) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(addr));
@@ -199,6 +235,9 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
   extern __shared__ __align__(16) unsigned char smem_raw[];
   h16* sA = reinterpret_cast<h16*>(smem_raw);
   h16* sB = sA + STAGES * SA;
+  // MATMUL_ADDR: stage s holds A at s * STG bytes and B after it (see copy_even).
+  constexpr bool ADDR = MATMUL_ADDR && MATMUL_EVEN;
+  constexpr unsigned STG = 2u * (SA + SB);
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int wm = warp / WN, wn = warp % WN;
@@ -221,6 +260,20 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
   constexpr int B_LANE_XOR = 0;
 #endif
 
+  // MATMUL_ADDR's per-thread shared bases in stage 0: the first chunk each thread copies (dA,
+  // dB; per-thread through copy_base where hinted, as load_tile does) and its ldmatrix rows
+  // (fa, fb).
+  int ra = 0, ka = 0, rb = 0, kb = 0;
+  unsigned dA = 0, dB = 0, fa = 0, fb = 0;
+  if constexpr (ADDR) {
+    copy_origin<BK, VEC>(ra, ka);
+    copy_origin<BN, VEC, B_LANE_XOR>(rb, kb);
+    dA = copy_base<VEC == 8 && EVICT_A != 0>(smem_raw) + 2u * (unsigned)(ra * LDA + ka);
+    dB = copy_base<VEC == 8 && EVICT_B != 0>(smem_raw) + 2u * (unsigned)(SA + rb * LDB + kb);
+    fa = smem_u32(smem_raw) + 2u * (unsigned)((wm * TM + lane % 16) * LDA + (lane / 16) * 8);
+    fb = smem_u32(smem_raw) + 2u * (unsigned)(SA + ((lane % 8) + ((lane / 8) % 2) * 8) * LDB + wn * TN + (lane / 16) * 8);
+  }
+
   int t, t_end, t_step;
   if constexpr (PID == 0) { t = blockIdx.x; t_end = t + 1; t_step = 1; }
   else if constexpr (PID == 1) { t = blockIdx.y * gridDim.x + blockIdx.x; t_end = t + 1; t_step = 1; }
@@ -242,9 +295,18 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
 #pragma unroll
         for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.f;
 
+    // MATMUL_ADDR: the thread's first chunk of this tile's A and B at k-tile 0.
+    const h16* gA = A + (long)(m0 + ra) * K + ka;
+    const h16* gB = B + (long)rb * N + n0 + kb;
     auto load = [&](int stage, int kt) {
-      load_tile<BM, BK, LDA, VEC, NT, EVICT_A>(sA + stage * SA, A, M, K, m0, kt * BK, alA, polA);
-      load_tile<BK, BN, LDB, VEC, NT, EVICT_B, B_LANE_XOR>(sB + stage * SB, B, K, N, kt * BK, n0, alB, polB);
+      if constexpr (ADDR) {
+        const unsigned so = (unsigned)stage * STG;
+        copy_even<BM, BK, LDA, VEC, NT, EVICT_A>(dA + so, gA + kt * BK, K, polA);
+        copy_even<BK, BN, LDB, VEC, NT, EVICT_B, B_LANE_XOR>(dB + so, gB + (long)(kt * BK) * N, N, polB);
+      } else {
+        load_tile<BM, BK, LDA, VEC, NT, EVICT_A>(sA + stage * SA, A, M, K, m0, kt * BK, alA, polA);
+        load_tile<BK, BN, LDB, VEC, NT, EVICT_B, B_LANE_XOR>(sB + stage * SB, B, K, N, kt * BK, n0, alB, polB);
+      }
     };
     // Fragments are double-buffered across the 16-deep k steps: the ldmatrix of step kk+1 is
     // issued before the mma of step kk, so shared-memory latency hides behind tensor work.
@@ -252,7 +314,17 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
     // default's cubins stay byte-identical to the form the recorded tables measured.)
     using AFrag = unsigned[2][MI][4];
     using BFrag = unsigned[2][NI / 2][4];
-    auto frags = [&](AFrag& af, BFrag& bf, int buf, const h16* a, const h16* b, int kk) {
+    auto frags = [&](AFrag& af, BFrag& bf, int buf, int stage, int kk) {
+      if constexpr (ADDR) {
+        const unsigned so = (unsigned)stage * STG;
+#pragma unroll
+        for (int i = 0; i < MI; ++i) ldsm_x4(af[buf][i], fa + so + 2u * (unsigned)(i * 16 * LDA + kk));
+#pragma unroll
+        for (int j = 0; j < NI / 2; ++j) ldsm_x4_t(bf[buf][j], fb + so + 2u * (unsigned)(kk * LDB + j * 16));
+        return;
+      }
+      const h16* a = sA + stage * SA;
+      const h16* b = sB + stage * SB;
 #pragma unroll
       for (int i = 0; i < MI; ++i) {
         int r = wm * TM + i * 16 + (lane % 16), c = kk + (lane / 16) * 8;
@@ -272,13 +344,11 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
           mma16816(acc[i][j], af[buf][i], bf[buf][j / 2][(j % 2) * 2], bf[buf][j / 2][(j % 2) * 2 + 1]);
     };
     auto compute = [&](int stage) {
-      const h16* a = sA + stage * SA;
-      const h16* b = sB + stage * SB;
       unsigned af[2][MI][4], bf[2][NI / 2][4];
-      frags(af, bf, 0, a, b, 0);
+      frags(af, bf, 0, stage, 0);
 #pragma unroll
       for (int ks = 0; ks < BK / 16; ++ks) {
-        if (ks + 1 < BK / 16) frags(af, bf, (ks + 1) % 2, a, b, (ks + 1) * 16);
+        if (ks + 1 < BK / 16) frags(af, bf, (ks + 1) % 2, stage, (ks + 1) * 16);
         mmas(af, bf, ks % 2);
       }
     };
@@ -303,20 +373,21 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
       }
       asm volatile("cp.async.wait_group %0;" :: "n"(STAGES - 1) : "memory");
       __syncthreads();
-      frags(af, bf, 0, sA, sB, 0);
+      frags(af, bf, 0, 0, 0);
+      int cur = 0;   // MATMUL_ADDR: kt % STAGES, counted
       for (int kt = 0; kt < KT; ++kt) {
-        const int st = kt % STAGES, nx = (kt + 1) % STAGES;
-        const h16* a = sA + st * SA;
-        const h16* b = sB + st * SB;
+        const int st = ADDR ? cur : kt % STAGES;
+        const int nx = ADDR ? (cur + 1 == STAGES ? 0 : cur + 1) : (kt + 1) % STAGES;
+        cur = nx;
 #pragma unroll
         for (int ks = 0; ks < BK / 16; ++ks) {
           if (ks + 1 < BK / 16) {
-            frags(af, bf, (ks + 1) % 2, a, b, (ks + 1) * 16);
+            frags(af, bf, (ks + 1) % 2, st, (ks + 1) * 16);
             mmas(af, bf, ks % 2);
           } else {
             asm volatile("cp.async.wait_group %0;" :: "n"(STAGES - 2) : "memory");
             __syncthreads();
-            if (kt + 1 < KT) frags(af, bf, 0, sA + nx * SA, sB + nx * SB, 0);
+            if (kt + 1 < KT) frags(af, bf, 0, nx, 0);
             mmas(af, bf, ks % 2);
             // The refill after the last mma: fewer registers live than under it (255 at 128x256).
             if (kt + STAGES < KT) load(st, kt + STAGES);

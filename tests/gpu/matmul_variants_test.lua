@@ -3,6 +3,8 @@
 --   MATMUL_EPI_SMEM=1        C staged in the pipeline's shared memory, stored as 16-byte rows
 --   MATMUL_PROLOGUE_ROLLED=1 the prologue's stage loop kept rolled (less code to compile)
 --   MATMUL_XSTAGE=1          all stages in flight, next stage's fragments before the last mma
+--   MATMUL_ADDR=1            copy and ldmatrix addresses as per-thread bases + offsets (dividing
+--                            shapes only; 512x768x1280 has K != N, so A's and B's strides differ)
 -- and the spec's default for large products, which turns on the first and the third; and the
 -- tile order as kernel arguments (the default) against compiled in, every schedule, group
 -- and order on two configs of odd shapes.
@@ -17,9 +19,12 @@ local variants = {
   { MATMUL_PROLOGUE_ROLLED = 1 },
   { MATMUL_XSTAGE = 1 },
   { MATMUL_XSTAGE = 1, MATMUL_PROLOGUE_ROLLED = 1, MATMUL_EPI_SMEM = 1 },
+  { MATMUL_ADDR = 1 },
+  { MATMUL_ADDR = 1, MATMUL_XSTAGE = 1, MATMUL_EPI_SMEM = 1 },
 }
 local cases = {
   { M = 1024, N = 1024, K = 1024 },   -- MATMUL_EVEN=1 code
+  { M = 512, N = 768, K = 1280 },     -- MATMUL_EVEN=1, K != N
   { M = 1000, N = 1000, K = 1000 },   -- tails, 16-byte rows
   { M = 257, N = 129, K = 77 },       -- odd N: element stores
   { M = 1, N = 300, K = 64 },

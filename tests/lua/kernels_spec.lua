@@ -480,8 +480,9 @@ end)
 -- The macro variants of kernels/matmul (off by default until timed on a GPU; their GPU check is
 -- tests/gpu/matmul_variants_test.lua) must compile on dividing and odd shapes, change the code,
 -- spill nothing where the default spills nothing and keep out the faulting LDGSTS form.
--- MATMUL_PROLOGUE_ROLLED applies to dividing shapes only, so on the odd one it must change nothing.
-for _, m in ipairs { { "MATMUL_EPI_SMEM", true }, { "MATMUL_PROLOGUE_ROLLED", false }, { "MATMUL_XSTAGE", true } } do
+-- MATMUL_PROLOGUE_ROLLED and MATMUL_ADDR apply to dividing shapes only, so on the odd one they
+-- must change nothing.
+for _, m in ipairs { { "MATMUL_EPI_SMEM", true }, { "MATMUL_PROLOGUE_ROLLED", false }, { "MATMUL_XSTAGE", true }, { "MATMUL_ADDR", false } } do
   local macro, odd_too = m[1], m[2]
   describe("matmul " .. macro .. "=1", function()
     local test = HAVE_NVRTC and it or pending
