@@ -106,14 +106,21 @@ __device__ __forceinline__ unsigned long long make_policy() {
 // always 0): from a warp-uniform base, ptxas still chose the LDGSTS form with a uniform-register
 // shared base for one copy of 32x16x16 one-warp configs with both operands hinted (3 faults in
 // the H200 matmul samples of 2026-12-02, e.g. matmul_kernel<32,16,16,1,1,4,1,4,1,8,2,1>).
+// per_thread<1>(b) is that opaque + 0. MATMUL_ADDR adds it after the stage offset (uniform
+// across the block) at every refill: with it before, ptxas put the stage offset in a uniform
+// register of the copies' address ([R+UR+imm]) and the 6-stage, both-hinted configs of call 47
+// faulted with CUDA_ERROR_ILLEGAL_INSTRUCTION.
 template <int HINTED>
-__device__ __forceinline__ unsigned copy_base(const void* s) {
-#ifndef MATMUL_NO_COPY_BASE
-  unsigned b = smem_u32(s);
+__device__ __forceinline__ unsigned per_thread(unsigned b) {
   if constexpr (HINTED) {
     asm volatile("{ .reg .u32 t; mov.u32 t, %%tid.x; shr.u32 t, t, 31; add.u32 %0, %0, t; }" : "+r"(b));
   }
   return b;
+}
+template <int HINTED>
+__device__ __forceinline__ unsigned copy_base(const void* s) {
+#ifndef MATMUL_NO_COPY_BASE
+  return per_thread<HINTED>(smem_u32(s));
 #else
   return 0;  // unused: copy_addr takes the old path
 #endif
@@ -261,15 +268,15 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
 #endif
 
   // MATMUL_ADDR's per-thread shared bases in stage 0: the first chunk each thread copies (dA,
-  // dB; per-thread through copy_base where hinted, as load_tile does) and its ldmatrix rows
-  // (fa, fb).
+  // dB; the refill makes base + stage offset per-thread where hinted, see per_thread) and its
+  // ldmatrix rows (fa, fb).
   int ra = 0, ka = 0, rb = 0, kb = 0;
   unsigned dA = 0, dB = 0, fa = 0, fb = 0;
   if constexpr (ADDR) {
     copy_origin<BK, VEC>(ra, ka);
     copy_origin<BN, VEC, B_LANE_XOR>(rb, kb);
-    dA = copy_base<VEC == 8 && EVICT_A != 0>(smem_raw) + 2u * (unsigned)(ra * LDA + ka);
-    dB = copy_base<VEC == 8 && EVICT_B != 0>(smem_raw) + 2u * (unsigned)(SA + rb * LDB + kb);
+    dA = smem_u32(smem_raw) + 2u * (unsigned)(ra * LDA + ka);
+    dB = smem_u32(smem_raw) + 2u * (unsigned)(SA + rb * LDB + kb);
     fa = smem_u32(smem_raw) + 2u * (unsigned)((wm * TM + lane % 16) * LDA + (lane / 16) * 8);
     fb = smem_u32(smem_raw) + 2u * (unsigned)(SA + ((lane % 8) + ((lane / 8) % 2) * 8) * LDB + wn * TN + (lane / 16) * 8);
   }
@@ -301,8 +308,13 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
     auto load = [&](int stage, int kt) {
       if constexpr (ADDR) {
         const unsigned so = (unsigned)stage * STG;
-        copy_even<BM, BK, LDA, VEC, NT, EVICT_A>(dA + so, gA + kt * BK, K, polA);
-        copy_even<BK, BN, LDB, VEC, NT, EVICT_B, B_LANE_XOR>(dB + so, gB + (long)(kt * BK) * N, N, polB);
+#ifndef MATMUL_NO_STAGE_PER_THREAD
+        constexpr int HA = VEC == 8 && EVICT_A != 0, HB = VEC == 8 && EVICT_B != 0;
+#else   // the form of call 47's faults, for tests/lua/kernels_spec.lua
+        constexpr int HA = 0, HB = 0;
+#endif
+        copy_even<BM, BK, LDA, VEC, NT, EVICT_A>(per_thread<HA>(dA + so), gA + kt * BK, K, polA);
+        copy_even<BK, BN, LDB, VEC, NT, EVICT_B, B_LANE_XOR>(per_thread<HB>(dB + so), gB + (long)(kt * BK) * N, N, polB);
       } else {
         load_tile<BM, BK, LDA, VEC, NT, EVICT_A>(sA + stage * SA, A, M, K, m0, kt * BK, alA, polA);
         load_tile<BK, BN, LDB, VEC, NT, EVICT_B, B_LANE_XOR>(sB + stage * SB, B, K, N, kt * BK, n0, alB, polB);

@@ -121,6 +121,11 @@ return function(opts, env)
   -- move the table's best by 4% and its 10 fastest either way (calls 36-37), while NVRTC takes
   -- 1.44x as long a config, so smaller products keep the plain code. opts.defines overrides.
   local LARGE = M * N * K >= 2 ^ 32
+  -- Dividing shapes get MATMUL_ADDR (copy and ldmatrix addresses as per-thread bases): on the
+  -- H200 (call 47) the best of 80 configs of the 1024^3 table went 13.18 -> 12.44 us and five of
+  -- seven large 4096^3 tiles took 0.92-0.99x the time (the best one 1.02x), and NVRTC compiled
+  -- 76.6 / 78.7 against 62.3 / 68.3 configs/s on 16 threads. The recorded tables in data/ were
+  -- measured without it (opts.defines = { MATMUL_ADDR = 0 } gives their kernels).
 
   local PID = { flat = 0, xyz = 1, persistent_blocked = 2, persistent_interleaved = 3 }
   local EVICT = { [""] = 0, first = 1, last = 2 }
@@ -176,7 +181,7 @@ return function(opts, env)
     },
     compile = function(c)
       local even = M % c.block_m == 0 and N % c.block_n == 0 and K % c.block_k == 0
-      local d = { MATMUL_EVEN = even and 1 or 0 }
+      local d = { MATMUL_EVEN = even and 1 or 0, MATMUL_ADDR = even and 1 or nil }
       if LARGE then d.MATMUL_XSTAGE, d.MATMUL_EPI_SMEM = 1, 1 end
       return mm.compile_result(name_expr(c), d)
     end,

@@ -3,9 +3,12 @@
 --   MATMUL_EPI_SMEM=1        C staged in the pipeline's shared memory, stored as 16-byte rows
 --   MATMUL_PROLOGUE_ROLLED=1 the prologue's stage loop kept rolled (less code to compile)
 --   MATMUL_XSTAGE=1          all stages in flight, next stage's fragments before the last mma
---   MATMUL_ADDR=1            copy and ldmatrix addresses as per-thread bases + offsets (dividing
---                            shapes only; 512x768x1280 has K != N, so A's and B's strides differ)
--- and the spec's default for large products, which turns on the first and the third; and the
+--   MATMUL_ADDR=0            copy and ldmatrix addresses recomputed, not per-thread bases +
+--                            offsets (the spec's default on dividing shapes is 1; 512x768x1280
+--                            has K != N, so A's and B's strides differ)
+-- and the spec's default for large products, which turns on the first and the third (and ADDR
+-- where the shape divides, as at 2048^3); call 47's faults (ADDR with the multistage loop, both
+-- operands hinted); and the
 -- tile order as kernel arguments (the default) against compiled in, every schedule, group
 -- and order on two configs of odd shapes.
 -- HTUNE_MATMUL_VARIANT_CONFIGS=N configs per shape and variant (default 10).
@@ -19,8 +22,8 @@ local variants = {
   { MATMUL_PROLOGUE_ROLLED = 1 },
   { MATMUL_XSTAGE = 1 },
   { MATMUL_XSTAGE = 1, MATMUL_PROLOGUE_ROLLED = 1, MATMUL_EPI_SMEM = 1 },
-  { MATMUL_ADDR = 1 },
-  { MATMUL_ADDR = 1, MATMUL_XSTAGE = 1, MATMUL_EPI_SMEM = 1 },
+  { MATMUL_ADDR = 0 },
+  { MATMUL_ADDR = 0, MATMUL_XSTAGE = 1, MATMUL_EPI_SMEM = 1 },
 }
 local cases = {
   { M = 1024, N = 1024, K = 1024 },   -- MATMUL_EVEN=1 code
@@ -50,6 +53,28 @@ for i, shape in ipairs { { M = 2048, N = 2048, K = 2048 }, { M = 2047, N = 2049,
     local p = assert(htune.problem("matmul", shape))
     assert(p.compile(p.space:default()).defines.MATMUL_XSTAGE == 1, "the spec did not pick the multistage loop")
     check.expect_sampled_match(p, math.max(4, CONFIGS // 2), 600 + i, nil, "^matmul_kernel<")
+  end
+end
+-- Call 47's faults: MATMUL_ADDR's refill under the multistage loop with both operands hinted
+-- (CUDA_ERROR_ILLEGAL_INSTRUCTION until the stage offset went per-thread, see per_thread).
+for _, shape in ipairs { { M = 1024, N = 1024, K = 1024 }, { M = 512, N = 768, K = 1280 } } do
+  tests[string.format("matmul ADDR + XSTAGE, both operands hinted (call 47's faults), at %dx%dx%d matches reference", shape.M, shape.N, shape.K)] = function()
+    local opts = { defines = { MATMUL_XSTAGE = 1, MATMUL_EPI_SMEM = 1 } }
+    for k, x in pairs(shape) do opts[k] = x end
+    local p = assert(htune.problem("matmul", opts))
+    local cfgs = {}
+    for _, t in ipairs {
+      { block_m = 256, block_n = 32, num_warps = 4, pid_type = "xyz", load_eviction_policies = { "first", "first" } },
+      { block_m = 128, block_n = 32, num_warps = 2, pid_type = "persistent_blocked", load_eviction_policies = { "first", "last" } },
+    } do
+      local c = p.space:default()
+      c.block_k, c.num_stages, c.vector_width = 32, 6, 8
+      for k, x in pairs(t) do c[k] = x end
+      assert(p.space:validate(c))
+      assert(p.compile(c).defines.MATMUL_ADDR == 1, "the spec did not pick MATMUL_ADDR")
+      cfgs[#cfgs + 1] = c
+    end
+    check.expect_match(p, cfgs)
   end
 end
 -- Tile order: each pid_type x l2_grouping x loop_order of two configs, with the order passed as

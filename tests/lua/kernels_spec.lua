@@ -447,6 +447,33 @@ describe("matmul L2-hinted 16-byte copies (CUDA_ERROR_ILLEGAL_INSTRUCTION on the
       assert.is_true((sass_opcodes(old.cubin, old.lowered[e])[0xdae] or 0) > 0, e .. ": the old base shows the form")
     end
   end)
+  -- MATMUL_ADDR's refill adds a block-uniform stage offset to the copies' base; made per-thread
+  -- only at the base, ptxas put the offset in a uniform register ([R+UR+imm]), and call 47's
+  -- 6-stage configs with both operands hinted faulted (ILLEGAL_INSTRUCTION) under the multistage
+  -- loop. MATMUL_NO_STAGE_PER_THREAD rebuilds that form.
+  test("no such LDGSTS in MATMUL_ADDR's refill (call 47's faults); the uniform stage offset shows it", function()
+    local p = htune.problem("matmul", { M = 1024, N = 1024, K = 1024 })
+    cache_off()
+    local exprs = { "matmul_kernel<256,32,32,4,1,6,1,0,0,8,1,1>", "matmul_kernel<128,32,32,2,1,6,2,0,0,8,1,2>",
+                    "matmul_kernel<128,32,32,2,1,8,1,0,0,8,1,0>" }
+    local function build(defines)
+      defines.MATMUL_EVEN, defines.HTUNE_NO_REFERENCE, defines.MATMUL_ADDR = 1, 1, 1
+      defines.MATMUL_XSTAGE, defines.MATMUL_EPI_SMEM = 1, 1
+      local res = nvrtc.compile { source = p.source, name = "matmul.cu", name_exprs = exprs,
+                                  options = p.compile(p.space:default()).options, defines = defines, arch = "sm_90a" }
+      assert.is_true(res.ok, res.log)
+      return res
+    end
+    local fixed, old = build {}, build { MATMUL_NO_STAGE_PER_THREAD = 1 }
+    local old_hits = 0
+    for _, e in ipairs(exprs) do
+      local ops = assert(sass_opcodes(fixed.cubin, fixed.lowered[e]), "no .text section for " .. e)
+      assert.is_true((ops[0xfae] or 0) > 0, e .. ": the detector finds the LDGSTS")
+      assert.is_nil(ops[0xdae], e)
+      old_hits = old_hits + (sass_opcodes(old.cubin, old.lowered[e])[0xdae] or 0)
+    end
+    assert.is_true(old_hits > 0, "the uniform stage offset shows the form")
+  end)
 end)
 
 -- MATMUL_FUSED_PROLOGUE=1 (off by default until its kernel speed is measured on a GPU) must
@@ -494,8 +521,9 @@ for _, m in ipairs { { "MATMUL_EPI_SMEM", true }, { "MATMUL_PROLOGUE_ROLLED", fa
         exprs[#exprs + 1] = "matmul_kernel<128,256,64,2,4,3,3,8,0,8,0,0>"   -- 4096^3-class tile
         local defs = p.compile(p.space:default()).defines
         local function build(on)
-          local d = { [macro] = on }
+          local d = {}
           for k, v in pairs(defs) do d[k] = v end
+          d[macro] = on
           local res = nvrtc.compile { source = p.source, name = "matmul.cu", name_exprs = exprs,
                                       options = p.compile(p.space:default()).options, defines = d, arch = "sm_90a" }
           assert.is_true(res.ok, res.log)
