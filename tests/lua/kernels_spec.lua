@@ -427,44 +427,19 @@ describe("matmul L2-hinted 16-byte copies (CUDA_ERROR_ILLEGAL_INSTRUCTION on the
   -- The H200 samples' 3 faults (one warp, 32x16x16, both operands hinted) kept one such LDGSTS
   -- after both fixes; a per-thread shared base for hinted copies (copy_base) removes it, and
   -- MATMUL_NO_COPY_BASE (the old base) shows the detector still sees it.
-  test("no such LDGSTS in the H200 samples' faults, both operands hinted", function()
+  -- exprs compiled in one program on a dividing shape (MATMUL_EVEN, no reference) with defines.
+  local function build_even(exprs, defines)
     local p = htune.problem("matmul", { M = 1024, N = 1024, K = 1024 })
-    cache_off()
-    local exprs = { "matmul_kernel<32,16,16,1,1,4,1,4,1,8,2,1>", "matmul_kernel<32,16,16,1,1,4,1,16,1,8,2,2>",
-                    "matmul_kernel<32,16,16,1,1,8,1,4,1,8,1,2>" }
-    local function build(defines)
-      defines.MATMUL_EVEN, defines.HTUNE_NO_REFERENCE = 1, 1
-      local res = nvrtc.compile { source = p.source, name = "matmul.cu", name_exprs = exprs,
-                                  options = p.compile(p.space:default()).options, defines = defines, arch = "sm_90a" }
-      assert.is_true(res.ok, res.log)
-      return res
-    end
-    local fixed, old = build {}, build { MATMUL_NO_COPY_BASE = 1 }
-    for _, e in ipairs(exprs) do
-      local ops = assert(sass_opcodes(fixed.cubin, fixed.lowered[e]), "no .text section for " .. e)
-      assert.is_true((ops[0xfae] or 0) > 0, e .. ": the detector finds the LDGSTS")
-      assert.is_nil(ops[0xdae], e)
-      assert.is_true((sass_opcodes(old.cubin, old.lowered[e])[0xdae] or 0) > 0, e .. ": the old base shows the form")
-    end
-  end)
-  -- MATMUL_ADDR's refill adds a block-uniform stage offset to the copies' base; made per-thread
-  -- only at the base, ptxas put the offset in a uniform register ([R+UR+imm]), and call 47's
-  -- 6-stage configs with both operands hinted faulted (ILLEGAL_INSTRUCTION) under the multistage
-  -- loop. MATMUL_NO_STAGE_PER_THREAD rebuilds that form.
-  test("no such LDGSTS in MATMUL_ADDR's refill (call 47's faults); the uniform stage offset shows it", function()
-    local p = htune.problem("matmul", { M = 1024, N = 1024, K = 1024 })
-    cache_off()
-    local exprs = { "matmul_kernel<256,32,32,4,1,6,1,0,0,8,1,1>", "matmul_kernel<128,32,32,2,1,6,2,0,0,8,1,2>",
-                    "matmul_kernel<128,32,32,2,1,8,1,0,0,8,1,0>" }
-    local function build(defines)
-      defines.MATMUL_EVEN, defines.HTUNE_NO_REFERENCE, defines.MATMUL_ADDR = 1, 1, 1
-      defines.MATMUL_XSTAGE, defines.MATMUL_EPI_SMEM = 1, 1
-      local res = nvrtc.compile { source = p.source, name = "matmul.cu", name_exprs = exprs,
-                                  options = p.compile(p.space:default()).options, defines = defines, arch = "sm_90a" }
-      assert.is_true(res.ok, res.log)
-      return res
-    end
-    local fixed, old = build {}, build { MATMUL_NO_STAGE_PER_THREAD = 1 }
+    local d = { MATMUL_EVEN = 1, HTUNE_NO_REFERENCE = 1 }
+    for k, v in pairs(defines) do d[k] = v end
+    local res = nvrtc.compile { source = p.source, name = "matmul.cu", name_exprs = exprs,
+                                options = p.compile(p.space:default()).options, defines = d, arch = "sm_90a" }
+    assert.is_true(res.ok, res.log)
+    return res
+  end
+  -- Asserts that every kernel of exprs in fixed has LDGSTS and none of the 0xdae form; returns
+  -- how many of that form old's kernels hold.
+  local function expect_fixed(fixed, old, exprs)
     local old_hits = 0
     for _, e in ipairs(exprs) do
       local ops = assert(sass_opcodes(fixed.cubin, fixed.lowered[e]), "no .text section for " .. e)
@@ -472,7 +447,31 @@ describe("matmul L2-hinted 16-byte copies (CUDA_ERROR_ILLEGAL_INSTRUCTION on the
       assert.is_nil(ops[0xdae], e)
       old_hits = old_hits + (sass_opcodes(old.cubin, old.lowered[e])[0xdae] or 0)
     end
-    assert.is_true(old_hits > 0, "the uniform stage offset shows the form")
+    return old_hits
+  end
+  test("no such LDGSTS in the H200 samples' faults, both operands hinted", function()
+    cache_off()
+    local exprs = { "matmul_kernel<32,16,16,1,1,4,1,4,1,8,2,1>", "matmul_kernel<32,16,16,1,1,4,1,16,1,8,2,2>",
+                    "matmul_kernel<32,16,16,1,1,8,1,4,1,8,1,2>" }
+    local old = build_even(exprs, { MATMUL_NO_COPY_BASE = 1 })
+    for _, e in ipairs(exprs) do
+      assert.is_true((sass_opcodes(old.cubin, old.lowered[e])[0xdae] or 0) > 0, e .. ": the old base shows the form")
+    end
+    expect_fixed(build_even(exprs, {}), old, exprs)
+    expect_fixed(build_even(exprs, { MATMUL_ADDR = 1 }), old, exprs)   -- the spec's default here
+  end)
+  -- MATMUL_ADDR's refill adds a block-uniform stage offset to the copies' base; made per-thread
+  -- only at the base, ptxas put the offset in a uniform register ([R+UR+imm]), and call 47's
+  -- 6-stage configs with both operands hinted faulted (ILLEGAL_INSTRUCTION) under the multistage
+  -- loop. MATMUL_NO_STAGE_PER_THREAD rebuilds that form.
+  test("no such LDGSTS in MATMUL_ADDR's refill (call 47's faults); the uniform stage offset shows it", function()
+    cache_off()
+    local exprs = { "matmul_kernel<256,32,32,4,1,6,1,0,0,8,1,1>", "matmul_kernel<128,32,32,2,1,6,2,0,0,8,1,2>",
+                    "matmul_kernel<128,32,32,2,1,8,1,0,0,8,1,0>" }
+    local d = { MATMUL_ADDR = 1, MATMUL_XSTAGE = 1, MATMUL_EPI_SMEM = 1 }
+    local fixed = build_even(exprs, d)
+    d.MATMUL_NO_STAGE_PER_THREAD = 1
+    assert.is_true(expect_fixed(fixed, build_even(exprs, d), exprs) > 0, "the uniform stage offset shows the form")
   end)
 end)
 
