@@ -66,7 +66,10 @@
 // per-thread base set up once per tile plus a stage offset and a compile-time offset, and a
 // stage holds its A and B tiles side by side. Without it ptxas (CUDA 13.0) recomputes the
 // refill's addresses each k-tile: of the 4096^3 best's 206-instruction loop (128x256x32, 8
-// warps, 4 stages, XSTAGE) about 117 were integer, against 64 HMMA.
+// warps, 4 stages, XSTAGE) about 117 were integer, against 64 HMMA; with it the loop has 135
+// instructions. spec.lua sets it on dividing shapes: on the H200 a 30-s 4096^3 tune found
+// 308.32 against 324.45 us without it, and NVRTC takes 1.02-1.23x less time a config
+// (kernels/h200-logs calls 47-49). Tables recorded before it measured MATMUL_ADDR=0.
 #ifndef MATMUL_ADDR
 #define MATMUL_ADDR 0
 #endif
