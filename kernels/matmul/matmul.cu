@@ -32,23 +32,6 @@
 #define MATMUL_EPI_SMEM 0
 #endif
 
-// MATMUL_PROLOGUE_ROLLED=1 keeps the prologue's loop over its stages rolled on dividing shapes
-// (MATMUL_EVEN), so load() is inlined twice (prologue, main loop) instead of STAGES times; the
-// main loop is unchanged. NVRTC then takes 82 instead of 101 ms a config (40 sampled 1024^3
-// configs, batches of 4, 2 threads, sm_90a, 2-core dev machine; 63-66 against 56-57 configs/s
-// cold on the 16-core H200 host, call 36). Off: the 10 fastest configs of the H200 1024^3 table
-// ran a median 4.7% slower with it (ab-define, 5 passes, noise 0.2%; call 37). With edge code
-// the rolled loop spilled (152 bytes, 32x256x16 one warp 7 stages at 257x129x77), so odd shapes
-// keep it unrolled even when it is set.
-#ifndef MATMUL_PROLOGUE_ROLLED
-#define MATMUL_PROLOGUE_ROLLED 0
-#endif
-#if MATMUL_PROLOGUE_ROLLED && MATMUL_EVEN
-#define PROLOGUE_UNROLL _Pragma("unroll 1")
-#else
-#define PROLOGUE_UNROLL _Pragma("unroll")
-#endif
-
 // MATMUL_XSTAGE=1 (block_k a multiple of 32, two or more stages): the multistage main loop of
 // CUTLASS's sm80 GEMMs. The wait and barrier for the next stage come before the current
 // stage's last mma, the next stage's first fragments load under that mma, and the stage just
@@ -72,6 +55,24 @@
 // (kernels/h200-logs calls 47-49). Tables recorded before it measured MATMUL_ADDR=0.
 #ifndef MATMUL_ADDR
 #define MATMUL_ADDR 0
+#endif
+
+// MATMUL_PROLOGUE_ROLLED=1 keeps the prologue's loop over its stages rolled on dividing shapes
+// (MATMUL_EVEN), so load() is inlined twice (prologue, main loop) instead of STAGES times; the
+// main loop is unchanged. It defaults to MATMUL_ADDR. Without MATMUL_ADDR it cost kernel time:
+// the 10 fastest configs of the H200 1024^3 table ran a median 4.7% slower (call 37). With it,
+// the same table's 10 fastest ran a median 0.963x the time and its best 12.91 -> 12.36 us (noise
+// 1.000, p10-p90 0.997-1.005), and NVRTC compiled 85.7 / 86.9 / 90.7 against 76.0 / 79.5 / 80.2
+// configs/s cold on 16 threads, alternated (kernels/h200-logs call 50). With edge code the
+// rolled loop spilled (152 bytes, 32x256x16 one warp 7 stages at 257x129x77), so odd shapes
+// keep it unrolled even when it is set.
+#ifndef MATMUL_PROLOGUE_ROLLED
+#define MATMUL_PROLOGUE_ROLLED MATMUL_ADDR
+#endif
+#if MATMUL_PROLOGUE_ROLLED && MATMUL_EVEN
+#define PROLOGUE_UNROLL _Pragma("unroll 1")
+#else
+#define PROLOGUE_UNROLL _Pragma("unroll")
 #endif
 
 // EVICT: 0 no hint, 1 L2 evict_first, 2 L2 evict_last (the seed's load_eviction_policies).

@@ -125,7 +125,8 @@ return function(opts, env)
   -- H200 (call 47) the best of 80 configs of the 1024^3 table went 13.18 -> 12.44 us and five of
   -- seven large 4096^3 tiles took 0.92-0.99x the time (the best one 1.02x), and NVRTC compiled
   -- 76.6 / 78.7 against 62.3 / 68.3 configs/s on 16 threads. The recorded tables in data/ were
-  -- measured without it (opts.defines = { MATMUL_ADDR = 0 } gives their kernels).
+  -- measured without it (opts.defines = { MATMUL_ADDR = 0 } gives their kernels). The template's
+  -- MATMUL_PROLOGUE_ROLLED follows MATMUL_ADDR (faster kernels and compiles with it, call 50).
 
   local PID = { flat = 0, xyz = 1, persistent_blocked = 2, persistent_interleaved = 3 }
   local EVICT = { [""] = 0, first = 1, last = 2 }

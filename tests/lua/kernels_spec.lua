@@ -503,8 +503,8 @@ describe("matmul MATMUL_FUSED_PROLOGUE=1", function()
   end)
 end)
 
--- The macro variants of kernels/matmul (off by default until timed on a GPU; their GPU check is
--- tests/gpu/matmul_variants_test.lua) must compile on dividing and odd shapes, change the code,
+-- The macro variants of kernels/matmul (each off by default until timed on a GPU, and some then
+-- turned on by spec.lua or by MATMUL_ADDR; their GPU check is tests/gpu/matmul_variants_test.lua) must compile on dividing and odd shapes, change the code,
 -- spill nothing where the default spills nothing and keep out the faulting LDGSTS form.
 -- MATMUL_PROLOGUE_ROLLED and MATMUL_ADDR apply to dividing shapes only, so on the odd one they
 -- must change nothing.
