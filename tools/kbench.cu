@@ -9,6 +9,7 @@
 
 namespace mm {
 #include "../kernels/common/fp16.cuh"
+#include "../kernels/common/tma.cuh"
 #include "../kernels/common/matmul_reference.cuh"
 #include "../kernels/common/tile_coords.cuh"
 #include "../kernels/matmul/matmul.cu"

@@ -226,6 +226,74 @@ __device__ __forceinline__ void mma16816(float (&d)[4], const unsigned (&a)[4], 
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
+// The warp tile's MI x NI mma of one 16-deep k step: A fragments per 16 rows, B per 16 columns
+// (two n8 halves each).
+template <int MI, int NI>
+__device__ __forceinline__ void mma_tile(float (&acc)[MI][NI][4], const unsigned (&af)[MI][4], const unsigned (&bf)[NI / 2][4]) {
+#pragma unroll
+  for (int i = 0; i < MI; ++i)
+#pragma unroll
+    for (int j = 0; j < NI; ++j)
+      mma16816(acc[i][j], af[i], bf[j / 2][(j % 2) * 2], bf[j / 2][(j % 2) * 2 + 1]);
+}
+
+// Epilogue: the block's BM x BN tile of C from the warps' accumulators, in fp16. With
+// MATMUL_EPI_SMEM, where BM rows of BN + 8 halves fit the CAP halves of idle pipeline memory at
+// smem, staged there and stored as 16-byte row chunks; else fragments straight to global,
+// predicated on the edges.
+template <int BM, int BN, int WM, int WN, int CAP>
+__device__ __forceinline__ void store_tile(const float (&acc)[BM / WM / 16][BN / WN / 8][4], h16* __restrict__ C,
+                                           int M, int N, int m0, int n0, h16* smem) {
+  constexpr int NT = WM * WN * 32, TM = BM / WM, TN = BN / WN, MI = TM / 16, NI = TN / 8;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int wm = warp / WN, wn = warp % WN;
+#if MATMUL_EPI_SMEM
+  constexpr int PC = BN + 8;   // staged row pitch in halves: fragment rows 8 apart in other banks
+  if constexpr (BM * PC <= CAP) {
+    h16* sC = smem;   // every stage is free: the caller waited for all copies and synced
+#pragma unroll
+    for (int f = 0; f < MI * NI * 2; ++f) {   // fragment pair (i, j, h), unrolled: constant indices
+      const int i = f / (NI * 2), j = (f / 2) % NI, h = f % 2;
+      const int r = wm * TM + i * 16 + lane / 4 + h * 8, c = wn * TN + j * 8 + (lane % 4) * 2;
+      *reinterpret_cast<unsigned*>(sC + r * PC + c) =
+        (unsigned)f2h(acc[i][j][h * 2]) | ((unsigned)f2h(acc[i][j][h * 2 + 1]) << 16);
+    }
+    __syncthreads();
+    const bool vec_c = (N % 8) == 0 && ((unsigned long long)C % 16) == 0;
+    constexpr int CPR = BN / 8;   // 16-byte chunks per row
+    for (int q = threadIdx.x; q < BM * CPR; q += NT) {
+      const int r = q / CPR, k = q % CPR, gr = m0 + r, gc = n0 + k * 8;
+      const uint4 u = *reinterpret_cast<const uint4*>(sC + r * PC + k * 8);
+      const unsigned v[4] = { u.x, u.y, u.z, u.w };
+      if (MATMUL_EVEN || gr < M) store8_h16(C + (long)gr * N + gc, v, MATMUL_EVEN || (vec_c && gc + 8 <= N), N - gc);
+    }
+    __syncthreads();   // the next tile's prologue overwrites the staged rows
+  } else
+#endif
+  {
+    // Epilogue: fragments straight to global, fp16, predicated on the edges.
+    const bool even = (N % 2) == 0 && ((unsigned long long)C % 4) == 0;
+#pragma unroll
+    for (int i = 0; i < MI; ++i)
+#pragma unroll
+      for (int j = 0; j < NI; ++j)
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          int r = m0 + wm * TM + i * 16 + lane / 4 + h * 8;
+          int c = n0 + wn * TN + j * 8 + (lane % 4) * 2;
+          if (!MATMUL_EVEN && r >= M) continue;
+          h16 v0 = f2h(acc[i][j][h * 2]), v1 = f2h(acc[i][j][h * 2 + 1]);
+          h16* p = C + (long)r * N + c;
+          if (MATMUL_EVEN || (even && c + 1 < N)) {
+            *reinterpret_cast<unsigned*>(p) = (unsigned)v0 | ((unsigned)v1 << 16);
+          } else {
+            if (c < N) p[0] = v0;
+            if (c + 1 < N) p[1] = v1;
+          }
+        }
+  }
+}
+
 // BM x BN tile of C per block, BK deep per stage; WM x WN warps, each owning a
 // (BM/WM) x (BN/WN) sub-tile. PID: 0 flat 1-D grid, 1 2-D grid (xyz), 2 persistent blocked,
 // 3 persistent interleaved. Shared rows are padded by 8 halves so ldmatrix is conflict-free.
@@ -352,13 +420,7 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
         ldsm_x4_t(bf[buf][j], smem_u32(b + r * LDB + c));
       }
     };
-    auto mmas = [&](const AFrag& af, const BFrag& bf, int buf) {
-#pragma unroll
-      for (int i = 0; i < MI; ++i)
-#pragma unroll
-        for (int j = 0; j < NI; ++j)
-          mma16816(acc[i][j], af[buf][i], bf[buf][j / 2][(j % 2) * 2], bf[buf][j / 2][(j % 2) * 2 + 1]);
-    };
+    auto mmas = [&](const AFrag& af, const BFrag& bf, int buf) { mma_tile(acc, af[buf], bf[buf]); };
     auto compute = [&](int stage) {
       unsigned af[2][MI][4], bf[2][NI / 2][4];
       frags(af, bf, 0, stage, 0);
@@ -445,50 +507,143 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
       __syncthreads();   // the next tile's prologue overwrites stages still being read
     }
 
-#if MATMUL_EPI_SMEM
-    constexpr int PC = BN + 8;   // staged row pitch in halves: fragment rows 8 apart in other banks
-    if constexpr (BM * PC <= STAGES * (SA + SB)) {
-      h16* sC = sA;   // every stage is free: the loop above waited for all copies and synced
+    store_tile<BM, BN, WM, WN, STAGES * (SA + SB)>(acc, C, M, N, m0, n0, sA);
+  }
+}
+
+// ---- TMA loads (spec.lua's opts.loads = "tma"): matmul_tma_kernel ------------------------------
+// The same mma.sync warp tiles, fed by the Hopper tensor-memory accelerator instead of cp.async:
+// thread 0 copies a stage with BK/64 + BN/64 tensor-map boxes that complete on the stage's
+// mbarrier, so no thread spends instructions or registers on copy addresses, and L2 serves whole
+// boxes. A stage holds A as BK/64 panels of BM rows x 64 halves, then B as BN/64 panels of BK
+// rows x 64 halves; every panel has 128-byte rows in the 128-byte swizzle (16-byte chunk c of row
+// r at chunk c ^ (r % 8)), so ldmatrix reads are conflict-free without padding. The maps (tmA:
+// box 64 x BM of the M x K matrix, tmB: box 64 x BK of the K x N one, zero fill past the edges)
+// are encoded on the host; K % 8 == 0 and N % 8 == 0 (16-byte row pitches). The loop is
+// MATMUL_XSTAGE's: the wait and barrier for stage kt+1 before the last mma of stage kt, the next
+// fragments under it, the stage just read refilled after it. Stages and their mbarrier phases run
+// on across a persistent block's tiles.
+template <int BM, int BN, int BK, int WM, int WN, int STAGES, int PID, int GROUP, int ORDER>
+__global__ void __launch_bounds__(WM * WN * 32)
+matmul_tma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restrict__ C, int M, int N, int K,
+                  const __grid_constant__ TensorMap tmA, const __grid_constant__ TensorMap tmB, int group, int order) {
+  constexpr int TM = BM / WM, TN = BN / WN;       // warp tile
+  constexpr int MI = TM / 16, NI = TN / 8;        // mma tiles per warp
+  constexpr unsigned SA = BM * BK * 2, SB = BK * BN * 2, STG = SA + SB;   // bytes per stage
+  static_assert(TM % 16 == 0 && TN % 16 == 0 && BK % 64 == 0 && BN % 64 == 0 && STAGES >= 2,
+                "TMA tiles: whole 64-wide panels, 16x16-multiple warp tiles, two or more stages");
+  static_assert(TN % 64 == 0 || 64 % TN == 0, "a warp's columns are whole panels or within one");
+  __shared__ __align__(8) unsigned long long bars[STAGES];   // full[s]: stage s's copies landed
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  const unsigned base = (smem_u32(smem_raw) + 1023u) & ~1023u;   // swizzle atoms: 1024-aligned
+  const unsigned bar0 = smem_u32(&bars[0]);
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < STAGES; ++s) mbar_init(bar0 + 8 * s, 1);
+    fence_mbar_init();
+  }
+  __syncthreads();
+
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int wm = warp / WN, wn = warp % WN;
+  const int tm = (M + BM - 1) / BM, tn = (N + BN - 1) / BN, tiles = tm * tn;
+  const int KT = (K + BK - 1) / BK;
+  // ldmatrix rows in stage 0: A's lane % 16 of the warp's rows, B's lane % 8 + 8 * (lane / 8 % 2)
+  // in the warp's first panel. Rows start at multiples of 8, so a row's r % 8 is lane % 8, and
+  // chunk c + lane / 16 (c even) lands at chunk c ^ x, x = (lane / 16) ^ (lane % 8) (for B also
+  // the warp's chunk within its panel). The four even chunk offsets a 64-wide panel has give
+  // four per-thread bases each: pa[q] for A's k step q, pb[q] for B's 16 columns q of a panel;
+  // every ldmatrix is then one of them + stage offset + a compile-time offset.
+  const unsigned xa = (unsigned)(((lane / 16) ^ (lane % 8)) * 16);
+  const unsigned xb = (unsigned)(((((wn * TN) % 64) / 8) ^ (lane / 16) ^ (lane % 8)) * 16);
+  const unsigned fa = base + (unsigned)(wm * TM + lane % 16) * 128u;
+  const unsigned fb = base + SA + (unsigned)((wn * TN) / 64) * (BK * 128u) + (unsigned)(lane % 8 + (lane / 8 % 2) * 8) * 128u;
+  unsigned pa[4], pb[4];
 #pragma unroll
-      for (int f = 0; f < MI * NI * 2; ++f) {   // fragment pair (i, j, h), unrolled: constant indices
-        const int i = f / (NI * 2), j = (f / 2) % NI, h = f % 2;
-        const int r = wm * TM + i * 16 + lane / 4 + h * 8, c = wn * TN + j * 8 + (lane % 4) * 2;
-        *reinterpret_cast<unsigned*>(sC + r * PC + c) =
-          (unsigned)f2h(acc[i][j][h * 2]) | ((unsigned)f2h(acc[i][j][h * 2 + 1]) << 16);
+  for (int q = 0; q < 4; ++q) {
+    pa[q] = fa + ((unsigned)(q * 32) ^ xa);
+    pb[q] = fb + ((unsigned)(q * 32) ^ xb);
+    // opaque: ptxas otherwise rebuilds them from %tid.x every k-tile (some 20 instructions)
+    asm volatile("" : "+r"(pa[q]), "+r"(pb[q]));
+  }
+  using AFrag = unsigned[2][MI][4];
+  using BFrag = unsigned[2][NI / 2][4];
+  auto frags = [&](AFrag& af, BFrag& bf, int buf, int stage, int kk) {
+    const unsigned so = (unsigned)stage * STG;
+#pragma unroll
+    for (int i = 0; i < MI; ++i)
+      ldsm_x4(af[buf][i], pa[(kk % 64) / 16] + so + (unsigned)((kk / 64) * BM * 128 + i * 16 * 128));
+#pragma unroll
+    for (int j = 0; j < NI / 2; ++j)
+      ldsm_x4_t(bf[buf][j], pb[j % 4] + so + (unsigned)((j / 4) * BK * 128 + kk * 128));
+  };
+
+  int t, t_end, t_step;
+  if constexpr (PID == 0) { t = blockIdx.x; t_end = t + 1; t_step = 1; }
+  else if constexpr (PID == 1) { t = blockIdx.y * gridDim.x + blockIdx.x; t_end = t + 1; t_step = 1; }
+  else if constexpr (PID == 2) {
+    int per = (tiles + gridDim.x - 1) / gridDim.x;
+    t = blockIdx.x * per; t_end = min(tiles, t + per); t_step = 1;
+  } else { t = blockIdx.x; t_end = tiles; t_step = gridDim.x; }
+
+  int cur = 0;            // the stage of the next k-tile to consume
+  unsigned phase = 0;     // the parity its mbarrier completes next (flips each time cur wraps)
+  for (; t < t_end; t += t_step) {
+    if (t >= tiles) break;
+    int pm, pn;
+    tile_coords<GROUP, ORDER>(t, tm, tn, group, order, pm, pn);
+    const int m0 = pm * BM, n0 = pn * BN;
+    float acc[MI][NI][4];
+#pragma unroll
+    for (int i = 0; i < MI; ++i)
+#pragma unroll
+      for (int j = 0; j < NI; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.f;
+
+    auto load = [&](int stage, int kt) {   // thread 0 only
+      const unsigned sa = base + (unsigned)stage * STG, bar = bar0 + 8u * (unsigned)stage;
+      mbar_expect_tx(bar, STG);
+#pragma unroll
+      for (int p = 0; p < BK / 64; ++p) tma_load_2d(sa + p * BM * 128, &tmA, kt * BK + p * 64, m0, bar);
+#pragma unroll
+      for (int p = 0; p < BN / 64; ++p) tma_load_2d(sa + SA + p * BK * 128, &tmB, n0 + p * 64, kt * BK, bar);
+    };
+    if (threadIdx.x == 0) {
+      fence_proxy_async();   // the previous tile's reads and staged C before these copies
+      int s = cur;
+#pragma unroll 1
+      for (int k = 0; k < STAGES && k < KT; ++k) {
+        load(s, k);
+        s = s + 1 == STAGES ? 0 : s + 1;
       }
-      __syncthreads();
-      const bool vec_c = (N % 8) == 0 && ((unsigned long long)C % 16) == 0;
-      constexpr int CPR = BN / 8;   // 16-byte chunks per row
-      for (int q = threadIdx.x; q < BM * CPR; q += NT) {
-        const int r = q / CPR, k = q % CPR, gr = m0 + r, gc = n0 + k * 8;
-        const uint4 u = *reinterpret_cast<const uint4*>(sC + r * PC + k * 8);
-        const unsigned v[4] = { u.x, u.y, u.z, u.w };
-        if (MATMUL_EVEN || gr < M) store8_h16(C + (long)gr * N + gc, v, MATMUL_EVEN || (vec_c && gc + 8 <= N), N - gc);
-      }
-      __syncthreads();   // the next tile's prologue overwrites the staged rows
-    } else
-#endif
-    {
-      // Epilogue: fragments straight to global, fp16, predicated on the edges.
-      const bool even = (N % 2) == 0 && ((unsigned long long)C % 4) == 0;
-#pragma unroll
-      for (int i = 0; i < MI; ++i)
-#pragma unroll
-        for (int j = 0; j < NI; ++j)
-#pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            int r = m0 + wm * TM + i * 16 + lane / 4 + h * 8;
-            int c = n0 + wn * TN + j * 8 + (lane % 4) * 2;
-            if (!MATMUL_EVEN && r >= M) continue;
-            h16 v0 = f2h(acc[i][j][h * 2]), v1 = f2h(acc[i][j][h * 2 + 1]);
-            h16* p = C + (long)r * N + c;
-            if (MATMUL_EVEN || (even && c + 1 < N)) {
-              *reinterpret_cast<unsigned*>(p) = (unsigned)v0 | ((unsigned)v1 << 16);
-            } else {
-              if (c < N) p[0] = v0;
-              if (c + 1 < N) p[1] = v1;
-            }
-          }
     }
+    unsigned af[2][MI][4], bf[2][NI / 2][4];
+    if (KT > 0) {
+      mbar_wait(bar0 + 8u * (unsigned)cur, phase);
+      frags(af, bf, 0, cur, 0);
+    }
+    for (int kt = 0; kt < KT; ++kt) {
+      const int st = cur;
+      if (++cur == STAGES) { cur = 0; phase ^= 1u; }
+#pragma unroll
+      for (int ks = 0; ks < BK / 16; ++ks) {
+        if (ks + 1 < BK / 16) {
+          frags(af, bf, (ks + 1) % 2, st, (ks + 1) * 16);
+          mma_tile(acc, af[ks % 2], bf[ks % 2]);
+        } else {
+          if (kt + 1 < KT) mbar_wait(bar0 + 8u * (unsigned)cur, phase);
+          __syncthreads();   // every warp is done reading stage st (its last fragments are loaded)
+          if (kt + 1 < KT) frags(af, bf, 0, cur, 0);
+          mma_tile(acc, af[ks % 2], bf[ks % 2]);
+          // (no proxy fence: the barrier above orders the block's ldmatrix reads of stage st
+          // before these copies, as an mbarrier release does in CUTLASS's TMA pipelines)
+          if (threadIdx.x == 0 && kt + STAGES < KT) load(st, kt + STAGES);
+        }
+      }
+    }
+    // Every warp's reads of the stages came before the last k-tile's barrier, so the staged
+    // epilogue may write them (and the next tile's copies follow its closing barrier).
+    h16* stages = reinterpret_cast<h16*>(smem_raw + (base - smem_u32(smem_raw)));
+    store_tile<BM, BN, WM, WN, STAGES * STG / 2>(acc, C, M, N, m0, n0, stages);
   }
 }

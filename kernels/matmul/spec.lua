@@ -16,7 +16,11 @@
 --     template arguments with opts.tile_order = "compiled".
 --   load_eviction_policies -> L2 cache-policy hints ("", "first", "last") on the cp.async
 --     loads of A and B (hints apply with vector_width 8, the 16-byte cp.async.cg path).
---   indexing (pointer / tensor_descriptor) -> omitted: this template has no TMA path.
+--   indexing (pointer / tensor_descriptor) -> the problem option opts.loads, not a parameter
+--     (the recorded tables' configs keep their ids): "cp_async" (default) or "tma"
+--     (matmul_tma_kernel: TMA tensor-map boxes into 128B-swizzled stages; block_k and block_n
+--     multiples of 64, two or more stages, K % 8 == 0 and N % 8 == 0; vector_width and
+--     load_eviction_policies then change nothing).
 --   range_unroll_factors, range_num_stages -> omitted: the K loop is one software pipeline
 --     whose depth is num_stages; its inner loops are fully unrolled at compile time.
 --   added: vector_width, halves per cp.async (2, 4, 8 = 4, 8, 16 bytes).
@@ -45,8 +49,19 @@ return function(opts, env)
     end
     if best then return best[1], best[2] end
   end
+  local LOADS = opts.loads or "cp_async"
+  if LOADS ~= "cp_async" and LOADS ~= "tma" then
+    error("matmul: opts.loads must be 'cp_async' or 'tma', got '" .. tostring(LOADS) .. "'", 0)
+  end
+  local TMA = LOADS == "tma"
   local function smem_bytes(c)
     return c.num_stages * 2 * (c.block_m * (c.block_k + 8) + c.block_k * (c.block_n + 8))
+  end
+  -- What a launch asks for: the padded tiles, or with TMA the unpadded stages plus 1024 bytes to
+  -- align the swizzle atoms (the space's smem bound stays the padded one, which is larger).
+  local function smem_launch(c)
+    if TMA then return c.num_stages * 2 * (c.block_m * c.block_k + c.block_k * c.block_n) + 1024 end
+    return smem_bytes(c)
   end
   -- Registers per thread: accumulators + double-buffered A/B fragments + ~40 for addresses and
   -- indices (checked against ptxas on sampled configs: the single-buffer estimate let 1-warp
@@ -101,6 +116,7 @@ return function(opts, env)
           c.num_warps, c.block_m, c.block_n)
       end },
       { name = "copies per thread", fn = function(c)
+        if TMA then return true end   -- thread 0 issues a few TMA boxes
         local n = copies_per_thread(c)
         if n <= MAX_COPIES then return true end
         return false, string.format("%d cp.async per thread per stage (vector_width %d), over %d", n, c.vector_width, MAX_COPIES)
@@ -110,6 +126,17 @@ return function(opts, env)
         local r, cap = regs_estimate(c), math.min(255, REGS_PER_SM // (c.num_warps * 32))
         if r <= cap then return true end
         return false, string.format("about %d registers per thread, over %d", r, cap)
+      end },
+      { name = "tma tiles", fn = function(c)
+        if not TMA then return true end
+        if c.block_k % 64 ~= 0 or c.block_n % 64 ~= 0 then
+          return false, string.format("loads = tma copies 64-wide panels: block_k and block_n must be multiples of 64, got %d and %d", c.block_k, c.block_n)
+        end
+        if c.num_stages < 2 then return false, "loads = tma needs two or more stages, got 1" end
+        if K % 8 ~= 0 or N % 8 ~= 0 then
+          return false, string.format("loads = tma needs 16-byte row pitches (K %% 8 == 0 and N %% 8 == 0), got K %d, N %d", K, N)
+        end
+        return true
       end },
     },
   }
@@ -146,6 +173,10 @@ return function(opts, env)
     local ea, eb = EVICT[ev[1]], EVICT[ev[2]]
     if c.vector_width ~= 8 then ea, eb = 0, 0 end
     local group, ord = order.slots(c)
+    if TMA then
+      return string.format("matmul_tma_kernel<%d,%d,%d,%d,%d,%d,%d,%d,%d>",
+        c.block_m, c.block_n, c.block_k, wm, wn, c.num_stages, PID[c.pid_type], group, ord)
+    end
     return string.format("matmul_kernel<%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d>",
       c.block_m, c.block_n, c.block_k, wm, wn, c.num_stages, PID[c.pid_type], group, ord,
       c.vector_width, ea, eb)
@@ -153,7 +184,7 @@ return function(opts, env)
   -- Resident blocks per SM by shared memory, threads and estimated registers (at least 1).
   local function blocks_per_sm(c)
     local threads = c.num_warps * 32
-    local by_smem = (233472) // (smem_bytes(c) + 1024)
+    local by_smem = (233472) // (smem_launch(c) + 1024)
     local by_threads = 2048 // threads
     local by_regs = REGS_PER_SM // (threads * math.max(regs_estimate(c), 32))
     return math.max(1, math.min(by_smem, by_threads, by_regs, 32))
@@ -161,10 +192,21 @@ return function(opts, env)
 
   return mm.problem({
     name = "matmul",
-    source_files = { "../common/fp16.cuh", "../common/matmul_reference.cuh", "../common/tile_coords.cuh", "matmul.cu" },
+    source_files = { "../common/fp16.cuh", "../common/tma.cuh", "../common/matmul_reference.cuh", "../common/tile_coords.cuh", "matmul.cu" },
     -- the tile order's group and order, read by the kernel when the template's GROUP is 0
-    extra_args = function(c) return { order.args(c) } end,
+    -- with loads = tma the two tensor maps first
+    extra_args = function(c)
+      local a = {}
+      if TMA then
+        a[1] = { tmap = "A", rows = M, cols = K, box_rows = c.block_m, box_cols = 64, swizzle = 128 }
+        a[2] = { tmap = "B", rows = K, cols = N, box_rows = c.block_k, box_cols = 64, swizzle = 128 }
+      end
+      local g, o = order.args(c)
+      a[#a + 1], a[#a + 2] = g, o
+      return a
+    end,
     minimal = true, -- no textures, runtime API or device launches: NVRTC -minimal (htune.problem)
+    arch = TMA and "sm_90a" or nil,   -- TMA and mbarrier transactions: Hopper
     space = space,
     warp_layout = warp_layout, smem_bytes = smem_bytes, regs_estimate = regs_estimate,
     copies_per_thread = copies_per_thread,
@@ -191,7 +233,7 @@ return function(opts, env)
       local grid = { tm * tn, 1, 1 }
       if c.pid_type == "xyz" then grid = { tn, tm, 1 } end
       if c.pid_type:match("^persistent") then grid = { math.min(tm * tn, blocks_per_sm(c) * sm_count), 1, 1 } end
-      return mm.launch_result(grid, c, smem_bytes(c))
+      return mm.launch_result(grid, c, smem_launch(c))
     end,
   }, M, N, K)
 end

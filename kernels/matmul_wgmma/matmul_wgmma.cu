@@ -5,8 +5,8 @@
 // Loads: TMA tensor-map copies (matmul_wgmma_tma_kernel, maps passed by value) or cp.async
 // 16-byte chunks written at swizzled addresses (zero-filled past the edges); spec.lua's `loads`
 // picks one. No headers: spec.lua's source_files puts
-// kernels/common/fp16.cuh (h16, h2f, f2h, smem_u32) and matmul_reference.cuh (the
-// reference kernel) and tile_coords.cuh (grouped tile order) before this file in one source text.
+// kernels/common/fp16.cuh (h16, h2f, f2h, smem_u32), tma.cuh (mbarriers, TMA), matmul_reference.cuh
+// (the reference kernel) and tile_coords.cuh (grouped tile order) before this file in one source text.
 
 // WGMMA_EVEN=1 (spec.lua sets it when M and N are multiples of the tile and K of 8; htune's
 // buffers are 256-byte aligned): the epilogue stores without edge tests and the cp.async
@@ -16,28 +16,11 @@
 #define WGMMA_EVEN 0
 #endif
 
-// ---- mbarrier ring -------------------------------------------------------------------------
-__device__ __forceinline__ void mbar_init(unsigned bar, unsigned count) {
-  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" :: "r"(bar), "r"(count) : "memory");
-}
-// Spins until the phase of parity `parity` of the barrier has completed.
-__device__ __forceinline__ void mbar_wait(unsigned bar, unsigned parity) {
-  unsigned done;
-  do {
-    asm volatile("{ .reg .pred p; mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2; selp.u32 %0, 1, 0, p; }"
-                 : "=r"(done) : "r"(bar), "r"(parity) : "memory");
-  } while (!done);
-}
-__device__ __forceinline__ void mbar_arrive(unsigned bar) {
-  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" :: "r"(bar) : "memory");
-}
+// ---- mbarrier ring (mbar_init, mbar_wait, mbar_arrive, fence_proxy_async: common/tma.cuh) -----
 // Arrives on the barrier once every cp.async this thread issued so far has landed (counts as
 // one of the barrier's expected arrivals: .noinc).
 __device__ __forceinline__ void mbar_arrive_cp_async(unsigned bar) {
   asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];" :: "r"(bar) : "memory");
-}
-__device__ __forceinline__ void fence_proxy_async() {
-  asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
 }
 // 16-byte copy, of which the first src_bytes come from global and the rest are zero.
 __device__ __forceinline__ void cp_async16(unsigned dst, const void* src, unsigned src_bytes) {
@@ -123,17 +106,7 @@ __device__ __forceinline__ void load_tile(unsigned s, const h16* g, int rows, in
   }
 }
 
-// ---- TMA (the tensor-map variant) ---------------------------------------------------------
-// A CUtensorMap by value (128 bytes, 64-aligned); the .cu includes no headers, so it is opaque.
-struct __align__(64) TensorMap { unsigned long long v[16]; };
-__device__ __forceinline__ void mbar_expect_tx(unsigned bar, unsigned bytes) {
-  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" :: "r"(bar), "r"(bytes) : "memory");
-}
-// Box at (c0 innermost, c1) of the 2-D tensor map into shared memory; completes on bar.
-__device__ __forceinline__ void tma_load_2d(unsigned dst, const TensorMap* tm, int c0, int c1, unsigned bar) {
-  asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];"
-               :: "r"(dst), "l"((unsigned long long)tm), "r"(c0), "r"(c1), "r"(bar) : "memory");
-}
+// ---- TMA (the tensor-map variant; TensorMap, mbar_expect_tx, tma_load_2d: common/tma.cuh) ----
 // The same box into the same offsets (dst, bar) of every CTA of the cluster in mask: one L2
 // read feeds several SMs.
 __device__ __forceinline__ void tma_load_2d_multicast(unsigned dst, const TensorMap* tm, int c0, int c1, unsigned bar,
@@ -192,7 +165,7 @@ __device__ __forceinline__ void matmul_wgmma_body(const h16* __restrict__ A, con
       mbar_init(full0 + 8 * s, TMA ? 1 : 128);   // TMA: one expect_tx; else every producer thread
       mbar_init(empty0 + 8 * s, NC * 4 * CL);    // lane 0 of every consumer warp (of each CTA)
     }
-    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+    fence_mbar_init();
   }
   if constexpr (CL == 1) __syncthreads();
   else cluster_sync();   // the peer's multicasts and arrives land on these barriers

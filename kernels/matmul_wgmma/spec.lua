@@ -119,7 +119,7 @@ return function(opts, env)
   end
   return mm.problem({
     name = "matmul_wgmma",
-    source_files = { "../common/fp16.cuh", "../common/matmul_reference.cuh", "../common/tile_coords.cuh", "matmul_wgmma.cu" },
+    source_files = { "../common/fp16.cuh", "../common/tma.cuh", "../common/matmul_reference.cuh", "../common/tile_coords.cuh", "matmul_wgmma.cu" },
     minimal = true, -- no textures, runtime API or device launches: NVRTC -minimal (htune.problem)
     arch = "sm_90a",
     space = space,

@@ -11,6 +11,7 @@
 
 namespace wg {
 #include "../common/fp16.cuh"
+#include "../common/tma.cuh"
 #include "../common/matmul_reference.cuh"
 #include "../common/tile_coords.cuh"
 #include "matmul_wgmma.cu"
