@@ -562,7 +562,8 @@ matmul_tma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __r
   for (int q = 0; q < 4; ++q) {
     pa[q] = fa + ((unsigned)(q * 32) ^ xa);
     pb[q] = fb + ((unsigned)(q * 32) ^ xb);
-    // opaque: ptxas otherwise rebuilds them from %tid.x every k-tile (some 20 instructions)
+    // opaque: ptxas otherwise rebuilds them from %tid.x every k-tile (277 instead of 253
+    // instructions a 64-deep k-tile at 128x256, 8 warps)
     asm volatile("" : "+r"(pa[q]), "+r"(pb[q]));
   }
   using AFrag = unsigned[2][MI][4];
@@ -600,20 +601,25 @@ matmul_tma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __r
 #pragma unroll
         for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.f;
 
-    auto load = [&](int stage, int kt) {   // thread 0 only
+    // Stage `stage` gets k-tile kt when `boxes` is BK/64 + BN/64 (thread 0), nothing when 0. A
+    // loop of runtime length: unrolled under `if (threadIdx.x == 0)`, ptxas predicated its five
+    // TMA sequences (about 90 instructions, ELECT loops included) into every warp's k-tile.
+    auto load = [&](int stage, int kt, int boxes) {
       const unsigned sa = base + (unsigned)stage * STG, bar = bar0 + 8u * (unsigned)stage;
-      mbar_expect_tx(bar, STG);
-#pragma unroll
-      for (int p = 0; p < BK / 64; ++p) tma_load_2d(sa + p * BM * 128, &tmA, kt * BK + p * 64, m0, bar);
-#pragma unroll
-      for (int p = 0; p < BN / 64; ++p) tma_load_2d(sa + SA + p * BK * 128, &tmB, n0 + p * 64, kt * BK, bar);
+      if (boxes) mbar_expect_tx(bar, STG);
+#pragma unroll 1
+      for (int p = 0; p < boxes; ++p) {
+        if (p < BK / 64) tma_load_2d(sa + p * BM * 128, &tmA, kt * BK + p * 64, m0, bar);
+        else tma_load_2d(sa + SA + (p - BK / 64) * BK * 128, &tmB, n0 + (p - BK / 64) * 64, kt * BK, bar);
+      }
     };
+    const int boxes = threadIdx.x == 0 ? BK / 64 + BN / 64 : 0;
     if (threadIdx.x == 0) {
       fence_proxy_async();   // the previous tile's reads and staged C before these copies
       int s = cur;
 #pragma unroll 1
       for (int k = 0; k < STAGES && k < KT; ++k) {
-        load(s, k);
+        load(s, k, boxes);
         s = s + 1 == STAGES ? 0 : s + 1;
       }
     }
@@ -637,7 +643,7 @@ matmul_tma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __r
           mma_tile(acc, af[ks % 2], bf[ks % 2]);
           // (no proxy fence: the barrier above orders the block's ldmatrix reads of stage st
           // before these copies, as an mbarrier release does in CUTLASS's TMA pipelines)
-          if (threadIdx.x == 0 && kt + STAGES < KT) load(st, kt + STAGES);
+          if (kt + STAGES < KT) load(st, kt + STAGES, boxes);
         }
       }
     }
