@@ -292,6 +292,53 @@ describe("matmul spec", function()
   end)
 end)
 
+describe("matmul spec, loads = tma", function()
+  local function tma(shape)
+    local o = { loads = "tma" }
+    for k, v in pairs(shape or { M = 1024, N = 1024, K = 1024 }) do o[k] = v end
+    return htune.problem("matmul", o)
+  end
+  local function cfg(p, t)
+    local c = p.space:default()
+    c.block_m, c.block_n, c.block_k, c.num_warps, c.num_stages = 128, 256, 64, 8, 4
+    for k, v in pairs(t or {}) do c[k] = v end
+    return c
+  end
+  it("raises on an unknown opts.loads, naming it", function()
+    local ok, err = pcall(htune.problem, "matmul", { M = 64, N = 64, K = 64, loads = "bulk" })
+    assert.is_false(ok)
+    assert.matches("opts.loads must be 'cp_async' or 'tma', got 'bulk'", err, 1, true)
+  end)
+  it("rejects tiles that are not 64-wide panels, one stage and unaligned rows, naming the values", function()
+    local p = tma()
+    assert.is_true(p.space:validate(cfg(p)))
+    local function why(t, q) local ok, e = (q or p).space:validate(cfg(q or p, t)); assert.is_false(ok); return e end
+    assert.matches("block_k and block_n must be multiples of 64, got 32 and 256", why { block_k = 32 }, 1, true)
+    assert.matches("got 64 and 32", why { block_n = 32, num_warps = 4 }, 1, true)
+    assert.matches("two or more stages, got 1", why { num_stages = 1 }, 1, true)
+    assert.matches("K 1024, N 1020", why({}, tma { M = 1024, N = 1020, K = 1024 }), 1, true)
+    -- the cp.async space keeps them
+    local q = htune.problem("matmul", { M = 1024, N = 1024, K = 1024 })
+    assert.is_true(q.space:validate(cfg(q, { block_k = 32 })))
+  end)
+  it("names matmul_tma_kernel, passes the two maps before the tile order and asks for unpadded stages", function()
+    local p = tma { M = 4096, N = 4096, K = 4096 }
+    local c = cfg(p, { pid_type = "persistent_blocked" })
+    assert.are.equal("matmul_tma_kernel<128,256,64,2,4,4,2,0,0>", p.compile(c).name_expr)
+    local a = p.args(c)
+    assert.are.same({ tmap = "A", rows = 4096, cols = 4096, box_rows = 128, box_cols = 64, swizzle = 128 }, a[7])
+    assert.are.same({ tmap = "B", rows = 4096, cols = 4096, box_rows = 64, box_cols = 64, swizzle = 128 }, a[8])
+    assert.are.equal(10, #a)
+    assert.are.equal(4 * 2 * (128 * 64 + 64 * 256) + 1024, p.launch(c).smem)
+    assert.are.equal("sm_90a", p.arch)
+  end)
+  it("gives configs that differ only in vector width or eviction hints one compile job", function()
+    local P, p = require "htune.problem", tma()
+    local a, b = cfg(p), cfg(p, { vector_width = 4, load_eviction_policies = { "first", "last" } })
+    assert.are.equal(P.job_key(p.compile(a)), P.job_key(p.compile(b)))
+  end)
+end)
+
 describe("matmul spec, large products", function()
   it("takes the multistage loop and staged epilogue from 2^32 (4096x1024x1024) up, and opts.defines overrides them", function()
     local c = htune.problem("matmul", { M = 1024, N = 1024, K = 1024 }).space:default()
@@ -340,11 +387,14 @@ describe("templates compile with NVRTC", function()
     { "softmax", { rows = 4097, cols = 256 } },
     { "matmul_wgmma", { M = 1000, N = 1000, K = 1000 } },
     { "matmul_wgmma", { M = 1024, N = 1024, K = 1024 } }, -- the spec's WGMMA_EVEN=1
+    { "matmul", { M = 1000, N = 1000, K = 1000, loads = "tma" } }, -- matmul_tma_kernel, tails
+    { "matmul", { M = 4096, N = 4096, K = 4096, loads = "tma" } }, -- and with the staged epilogue
   } do
     local name, shape = case[1], case[2]
     local test = HAVE_NVRTC and it or pending
-    test(string.format("%s %s: %d sampled valid configs and the reference in one program", name,
-                       table.concat({ shape.M or shape.rows, shape.N or shape.cols, shape.K }, "x"), SAMPLES[name]), function()
+    test(string.format("%s %s%s: %d sampled valid configs and the reference in one program", name,
+                       table.concat({ shape.M or shape.rows, shape.N or shape.cols, shape.K }, "x"),
+                       shape.loads and " loads=" .. shape.loads or "", SAMPLES[name]), function()
       local p = htune.problem(name, shape)
       local exprs = distinct_exprs(p, SAMPLES[name], 11)
       assert.are.equal(SAMPLES[name], #exprs)
