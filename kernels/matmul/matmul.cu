@@ -523,8 +523,8 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
 // MATMUL_XSTAGE's: the wait and barrier for stage kt+1 before the last mma of stage kt, the next
 // fragments under it, the stage just read refilled after it. Stages and their mbarrier phases run
 // on across a persistent block's tiles.
-template <int BM, int BN, int BK, int WM, int WN, int STAGES, int PID, int GROUP, int ORDER>
-__global__ void __launch_bounds__(WM * WN * 32)
+template <int BM, int BN, int BK, int WM, int WN, int STAGES, int PID, int GROUP, int ORDER, int WS>
+__global__ void __launch_bounds__(WM * WN * 32 + (WS ? 128 : 0), 1)
 matmul_tma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restrict__ C, int M, int N, int K,
                   const __grid_constant__ TensorMap tmA, const __grid_constant__ TensorMap tmB, int group, int order) {
   constexpr int TM = BM / WM, TN = BN / WN;       // warp tile
@@ -533,12 +533,18 @@ matmul_tma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __r
   static_assert(TM % 16 == 0 && TN % 16 == 0 && BK % 64 == 0 && BN % 64 == 0 && STAGES >= 2,
                 "TMA tiles: whole 64-wide panels, 16x16-multiple warp tiles, two or more stages");
   static_assert(TN % 64 == 0 || 64 % TN == 0, "a warp's columns are whole panels or within one");
-  __shared__ __align__(8) unsigned long long bars[STAGES];   // full[s]: stage s's copies landed
+  constexpr int NC = WM * WN * 32;   // threads computing (all of them unless WS)
+  static_assert(!WS || NC == 128 || NC == 256, "WS: one or two consumer warpgroups");
+  // full[s]: stage s's copies landed; WS: then empty[s], every consumer thread done reading it
+  __shared__ __align__(8) unsigned long long bars[WS ? 2 * STAGES : STAGES];
   extern __shared__ __align__(16) unsigned char smem_raw[];
   const unsigned base = (smem_u32(smem_raw) + 1023u) & ~1023u;   // swizzle atoms: 1024-aligned
-  const unsigned bar0 = smem_u32(&bars[0]);
+  const unsigned bar0 = smem_u32(&bars[0]), empty0 = bar0 + 8u * STAGES;
   if (threadIdx.x == 0) {
-    for (int s = 0; s < STAGES; ++s) mbar_init(bar0 + 8 * s, 1);
+    for (int s = 0; s < STAGES; ++s) {
+      mbar_init(bar0 + 8 * s, 1);
+      if constexpr (WS) mbar_init(empty0 + 8 * s, NC);
+    }
     fence_mbar_init();
   }
   __syncthreads();
@@ -547,6 +553,52 @@ matmul_tma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __r
   const int wm = warp / WN, wn = warp % WN;
   const int tm = (M + BM - 1) / BM, tn = (N + BN - 1) / BN, tiles = tm * tn;
   const int KT = (K + BK - 1) / BK;
+  int t, t_end, t_step;
+  if constexpr (PID == 0) { t = blockIdx.x; t_end = t + 1; t_step = 1; }
+  else if constexpr (PID == 1) { t = blockIdx.y * gridDim.x + blockIdx.x; t_end = t + 1; t_step = 1; }
+  else if constexpr (PID == 2) {
+    int per = (tiles + gridDim.x - 1) / gridDim.x;
+    t = blockIdx.x * per; t_end = min(tiles, t + per); t_step = 1;
+  } else { t = blockIdx.x; t_end = tiles; t_step = gridDim.x; }
+
+  // Stage `stage` gets k-tile kt of tile (m0, n0) when `boxes` is BK/64 + BN/64, nothing when 0.
+  // A loop of runtime length: unrolled under `if (threadIdx.x == 0)`, ptxas predicated its five
+  // TMA sequences (about 90 instructions, ELECT loops included) into every warp's k-tile.
+  auto load = [&](int stage, int kt, int m0, int n0, int boxes) {
+    const unsigned sa = base + (unsigned)stage * STG, bar = bar0 + 8u * (unsigned)stage;
+    if (boxes) mbar_expect_tx(bar, STG);
+#pragma unroll 1
+    for (int p = 0; p < boxes; ++p) {
+      if (p < BK / 64) tma_load_2d(sa + p * BM * 128, &tmA, kt * BK + p * 64, m0, bar);
+      else tma_load_2d(sa + SA + (p - BK / 64) * BK * 128, &tmB, n0 + (p - BK / 64) * 64, kt * BK, bar);
+    }
+  };
+  if constexpr (WS) {
+    // WS: the last warpgroup only loads. Its first thread walks the block's tiles and k-tiles
+    // through the ring, refilling a stage once every consumer thread has arrived on its empty
+    // barrier; consumers never meet at a block barrier, and the next tile's loads overlap the
+    // epilogue. setmaxnreg hands the producer's registers to two consumer warpgroups.
+    if (threadIdx.x >= NC) {
+      if constexpr (NC == 256) asm volatile("setmaxnreg.dec.sync.aligned.u32 40;");
+      if (threadIdx.x == NC) {
+        int s = 0;
+        unsigned ph = 0;
+        for (int u = t; u < t_end; u += t_step) {
+          if (u >= tiles) break;
+          int pm, pn;
+          tile_coords<GROUP, ORDER>(u, tm, tn, group, order, pm, pn);
+          for (int kt = 0; kt < KT; ++kt) {
+            mbar_wait(empty0 + 8u * (unsigned)s, ph ^ 1u);   // a fresh barrier passes parity 1
+            load(s, kt, pm * BM, pn * BN, BK / 64 + BN / 64);
+            if (++s == STAGES) { s = 0; ph ^= 1u; }
+          }
+        }
+      }
+      return;
+    }
+    if constexpr (NC == 256) asm volatile("setmaxnreg.inc.sync.aligned.u32 232;");
+  }
+  // (the consumers' setup comes after setmaxnreg: values live across it were spilled)
   // ldmatrix rows in stage 0: A's lane % 16 of the warp's rows, B's lane % 8 + 8 * (lane / 8 % 2)
   // in the warp's first panel. Rows start at multiples of 8, so a row's r % 8 is lane % 8, and
   // chunk c + lane / 16 (c even) lands at chunk c ^ x, x = (lane / 16) ^ (lane % 8) (for B also
@@ -578,13 +630,6 @@ matmul_tma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __r
       ldsm_x4_t(bf[buf][j], pb[j % 4] + so + (unsigned)((j / 4) * BK * 128 + kk * 128));
   };
 
-  int t, t_end, t_step;
-  if constexpr (PID == 0) { t = blockIdx.x; t_end = t + 1; t_step = 1; }
-  else if constexpr (PID == 1) { t = blockIdx.y * gridDim.x + blockIdx.x; t_end = t + 1; t_step = 1; }
-  else if constexpr (PID == 2) {
-    int per = (tiles + gridDim.x - 1) / gridDim.x;
-    t = blockIdx.x * per; t_end = min(tiles, t + per); t_step = 1;
-  } else { t = blockIdx.x; t_end = tiles; t_step = gridDim.x; }
 
   int cur = 0;            // the stage of the next k-tile to consume
   unsigned phase = 0;     // the parity its mbarrier completes next (flips each time cur wraps)
@@ -601,25 +646,13 @@ matmul_tma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __r
 #pragma unroll
         for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.f;
 
-    // Stage `stage` gets k-tile kt when `boxes` is BK/64 + BN/64 (thread 0), nothing when 0. A
-    // loop of runtime length: unrolled under `if (threadIdx.x == 0)`, ptxas predicated its five
-    // TMA sequences (about 90 instructions, ELECT loops included) into every warp's k-tile.
-    auto load = [&](int stage, int kt, int boxes) {
-      const unsigned sa = base + (unsigned)stage * STG, bar = bar0 + 8u * (unsigned)stage;
-      if (boxes) mbar_expect_tx(bar, STG);
-#pragma unroll 1
-      for (int p = 0; p < boxes; ++p) {
-        if (p < BK / 64) tma_load_2d(sa + p * BM * 128, &tmA, kt * BK + p * 64, m0, bar);
-        else tma_load_2d(sa + SA + (p - BK / 64) * BK * 128, &tmB, n0 + (p - BK / 64) * 64, kt * BK, bar);
-      }
-    };
     const int boxes = threadIdx.x == 0 ? BK / 64 + BN / 64 : 0;
-    if (threadIdx.x == 0) {
+    if (!WS && threadIdx.x == 0) {
       fence_proxy_async();   // the previous tile's reads and staged C before these copies
       int s = cur;
 #pragma unroll 1
       for (int k = 0; k < STAGES && k < KT; ++k) {
-        load(s, k, boxes);
+        load(s, k, m0, n0, boxes);
         s = s + 1 == STAGES ? 0 : s + 1;
       }
     }
@@ -636,20 +669,23 @@ matmul_tma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __r
         if (ks + 1 < BK / 16) {
           frags(af, bf, (ks + 1) % 2, st, (ks + 1) * 16);
           mma_tile(acc, af[ks % 2], bf[ks % 2]);
+          // WS: the last fragments of stage st are loaded; the arrive releases those reads
+          if (WS && ks + 2 == BK / 16) mbar_arrive(empty0 + 8u * (unsigned)st);
         } else {
           if (kt + 1 < KT) mbar_wait(bar0 + 8u * (unsigned)cur, phase);
-          __syncthreads();   // every warp is done reading stage st (its last fragments are loaded)
+          if (!WS) __syncthreads();   // every warp is done reading stage st (its last fragments are loaded)
           if (kt + 1 < KT) frags(af, bf, 0, cur, 0);
           mma_tile(acc, af[ks % 2], bf[ks % 2]);
           // (no proxy fence: the barrier above orders the block's ldmatrix reads of stage st
           // before these copies, as an mbarrier release does in CUTLASS's TMA pipelines)
-          if (kt + STAGES < KT) load(st, kt + STAGES, boxes);
+          if (!WS && kt + STAGES < KT) load(st, kt + STAGES, m0, n0, boxes);
         }
       }
     }
     // Every warp's reads of the stages came before the last k-tile's barrier, so the staged
     // epilogue may write them (and the next tile's copies follow its closing barrier).
     h16* stages = reinterpret_cast<h16*>(smem_raw + (base - smem_u32(smem_raw)));
-    store_tile<BM, BN, WM, WN, STAGES * STG / 2>(acc, C, M, N, m0, n0, stages);
+    // WS: the producer is already filling the stages with the next tile, so C goes straight out
+    store_tile<BM, BN, WM, WN, WS ? 0 : STAGES * STG / 2>(acc, C, M, N, m0, n0, stages);
   }
 }

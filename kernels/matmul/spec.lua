@@ -20,7 +20,8 @@
 --     (the recorded tables' configs keep their ids): "cp_async" (default) or "tma"
 --     (matmul_tma_kernel: TMA tensor-map boxes into 128B-swizzled stages; block_k and block_n
 --     multiples of 64, two or more stages, K % 8 == 0 and N % 8 == 0; vector_width and
---     load_eviction_policies then change nothing).
+--     load_eviction_policies then change nothing) or "tma_ws" (the same with a producer
+--     warpgroup beside num_warps = 4 or 8 computing warps, and C stored straight from registers).
 --   range_unroll_factors, range_num_stages -> omitted: the K loop is one software pipeline
 --     whose depth is num_stages; its inner loops are fully unrolled at compile time.
 --   added: vector_width, halves per cp.async (2, 4, 8 = 4, 8, 16 bytes).
@@ -50,10 +51,10 @@ return function(opts, env)
     if best then return best[1], best[2] end
   end
   local LOADS = opts.loads or "cp_async"
-  if LOADS ~= "cp_async" and LOADS ~= "tma" then
-    error("matmul: opts.loads must be 'cp_async' or 'tma', got '" .. tostring(LOADS) .. "'", 0)
+  if LOADS ~= "cp_async" and LOADS ~= "tma" and LOADS ~= "tma_ws" then
+    error("matmul: opts.loads must be 'cp_async', 'tma' or 'tma_ws', got '" .. tostring(LOADS) .. "'", 0)
   end
-  local TMA = LOADS == "tma"
+  local TMA, WS = LOADS ~= "cp_async", LOADS == "tma_ws"
   local function smem_bytes(c)
     return c.num_stages * 2 * (c.block_m * (c.block_k + 8) + c.block_k * (c.block_n + 8))
   end
@@ -124,6 +125,7 @@ return function(opts, env)
       { name = "registers", fn = function(c)
         if not warp_layout(c.block_m, c.block_n, c.num_warps) then return false, "no warp layout" end
         local r, cap = regs_estimate(c), math.min(255, REGS_PER_SM // (c.num_warps * 32))
+        if WS and c.num_warps == 8 then cap = 232 end   -- setmaxnreg's share of two consumer warpgroups
         if r <= cap then return true end
         return false, string.format("about %d registers per thread, over %d", r, cap)
       end },
@@ -133,6 +135,9 @@ return function(opts, env)
           return false, string.format("loads = tma copies 64-wide panels: block_k and block_n must be multiples of 64, got %d and %d", c.block_k, c.block_n)
         end
         if c.num_stages < 2 then return false, "loads = tma needs two or more stages, got 1" end
+        if WS and c.num_warps ~= 4 and c.num_warps ~= 8 then
+          return false, string.format("loads = tma_ws computes on one or two warpgroups: num_warps must be 4 or 8, got %d", c.num_warps)
+        end
         if K % 8 ~= 0 or N % 8 ~= 0 then
           return false, string.format("loads = tma needs 16-byte row pitches (K %% 8 == 0 and N %% 8 == 0), got K %d, N %d", K, N)
         end
@@ -174,8 +179,8 @@ return function(opts, env)
     if c.vector_width ~= 8 then ea, eb = 0, 0 end
     local group, ord = order.slots(c)
     if TMA then
-      return string.format("matmul_tma_kernel<%d,%d,%d,%d,%d,%d,%d,%d,%d>",
-        c.block_m, c.block_n, c.block_k, wm, wn, c.num_stages, PID[c.pid_type], group, ord)
+      return string.format("matmul_tma_kernel<%d,%d,%d,%d,%d,%d,%d,%d,%d,%d>",
+        c.block_m, c.block_n, c.block_k, wm, wn, c.num_stages, PID[c.pid_type], group, ord, WS and 1 or 0)
     end
     return string.format("matmul_kernel<%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d>",
       c.block_m, c.block_n, c.block_k, wm, wn, c.num_stages, PID[c.pid_type], group, ord,
@@ -233,7 +238,9 @@ return function(opts, env)
       local grid = { tm * tn, 1, 1 }
       if c.pid_type == "xyz" then grid = { tn, tm, 1 } end
       if c.pid_type:match("^persistent") then grid = { math.min(tm * tn, blocks_per_sm(c) * sm_count), 1, 1 } end
-      return mm.launch_result(grid, c, smem_launch(c))
+      local r = mm.launch_result(grid, c, smem_launch(c))
+      if WS then r.block[1] = r.block[1] + 128 end   -- the producer warpgroup
+      return r
     end,
   }, M, N, K)
 end

@@ -92,23 +92,26 @@ for i, shape in ipairs { { M = 1000, N = 1000, K = 1000 }, { M = 257, N = 129, K
     end
   end
 end
--- loads = "tma" (matmul_tma_kernel): sampled configs on dividing shapes (K != N among them), on
+-- loads = "tma" and "tma_ws" (matmul_tma_kernel, WS 0 and 1): sampled configs on dividing shapes (K != N among them), on
 -- tails that TMA zero-fills (1000^3), and at 2048^3 with the spec's staged epilogue; plus the
 -- 4096^3-class tile of 128x256x64 on 8 warps, persistent, so one block runs several tiles (its
 -- stages and mbarrier phases carry over from tile to tile).
 for i, shape in ipairs { { M = 1024, N = 1024, K = 1024 }, { M = 512, N = 768, K = 1280 }, { M = 1000, N = 1000, K = 1000 },
                          { M = 2048, N = 2048, K = 2048 }, { M = 8, N = 64, K = 136 } } do
-  tests[string.format("matmul loads=tma %dx%dx%d matches reference", shape.M, shape.N, shape.K)] = function()
-    if not check.hopper() then print("  skipped: TMA needs a compute capability 9.0 device"); return end
-    local opts = { loads = "tma" }
-    for k, x in pairs(shape) do opts[k] = x end
-    local p = assert(htune.problem("matmul", opts))
-    check.expect_sampled_match(p, CONFIGS, 800 + i, nil, "^matmul_tma_kernel<")
+  for _, loads in ipairs { "tma", "tma_ws" } do
+    tests[string.format("matmul loads=%s %dx%dx%d matches reference", loads, shape.M, shape.N, shape.K)] = function()
+      if not check.hopper() then print("  skipped: TMA needs a compute capability 9.0 device"); return end
+      local opts = { loads = loads }
+      for k, x in pairs(shape) do opts[k] = x end
+      local p = assert(htune.problem("matmul", opts))
+      check.expect_sampled_match(p, CONFIGS, 800 + i, nil, loads == "tma" and ",0>$" or ",1>$")
+    end
   end
 end
-tests["matmul loads=tma, 128x256x64 persistent (several tiles a block) at 2048x1024x512 matches reference"] = function()
+for _, loads in ipairs { "tma", "tma_ws" } do
+tests["matmul loads=" .. loads .. ", 128x256x64 persistent (several tiles a block) at 2048x1024x512 matches reference"] = function()
   if not check.hopper() then print("  skipped: TMA needs a compute capability 9.0 device"); return end
-  local p = assert(htune.problem("matmul", { M = 2048, N = 1024, K = 512, loads = "tma" }))
+  local p = assert(htune.problem("matmul", { M = 2048, N = 1024, K = 512, loads = loads }))
   local cfgs = {}
   for _, t in ipairs {
     { block_m = 128, block_n = 256, block_k = 64, num_warps = 8, num_stages = 4, pid_type = "persistent_blocked" },
@@ -121,5 +124,6 @@ tests["matmul loads=tma, 128x256x64 persistent (several tiles a block) at 2048x1
     cfgs[#cfgs + 1] = c
   end
   check.expect_match(p, cfgs)
+end
 end
 return tests
