@@ -4,7 +4,7 @@
 # the GPU suite (its ROLLED=0 variants and the TMA cases); ab-variants at 4096^3 on the best
 # tiles, rolled against unrolled (control included), and cp.async against TMA and TMA with a
 # producer warpgroup on 64-deep tiles; 30-s tunes at 4096^3 with --opt loads=tma and tma_ws;
-# bench-compile cold for TMA configs.
+# bench-compile cold, the default (ROLLED now) twice and TMA configs once.
 cd "$(dirname "$0")/tree"
 export HTUNE=build/htune
 cat COMMIT; nvidia-smi --query-gpu=name,driver_version,clocks.sm,temperature.gpu --format=csv,noheader
@@ -29,5 +29,9 @@ for l in tma tma_ws; do
 ( timeout 75 scripts/bench-tune --problem matmul --M 4096 --N 4096 --K 4096 --opt loads=$l --seconds 5 --long-seconds 30 > $OUT/tune-4096-$l.log 2>&1 ); tail -4 $OUT/tune-4096-$l.log
 done
 echo "tune $((SECONDS-T0)) s"
+for r in 1 2; do
+  ( timeout 60 scripts/bench-compile --configs 200 --threads 16 --batch 4 --arch sm_90a --kernel matmul > /tmp/c.log 2>&1 ); echo "default $r: $(grep cold /tmp/c.log | head -1)" | tee -a $OUT/compile.log
+done
+head -1 /tmp/c.log >> $OUT/compile.log
 ( timeout 60 scripts/bench-compile --configs 200 --threads 16 --batch 4 --arch sm_90a --kernel matmul --opt loads=tma > $OUT/compile-tma.log 2>&1 ); grep cold $OUT/compile-tma.log | head -2
 echo "total $((SECONDS-T0)) s"
