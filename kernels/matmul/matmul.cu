@@ -226,6 +226,27 @@ __device__ __forceinline__ void mma16816(float (&d)[4], const unsigned (&a)[4], 
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
+// The block's tiles: t, t + t_step, ... below t_end (and below tiles). PID: 0 flat 1-D grid,
+// 1 2-D grid (xyz), 2 persistent blocked (a contiguous run each), 3 persistent interleaved.
+template <int PID>
+__device__ __forceinline__ void tile_range(int tiles, int& t, int& t_end, int& t_step) {
+  if constexpr (PID == 0) { t = blockIdx.x; t_end = t + 1; t_step = 1; }
+  else if constexpr (PID == 1) { t = blockIdx.y * gridDim.x + blockIdx.x; t_end = t + 1; t_step = 1; }
+  else if constexpr (PID == 2) {
+    int per = (tiles + gridDim.x - 1) / gridDim.x;
+    t = blockIdx.x * per; t_end = min(tiles, t + per); t_step = 1;
+  } else { t = blockIdx.x; t_end = tiles; t_step = gridDim.x; }
+}
+template <int MI, int NI>
+__device__ __forceinline__ void zero_tile(float (&acc)[MI][NI][4]) {
+#pragma unroll
+  for (int i = 0; i < MI; ++i)
+#pragma unroll
+    for (int j = 0; j < NI; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.f;
+}
+
 // The warp tile's MI x NI mma of one 16-deep k step: A fragments per 16 rows, B per 16 columns
 // (two n8 halves each).
 template <int MI, int NI>
@@ -354,12 +375,7 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
   }
 
   int t, t_end, t_step;
-  if constexpr (PID == 0) { t = blockIdx.x; t_end = t + 1; t_step = 1; }
-  else if constexpr (PID == 1) { t = blockIdx.y * gridDim.x + blockIdx.x; t_end = t + 1; t_step = 1; }
-  else if constexpr (PID == 2) {
-    int per = (tiles + gridDim.x - 1) / gridDim.x;
-    t = blockIdx.x * per; t_end = min(tiles, t + per); t_step = 1;
-  } else { t = blockIdx.x; t_end = tiles; t_step = gridDim.x; }
+  tile_range<PID>(tiles, t, t_end, t_step);
 
   for (; t < t_end; t += t_step) {
     if (t >= tiles) break;
@@ -367,12 +383,7 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
     tile_coords<GROUP, ORDER>(t, tm, tn, group, order, pm, pn);
     const int m0 = pm * BM, n0 = pn * BN;
     float acc[MI][NI][4];
-#pragma unroll
-    for (int i = 0; i < MI; ++i)
-#pragma unroll
-      for (int j = 0; j < NI; ++j)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.f;
+    zero_tile(acc);
 
     // MATMUL_ADDR: the thread's first chunk of this tile's A and B at k-tile 0.
     const h16* gA = A + (long)(m0 + ra) * K + ka;
@@ -554,12 +565,7 @@ matmul_tma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __r
   const int tm = (M + BM - 1) / BM, tn = (N + BN - 1) / BN, tiles = tm * tn;
   const int KT = (K + BK - 1) / BK;
   int t, t_end, t_step;
-  if constexpr (PID == 0) { t = blockIdx.x; t_end = t + 1; t_step = 1; }
-  else if constexpr (PID == 1) { t = blockIdx.y * gridDim.x + blockIdx.x; t_end = t + 1; t_step = 1; }
-  else if constexpr (PID == 2) {
-    int per = (tiles + gridDim.x - 1) / gridDim.x;
-    t = blockIdx.x * per; t_end = min(tiles, t + per); t_step = 1;
-  } else { t = blockIdx.x; t_end = tiles; t_step = gridDim.x; }
+  tile_range<PID>(tiles, t, t_end, t_step);
 
   // Stage `stage` gets k-tile kt of tile (m0, n0) when `boxes` is BK/64 + BN/64, nothing when 0.
   // A loop of runtime length: unrolled under `if (threadIdx.x == 0)`, ptxas predicated its five
@@ -639,12 +645,7 @@ matmul_tma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __r
     tile_coords<GROUP, ORDER>(t, tm, tn, group, order, pm, pn);
     const int m0 = pm * BM, n0 = pn * BN;
     float acc[MI][NI][4];
-#pragma unroll
-    for (int i = 0; i < MI; ++i)
-#pragma unroll
-      for (int j = 0; j < NI; ++j)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.f;
+    zero_tile(acc);
 
     const int boxes = threadIdx.x == 0 ? BK / 64 + BN / 64 : 0;
     if (!WS && threadIdx.x == 0) {

@@ -142,8 +142,7 @@ return function(opts, env)
     extra_args = function(c)
       local a = {}
       if c.loads == "tma" then
-        a[1] = { tmap = "A", rows = M, cols = K, box_rows = c.block_m // cluster_of(c), box_cols = 64, swizzle = 128 }
-        a[2] = { tmap = "B", rows = K, cols = N, box_rows = c.block_k, box_cols = 64, swizzle = 128 }
+        a[1], a[2] = mm.tma_maps(M, N, K, c.block_m // cluster_of(c), c.block_k)
       end
       local g, o = order.args(c)
       a[#a + 1], a[#a + 2] = g, o

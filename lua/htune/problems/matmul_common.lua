@@ -50,6 +50,13 @@ function common.tile_order(name, opts, groups, m, n)
   return o
 end
 
+-- The two TMA tensor-map arguments of an m x n x k product: A (m x k) in boxes of box_m rows,
+-- B (k x n) in boxes of box_k rows, both 64 halves wide (one 128-byte swizzle span).
+function common.tma_maps(m, n, k, box_m, box_k)
+  return { tmap = "A", rows = m, cols = k, box_rows = box_m, box_cols = 64, swizzle = 128 },
+         { tmap = "B", rows = k, cols = n, box_rows = box_k, box_cols = 64, swizzle = 128 }
+end
+
 -- compile(c)'s result for a template instance and its preprocessor defines, plus
 -- HTUNE_NO_REFERENCE=1: the reference kernel (common/matmul_reference.cuh) stays out of a
 -- config's program (it cost 15-30% of a config's NVRTC time here; the reference job builds it).
