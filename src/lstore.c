@@ -198,6 +198,7 @@ static store_filter check_filter(lua_State *L, int t) {
     f.shape = field_str(L, t, "shape");
     f.dtype = field_str(L, t, "dtype");
     f.device = field_str(L, t, "device");
+    f.problem_key = field_str(L, t, "problem_key");
     f.limit = (int64_t)field_num(L, t, "limit", 0);
     return f;
 }

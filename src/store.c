@@ -461,13 +461,14 @@ static void bind_filter(sqlite3_stmt *st, const store_filter *f) {
     const char *text[] = {f->run_key, f->problem, f->uid, f->source_hash, f->shape, f->dtype, f->device};
     for (int i = 0; i < 7; i++) bind_text(st, i + 2, text[i]);
     sqlite3_bind_int64(st, 9, f->limit > 0 ? f->limit : -1);
+    bind_text(st, 10, f->problem_key);
 }
 
 int store_runs(store *s, const store_filter *f, store_cursor **out, char *err, size_t errlen) {
     static const char *sql = "SELECT " RUN_COLS " FROM runs WHERE (?1<=0 OR id=?1) AND (?2 IS NULL OR run_key=?2)"
         " AND (?3 IS NULL OR problem=?3) AND (?4 IS NULL OR uid=?4) AND (?5 IS NULL OR source_hash=?5)"
         " AND (?6 IS NULL OR shape=?6) AND (?7 IS NULL OR dtype=?7) AND (?8 IS NULL OR device=?8)"
-        " ORDER BY id DESC LIMIT ?9";
+        " AND (?10 IS NULL OR problem_key=?10) ORDER BY id DESC LIMIT ?9";
     int rc = cursor_new(s, sql, out, err, errlen);
     if (rc == 0) bind_filter((*out)->st, f);
     return rc;
@@ -490,7 +491,7 @@ int store_best(store *s, const store_filter *f, store_cursor **out, char *err, s
         " FROM trials t JOIN runs r ON r.id=t.run_id WHERE t.ok=1 AND t.latency_us IS NOT NULL"
         " AND (?1<=0 OR r.id=?1) AND (?2 IS NULL OR r.run_key=?2) AND (?3 IS NULL OR r.problem=?3)"
         " AND (?4 IS NULL OR r.uid=?4) AND (?5 IS NULL OR r.source_hash=?5) AND (?6 IS NULL OR r.shape=?6)"
-        " AND (?7 IS NULL OR r.dtype=?7) AND (?8 IS NULL OR r.device=?8)"
+        " AND (?7 IS NULL OR r.dtype=?7) AND (?8 IS NULL OR r.device=?8) AND (?10 IS NULL OR r.problem_key=?10)"
         " ORDER BY t.latency_us, t.id LIMIT ?9";
     int rc = cursor_new(s, sql, out, err, errlen);
     if (rc == 0) bind_filter((*out)->st, f);

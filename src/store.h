@@ -73,7 +73,7 @@ int store_pending(store *s);
  * by problem, source_hash, shape, dtype, device (NULL = any), joined with their run's facts. */
 typedef struct store_filter {
     int64_t id;
-    const char *run_key, *problem, *uid, *source_hash, *shape, *dtype, *device;
+    const char *run_key, *problem, *uid, *source_hash, *shape, *dtype, *device, *problem_key;
     int64_t limit;
 } store_filter;
 int store_runs(store *s, const store_filter *f, store_cursor **out, char *err, size_t errlen);

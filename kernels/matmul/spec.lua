@@ -209,6 +209,7 @@ return function(opts, env)
     end,
     minimal = true, -- no textures, runtime API or device launches: NVRTC -minimal (htune.problem)
     arch = TMA and "sm_90a" or nil,   -- TMA and mbarrier transactions: Hopper
+    key_variant = TMA and ("loads=" .. LOADS) or nil,   -- other kernels for the same configs
     space = space,
     warp_layout = warp_layout, smem_bytes = smem_bytes, regs_estimate = regs_estimate,
     copies_per_thread = copies_per_thread,

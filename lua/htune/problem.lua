@@ -218,6 +218,9 @@ function M.load(name_or_path, opts)
   p.source, p.source_hash, p.dir = source, sys.hash(source), dir
   p.dtype = p.dtype or "fp16"
   p.key = string.format("%s/%s/%s", p.name, p.key_shape or "default", p.dtype)
+  -- key_variant: a spec's option that changes the kernels but not the space (matmul's loads),
+  -- so that stores and tables keep its results apart, as with opts.defines below
+  if p.key_variant then p.key = p.key .. "+" .. tostring(p.key_variant) end
   with_minimal(p)
   if opts.defines then with_defines(p, opts.defines) end
   return p

@@ -183,7 +183,9 @@ function M.best(problem, opts)
   if not st then return nil, owned, code end
   local dev = type(opts.device) == "table" and opts.device.name or opts.device
   local rows, err
-  rows, err, code = st:best { problem = problem.name, source_hash = problem.source_hash,
+  -- problem_key too: the same source and shape with other defines or kernels (matmul's loads)
+  -- is another problem
+  rows, err, code = st:best { problem = problem.name, source_hash = problem.source_hash, problem_key = problem.key,
     shape = problem.shape_text or M.shape_of(problem), dtype = problem.dtype, device = dev, limit = opts.n or 1 }
   if owned then st:close() end
   if not rows then return nil, err, code end

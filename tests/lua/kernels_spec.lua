@@ -331,6 +331,8 @@ describe("matmul spec, loads = tma", function()
     assert.are.equal(10, #a)
     assert.are.equal(4 * 2 * (128 * 64 + 64 * 256) + 1024, p.launch(c).smem)
     assert.are.equal("sm_90a", p.arch)
+    assert.are.equal("matmul/4096x4096x4096/fp16+loads=tma", p.key)   -- kept apart in stores
+    assert.are.equal("matmul/4096x4096x4096/fp16", htune.problem("matmul", { M = 4096, N = 4096, K = 4096 }).key)
   end)
   it("adds a producer warpgroup with loads = tma_ws, on 4 or 8 computing warps", function()
     local p = tma { M = 4096, N = 4096, K = 4096, loads = "tma_ws" }

@@ -53,6 +53,14 @@ describe("htune.record", function()
     local none, why = htune.best(problem("s2"), { db = st })
     assert.is_nil(none)
     assert.matches("no measured config for fake shape 4x4", why)
+    -- the same source and shape under another key (a define, matmul's loads) is kept apart
+    local other = problem()
+    other.key = "fake/4x4/fp16+loads=tma"
+    local rec2 = assert(record.open({ db = st }, other, "pattern", 2))
+    rec2:trial(result(9, 10))
+    rec2:finish {}
+    assert.are.equal(8, assert(htune.best(problem(), { db = st })).cfg.a)
+    assert.are.equal(9, assert(htune.best(other, { db = st })).cfg.a)
     st:close()
     os.remove(db)
   end)
