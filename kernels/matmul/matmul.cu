@@ -59,7 +59,9 @@
 
 // MATMUL_PROLOGUE_ROLLED=1 keeps the prologue's loop over its stages rolled on dividing shapes
 // (MATMUL_EVEN), so load() is inlined twice (prologue, main loop) instead of STAGES times; the
-// main loop is unchanged. It defaults to MATMUL_ADDR. Without MATMUL_ADDR it cost kernel time:
+// main loop is unchanged. It defaults to MATMUL_ADDR without MATMUL_XSTAGE: under the
+// multistage loop at 4096^3 the 8-stage best ran 341.39 us rolled against 303.65 unrolled
+// (control 1.004; 0.99-1.00 on two other tiles; call 51). Without MATMUL_ADDR it cost kernel time:
 // the 10 fastest configs of the H200 1024^3 table ran a median 4.7% slower (call 37). With it,
 // the same table's 10 fastest ran a median 0.963x the time and its best 12.91 -> 12.36 us (noise
 // 1.000, p10-p90 0.997-1.005), and NVRTC compiled 85.7 / 86.9 / 90.7 against 76.0 / 79.5 / 80.2
@@ -67,7 +69,7 @@
 // rolled loop spilled (152 bytes, 32x256x16 one warp 7 stages at 257x129x77), so odd shapes
 // keep it unrolled even when it is set.
 #ifndef MATMUL_PROLOGUE_ROLLED
-#define MATMUL_PROLOGUE_ROLLED MATMUL_ADDR
+#define MATMUL_PROLOGUE_ROLLED (MATMUL_ADDR && !MATMUL_XSTAGE)
 #endif
 #if MATMUL_PROLOGUE_ROLLED && MATMUL_EVEN
 #define PROLOGUE_UNROLL _Pragma("unroll 1")
@@ -670,13 +672,16 @@ matmul_tma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __r
         if (ks + 1 < BK / 16) {
           frags(af, bf, (ks + 1) % 2, st, (ks + 1) * 16);
           mma_tile(acc, af[ks % 2], bf[ks % 2]);
-          // WS: the last fragments of stage st are loaded; the arrive releases those reads
-          if (WS && ks + 2 == BK / 16) mbar_arrive(empty0 + 8u * (unsigned)st);
         } else {
           if (kt + 1 < KT) mbar_wait(bar0 + 8u * (unsigned)cur, phase);
           if (!WS) __syncthreads();   // every warp is done reading stage st (its last fragments are loaded)
           if (kt + 1 < KT) frags(af, bf, 0, cur, 0);
           mma_tile(acc, af[ks % 2], bf[ks % 2]);
+          // WS: stage st is free once the mma that reads its last fragments has issued (it waits
+          // for their ldmatrix). Arriving right after that ldmatrix instead (call 51) let the
+          // producer's copies land under reads still in flight: wrong tiles on 8-warp 64-deep
+          // persistent configs.
+          if constexpr (WS) mbar_arrive(empty0 + 8u * (unsigned)st);
           // (no proxy fence: the barrier above orders the block's ldmatrix reads of stage st
           // before these copies, as an mbarrier release does in CUTLASS's TMA pipelines)
           if (!WS && kt + STAGES < KT) load(st, kt + STAGES, m0, n0, boxes);

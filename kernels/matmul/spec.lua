@@ -94,7 +94,7 @@ return function(opts, env)
     params = {
       { "block_m", S.pow2(16, 256), default = default_bm },
       { "block_n", S.pow2(16, 256), default = default_bn },
-      { "block_k", S.pow2(16, 128), default = 32 },
+      { "block_k", S.pow2(16, 128), default = TMA and 64 or 32 },   -- TMA: whole 64-wide panels
       { "num_warps", S.choice { 1, 2, 4, 8, 16 }, default = 4 },
       { "num_stages", S.int(1, 8, 1), default = 4 },
       { "pid_type", S.choice { "flat", "xyz", "persistent_blocked", "persistent_interleaved" } },
@@ -158,7 +158,8 @@ return function(opts, env)
   -- seven large 4096^3 tiles took 0.92-0.99x the time (the best one 1.02x), and NVRTC compiled
   -- 76.6 / 78.7 against 62.3 / 68.3 configs/s on 16 threads. The recorded tables in data/ were
   -- measured without it (opts.defines = { MATMUL_ADDR = 0 } gives their kernels). The template's
-  -- MATMUL_PROLOGUE_ROLLED follows MATMUL_ADDR (faster kernels and compiles with it, call 50).
+  -- MATMUL_PROLOGUE_ROLLED follows MATMUL_ADDR below 2^32 (faster kernels and compiles with it,
+  -- call 50), not with the multistage loop (the 4096^3 best 1.12x slower rolled, call 51).
 
   local PID = { flat = 0, xyz = 1, persistent_blocked = 2, persistent_interleaved = 3 }
   local EVICT = { [""] = 0, first = 1, last = 2 }

@@ -1,8 +1,8 @@
 -- GPU: kernels/matmul's variants behind macros match the reference on a dividing shape and on
 -- odd ones for sampled configs, through htune.evaluate:
 --   MATMUL_EPI_SMEM=1        C staged in the pipeline's shared memory, stored as 16-byte rows
---   MATMUL_PROLOGUE_ROLLED=0 the prologue's stage loop unrolled (the default follows
---                            MATMUL_ADDR, so dividing shapes roll it)
+--   MATMUL_PROLOGUE_ROLLED=0 the prologue's stage loop unrolled (the default is MATMUL_ADDR
+--                            without MATMUL_XSTAGE: dividing shapes below 2^32 roll it)
 --   MATMUL_XSTAGE=1          all stages in flight, next stage's fragments before the last mma
 --   MATMUL_ADDR=0            copy and ldmatrix addresses recomputed, not per-thread bases +
 --                            offsets (the spec's default on dividing shapes is 1; 512x768x1280
@@ -22,7 +22,7 @@ local variants = {
   { MATMUL_EPI_SMEM = 1 },
   { MATMUL_PROLOGUE_ROLLED = 0 },
   { MATMUL_XSTAGE = 1 },
-  { MATMUL_XSTAGE = 1, MATMUL_PROLOGUE_ROLLED = 0, MATMUL_EPI_SMEM = 1 },
+  { MATMUL_XSTAGE = 1, MATMUL_PROLOGUE_ROLLED = 1, MATMUL_EPI_SMEM = 1 },
   { MATMUL_ADDR = 0 },
   { MATMUL_ADDR = 0, MATMUL_PROLOGUE_ROLLED = 1 },
   { MATMUL_ADDR = 0, MATMUL_XSTAGE = 1, MATMUL_EPI_SMEM = 1 },

@@ -312,6 +312,12 @@ describe("matmul spec, loads = tma", function()
   it("rejects tiles that are not 64-wide panels, one stage and unaligned rows, naming the values", function()
     local p = tma()
     assert.is_true(p.space:validate(cfg(p)))
+    for _, loads in ipairs { "tma", "tma_ws" } do   -- strategies start from the default
+      for _, shape in ipairs { { M = 1024, N = 1024, K = 1024 }, { M = 4096, N = 4096, K = 4096 }, { M = 64, N = 64, K = 64 } } do
+        local q = tma { M = shape.M, N = shape.N, K = shape.K, loads = loads }
+        assert.is_true(q.space:validate(q.space:default()))
+      end
+    end
     local function why(t, q) local ok, e = (q or p).space:validate(cfg(q or p, t)); assert.is_false(ok); return e end
     assert.matches("block_k and block_n must be multiples of 64, got 32 and 256", why { block_k = 32 }, 1, true)
     assert.matches("got 64 and 32", why { block_n = 32, num_warps = 4 }, 1, true)
