@@ -3,12 +3,13 @@
 --   htune run scripts/ab-variants.lua --problem matmul --shape 4096x4096x4096
 --       --config block_m=128,block_n=256,block_k=64,num_warps=8,num_stages=3 [--config ...]
 --       --variant LABEL:NAME=V[,NAME=V] [--variant ...] [--rounds 5] [--backend live|synthetic]
---       [--force]
+--       [--opt NAME=V[,NAME=V]] [--force]
 -- A config names the parameters it changes from the space's default; a list value takes colons
 -- (loop_order=1:0, load_eviction_policies=first:). In a variant, an
 -- upper-case NAME is a template macro; a lower-case one is a config parameter set on every
 -- config where the space has it (cluster=2 also turns on matmul_wgmma's clusters), else a
--- problem option (tile_order=compiled). --force times configs the space's constraints reject
+-- problem option (tile_order=compiled). --opt sets problem options on the base and every variant
+-- (--opt loads=tma_ws compares variants of the TMA kernel). --force times configs the space's constraints reject
 -- (to see whether a constraint is too strict), saying so.
 require("htune.usage").on_help(arg)
 local ab = require "htune.ab"
@@ -33,6 +34,11 @@ while arg[i] do
     local c, err = ab.parse_config(v)
     if not c then die(err) end
     o.configs[#o.configs + 1] = c
+  elseif a == "--opt" then
+    local t, err = ab.parse_config(v)
+    if not t then die(err) end
+    o.opts = o.opts or {}
+    for k, x in pairs(t) do o.opts[k] = x end
   elseif a == "--backend" then o.backend = v
   elseif a == "--variant" then
     local var, err = ab.parse_variant(v)

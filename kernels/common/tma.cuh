@@ -1,4 +1,4 @@
-// mbarrier and TMA helpers the Hopper paths share (matmul_wgmma, matmul's TMA kernel): a spec
+// mbarrier, TMA and cluster helpers the Hopper paths share (matmul_wgmma, matmul's TMA kernel): a spec
 // lists this file in `source_files` after fp16.cuh (one text with the kernel); the nvcc
 // harnesses include it by path before the kernel file (hence no include guard).
 
@@ -36,4 +36,31 @@ __device__ __forceinline__ void mbar_expect_tx(unsigned bar, unsigned bytes) {
 __device__ __forceinline__ void tma_load_2d(unsigned dst, const TensorMap* tm, int c0, int c1, unsigned bar) {
   asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];"
                :: "r"(dst), "l"((unsigned long long)tm), "r"(c0), "r"(c1), "r"(bar) : "memory");
+}
+// The same box into the same offsets (dst, bar) of every CTA of the cluster in mask: one L2
+// read feeds several SMs.
+__device__ __forceinline__ void tma_load_2d_multicast(unsigned dst, const TensorMap* tm, int c0, int c1, unsigned bar,
+                                                      unsigned short mask) {
+  asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes.multicast::cluster"
+               " [%0], [%1, {%2, %3}], [%4], %5;"
+               :: "r"(dst), "l"((unsigned long long)tm), "r"(c0), "r"(c1), "r"(bar), "h"(mask) : "memory");
+}
+
+// Clusters (matmul_wgmma_tma_cl2_kernel, matmul_tma_cl2_kernel).
+__device__ __forceinline__ unsigned cluster_rank() {
+  unsigned r;
+  asm volatile("mov.u32 %0, %%cluster_ctarank;" : "=r"(r));
+  return r;
+}
+// Every thread of every CTA of the cluster; orders shared-memory writes (mbarrier inits
+// included) before it against the cluster's accesses after it.
+__device__ __forceinline__ void cluster_sync() {
+  asm volatile("barrier.cluster.arrive.release.aligned;\n\tbarrier.cluster.wait.acquire.aligned;" ::: "memory");
+}
+// Arrives on the mbarrier at the same shared offset in CTA `rank` of the cluster, with the
+// default (CTA-scope) release: the arrive only says this CTA's wgmmas are done reading a slot.
+// A cluster-scope release here made every k step wait on a fence (call 29: 2x slower).
+__device__ __forceinline__ void mbar_arrive_remote(unsigned bar, unsigned rank) {
+  asm volatile("{ .reg .b32 ra; mapa.shared::cluster.u32 ra, %0, %1; mbarrier.arrive.shared::cluster.b64 _, [ra]; }"
+               :: "r"(bar), "r"(rank) : "memory");
 }

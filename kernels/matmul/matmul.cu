@@ -230,14 +230,17 @@ __device__ __forceinline__ void mma16816(float (&d)[4], const unsigned (&a)[4], 
 
 // The block's tiles: t, t + t_step, ... below t_end (and below tiles). PID: 0 flat 1-D grid,
 // 1 2-D grid (xyz), 2 persistent blocked (a contiguous run each), 3 persistent interleaved.
-template <int PID>
+// CL > 1 (a 1-D grid in clusters of CL along x): the cluster's tiles, in units of CL tiles.
+template <int PID, int CL = 1>
 __device__ __forceinline__ void tile_range(int tiles, int& t, int& t_end, int& t_step) {
-  if constexpr (PID == 0) { t = blockIdx.x; t_end = t + 1; t_step = 1; }
+  static_assert(CL == 1 || PID != 1, "clusters take a 1-D grid");
+  const unsigned b = blockIdx.x / CL, nb = gridDim.x / CL;   // unsigned, as blockIdx.x is
+  if constexpr (PID == 0) { t = b; t_end = t + 1; t_step = 1; }
   else if constexpr (PID == 1) { t = blockIdx.y * gridDim.x + blockIdx.x; t_end = t + 1; t_step = 1; }
   else if constexpr (PID == 2) {
-    int per = (tiles + gridDim.x - 1) / gridDim.x;
-    t = blockIdx.x * per; t_end = min(tiles, t + per); t_step = 1;
-  } else { t = blockIdx.x; t_end = tiles; t_step = gridDim.x; }
+    int per = (tiles + nb - 1) / nb;
+    t = b * per; t_end = min(tiles, t + per); t_step = 1;
+  } else { t = b; t_end = tiles; t_step = nb; }
 }
 template <int MI, int NI>
 __device__ __forceinline__ void zero_tile(float (&acc)[MI][NI][4]) {
@@ -536,10 +539,19 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
 // MATMUL_XSTAGE's: the wait and barrier for stage kt+1 before the last mma of stage kt, the next
 // fragments under it, the stage just read refilled after it. Stages and their mbarrier phases run
 // on across a persistent block's tiles.
-template <int BM, int BN, int BK, int WM, int WN, int STAGES, int PID, int GROUP, int ORDER, int WS>
-__global__ void __launch_bounds__(WM * WN * 32 + (WS ? 128 : 0), 1)
-matmul_tma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restrict__ C, int M, int N, int K,
-                  const __grid_constant__ TensorMap tmA, const __grid_constant__ TensorMap tmB, int group, int order) {
+// CL = 2 (WS only; matmul_tma_cl2_kernel, launched in clusters of 2 along x): the two CTAs of a
+// cluster take vertically adjacent tiles (the same columns of B; tiles along M even), each
+// copies half the rows of every B panel (tmB's box is 64 x BK/2) and multicasts it to both, so
+// B is read from L2 once per pair. A stage is refilled only when the consumers of both CTAs are
+// done with it: lane 0 of each consumer warp arrives on the empty barrier of both CTAs, and no
+// CTA exits before its peer (the closing cluster sync).
+#ifndef MATMUL_WS_WARP_ARRIVE   // 1: with CL = 1 too, one empty-barrier arrival per consumer warp
+#define MATMUL_WS_WARP_ARRIVE 0
+#endif
+template <int BM, int BN, int BK, int WM, int WN, int STAGES, int PID, int GROUP, int ORDER, int WS, int CL>
+__device__ __forceinline__ void matmul_tma_body(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restrict__ C,
+                                                int M, int N, int K, const TensorMap* tmA, const TensorMap* tmB,
+                                                int group, int order) {
   constexpr int TM = BM / WM, TN = BN / WN;       // warp tile
   constexpr int MI = TM / 16, NI = TN / 8;        // mma tiles per warp
   constexpr unsigned SA = BM * BK * 2, SB = BK * BN * 2, STG = SA + SB;   // bytes per stage
@@ -548,6 +560,8 @@ matmul_tma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __r
   static_assert(TN % 64 == 0 || 64 % TN == 0, "a warp's columns are whole panels or within one");
   constexpr int NC = WM * WN * 32;   // threads computing (all of them unless WS)
   static_assert(!WS || NC == 128 || NC == 256, "WS: one or two consumer warpgroups");
+  static_assert(CL == 1 || (CL == 2 && WS && (BK / 2) % 8 == 0), "clusters of 2: WS, whole 8-row atoms per half of B");
+  constexpr bool WARP_ARRIVE = CL > 1 || MATMUL_WS_WARP_ARRIVE;
   // full[s]: stage s's copies landed; WS: then empty[s], every consumer thread done reading it
   __shared__ __align__(8) unsigned long long bars[WS ? 2 * STAGES : STAGES];
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -556,29 +570,39 @@ matmul_tma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __r
   if (threadIdx.x == 0) {
     for (int s = 0; s < STAGES; ++s) {
       mbar_init(bar0 + 8 * s, 1);
-      if constexpr (WS) mbar_init(empty0 + 8 * s, NC);
+      if constexpr (WS) mbar_init(empty0 + 8 * s, WARP_ARRIVE ? NC / 32 * CL : NC);
     }
     fence_mbar_init();
   }
-  __syncthreads();
+  if constexpr (CL == 1) __syncthreads();
+  else cluster_sync();   // the peer's multicasts and arrives land on these barriers
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int wm = warp / WN, wn = warp % WN;
-  const int tm = (M + BM - 1) / BM, tn = (N + BN - 1) / BN, tiles = tm * tn;
+  // CL = 2: tiles in units of the cluster's two (tm even); rank picks this CTA's row of tiles
+  // (read where used: a value live across setmaxnreg is spilled)
+  auto rank = [] { return CL == 1 ? 0u : cluster_rank(); };
+  const int tm = (M + BM - 1) / BM, tn = (N + BN - 1) / BN, tiles = tm / CL * tn;
   const int KT = (K + BK - 1) / BK;
   int t, t_end, t_step;
-  tile_range<PID>(tiles, t, t_end, t_step);
+  tile_range<PID, CL>(tiles, t, t_end, t_step);
+  auto coords = [&](int u, int& pm, int& pn) {
+    tile_coords<GROUP, ORDER>(u, tm / CL, tn, group, order, pm, pn);
+    if constexpr (CL > 1) pm = pm * CL + (int)rank();
+  };
 
   // Stage `stage` gets k-tile kt of tile (m0, n0) when `boxes` is BK/64 + BN/64, nothing when 0.
   // A loop of runtime length: unrolled under `if (threadIdx.x == 0)`, ptxas predicated its five
   // TMA sequences (about 90 instructions, ELECT loops included) into every warp's k-tile.
-  auto load = [&](int stage, int kt, int m0, int n0, int boxes) {
+  auto load = [&](int stage, int kt, int m0, int n0, int boxes, unsigned half = 0) {
     const unsigned sa = base + (unsigned)stage * STG, bar = bar0 + 8u * (unsigned)stage;
     if (boxes) mbar_expect_tx(bar, STG);
 #pragma unroll 1
     for (int p = 0; p < boxes; ++p) {
-      if (p < BK / 64) tma_load_2d(sa + p * BM * 128, &tmA, kt * BK + p * 64, m0, bar);
-      else tma_load_2d(sa + SA + (p - BK / 64) * BK * 128, &tmB, n0 + (p - BK / 64) * 64, kt * BK, bar);
+      if (p < BK / 64) tma_load_2d(sa + p * BM * 128, tmA, kt * BK + p * 64, m0, bar);
+      else if constexpr (CL == 1) tma_load_2d(sa + SA + (p - BK / 64) * BK * 128, tmB, n0 + (p - BK / 64) * 64, kt * BK, bar);
+      else tma_load_2d_multicast(sa + SA + (p - BK / 64) * BK * 128 + half * (BK / 2) * 128, tmB, n0 + (p - BK / 64) * 64,
+                                 kt * BK + (int)half * (BK / 2), bar, (unsigned short)3);
     }
   };
   if constexpr (WS) {
@@ -594,14 +618,15 @@ matmul_tma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __r
         for (int u = t; u < t_end; u += t_step) {
           if (u >= tiles) break;
           int pm, pn;
-          tile_coords<GROUP, ORDER>(u, tm, tn, group, order, pm, pn);
+          coords(u, pm, pn);
           for (int kt = 0; kt < KT; ++kt) {
             mbar_wait(empty0 + 8u * (unsigned)s, ph ^ 1u);   // a fresh barrier passes parity 1
-            load(s, kt, pm * BM, pn * BN, BK / 64 + BN / 64);
+            load(s, kt, pm * BM, pn * BN, BK / 64 + BN / 64, rank());
             if (++s == STAGES) { s = 0; ph ^= 1u; }
           }
         }
       }
+      if constexpr (CL > 1) { __syncwarp(); cluster_sync(); }   // the peer still multicasts here
       return;
     }
     if constexpr (NC == 256) asm volatile("setmaxnreg.inc.sync.aligned.u32 232;");
@@ -644,7 +669,7 @@ matmul_tma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __r
   for (; t < t_end; t += t_step) {
     if (t >= tiles) break;
     int pm, pn;
-    tile_coords<GROUP, ORDER>(t, tm, tn, group, order, pm, pn);
+    coords(t, pm, pn);
     const int m0 = pm * BM, n0 = pn * BN;
     float acc[MI][NI][4];
     zero_tile(acc);
@@ -681,7 +706,16 @@ matmul_tma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __r
           // for their ldmatrix). Arriving right after that ldmatrix instead (call 51) let the
           // producer's copies land under reads still in flight: wrong tiles on 8-warp 64-deep
           // persistent configs.
-          if constexpr (WS) mbar_arrive(empty0 + 8u * (unsigned)st);
+          // With CL = 2 (or MATMUL_WS_WARP_ARRIVE) lane 0 arrives for its warp, on both CTAs'
+          // barriers: __syncwarp orders the other lanes' reads before its release.
+          if constexpr (WS && !WARP_ARRIVE) mbar_arrive(empty0 + 8u * (unsigned)st);
+          if constexpr (WS && WARP_ARRIVE) {
+            __syncwarp();
+            if (lane == 0) {
+              mbar_arrive(empty0 + 8u * (unsigned)st);
+              if constexpr (CL > 1) mbar_arrive_remote(empty0 + 8u * (unsigned)st, rank() ^ 1u);
+            }
+          }
           // (no proxy fence: the barrier above orders the block's ldmatrix reads of stage st
           // before these copies, as an mbarrier release does in CUTLASS's TMA pipelines)
           if (!WS && kt + STAGES < KT) load(st, kt + STAGES, m0, n0, boxes);
@@ -694,4 +728,19 @@ matmul_tma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __r
     // WS: the producer is already filling the stages with the next tile, so C goes straight out
     store_tile<BM, BN, WM, WN, WS ? 0 : STAGES * STG / 2>(acc, C, M, N, m0, n0, stages);
   }
+  if constexpr (CL > 1) cluster_sync();   // the peer may still arrive on this CTA's barriers
+}
+
+template <int BM, int BN, int BK, int WM, int WN, int STAGES, int PID, int GROUP, int ORDER, int WS>
+__global__ void __launch_bounds__(WM * WN * 32 + (WS ? 128 : 0), 1)
+matmul_tma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restrict__ C, int M, int N, int K,
+                  const __grid_constant__ TensorMap tmA, const __grid_constant__ TensorMap tmB, int group, int order) {
+  matmul_tma_body<BM, BN, BK, WM, WN, STAGES, PID, GROUP, ORDER, WS, 1>(A, B, C, M, N, K, &tmA, &tmB, group, order);
+}
+// Clusters of 2 along x sharing B (CL = 2 above), WS only; the grid is even (tiles along M even).
+template <int BM, int BN, int BK, int WM, int WN, int STAGES, int PID, int GROUP, int ORDER>
+__global__ void __cluster_dims__(2, 1, 1) __launch_bounds__(WM * WN * 32 + 128, 1)
+matmul_tma_cl2_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restrict__ C, int M, int N, int K,
+                      const __grid_constant__ TensorMap tmA, const __grid_constant__ TensorMap tmB, int group, int order) {
+  matmul_tma_body<BM, BN, BK, WM, WN, STAGES, PID, GROUP, ORDER, 1, 2>(A, B, C, M, N, K, &tmA, &tmB, group, order);
 }

@@ -22,6 +22,10 @@
 --     multiples of 64, two or more stages, K % 8 == 0 and N % 8 == 0; vector_width and
 --     load_eviction_policies then change nothing) or "tma_ws" (the same with a producer
 --     warpgroup beside num_warps = 4 or 8 computing warps, and C stored straight from registers).
+--   added with opts.clusters = true (loads = "tma_ws" only): cluster, 1 or 2 = thread-block
+--     clusters of 2 on vertically adjacent tiles (matmul_tma_cl2_kernel) that multicast their
+--     shared B stage (each CTA copies half its rows, tmB's box 64 x block_k/2), so B is read from
+--     L2 once per pair; tiles along M even, a 1-D grid (not xyz).
 --   range_unroll_factors, range_num_stages -> omitted: the K loop is one software pipeline
 --     whose depth is num_stages; its inner loops are fully unrolled at compile time.
 --   added: vector_width, halves per cp.async (2, 4, 8 = 4, 8, 16 bytes).
@@ -55,6 +59,10 @@ return function(opts, env)
     error("matmul: opts.loads must be 'cp_async', 'tma' or 'tma_ws', got '" .. tostring(LOADS) .. "'", 0)
   end
   local TMA, WS = LOADS ~= "cp_async", LOADS == "tma_ws"
+  if opts.clusters and not WS then
+    error("matmul: opts.clusters needs loads = 'tma_ws' (the producer warpgroup multicasts), got loads '" .. LOADS .. "'", 0)
+  end
+  local function cluster_of(c) return c.cluster or 1 end
   local function smem_bytes(c)
     return c.num_stages * 2 * (c.block_m * (c.block_k + 8) + c.block_k * (c.block_n + 8))
   end
@@ -102,6 +110,7 @@ return function(opts, env)
       { "loop_order", S.perm(2) },
       { "load_eviction_policies", S.list(2, S.choice { "", "first", "last" }) },
       { "vector_width", S.choice { 2, 4, 8 }, default = 8 },
+      opts.clusters and { "cluster", S.choice { 1, 2 }, default = 1 } or nil,
     },
     bounds = {
       -- stages * 2 bytes * (BM*(BK+8) + BK*(BN+8)), the padded shared-memory tiles
@@ -143,6 +152,13 @@ return function(opts, env)
         end
         return true
       end },
+      { name = "cluster", fn = function(c)
+        if cluster_of(c) == 1 then return true end
+        if c.pid_type == "xyz" then return false, "cluster 2 launches a 1-D grid: pid_type xyz does not apply" end
+        local tm = mm.cdiv(M, c.block_m)
+        if tm % 2 == 0 then return true end
+        return false, string.format("cluster 2 pairs tiles along M: %d tiles of %d rows is odd", tm, c.block_m)
+      end },
     },
   }
 
@@ -179,6 +195,10 @@ return function(opts, env)
     local ea, eb = EVICT[ev[1]], EVICT[ev[2]]
     if c.vector_width ~= 8 then ea, eb = 0, 0 end
     local group, ord = order.slots(c)
+    if cluster_of(c) == 2 then
+      return string.format("matmul_tma_cl2_kernel<%d,%d,%d,%d,%d,%d,%d,%d,%d>",
+        c.block_m, c.block_n, c.block_k, wm, wn, c.num_stages, PID[c.pid_type], group, ord)
+    end
     if TMA then
       return string.format("matmul_tma_kernel<%d,%d,%d,%d,%d,%d,%d,%d,%d,%d>",
         c.block_m, c.block_n, c.block_k, wm, wn, c.num_stages, PID[c.pid_type], group, ord, WS and 1 or 0)
@@ -203,7 +223,7 @@ return function(opts, env)
     -- with loads = tma the two tensor maps first
     extra_args = function(c)
       local a = {}
-      if TMA then a[1], a[2] = mm.tma_maps(M, N, K, c.block_m, c.block_k) end
+      if TMA then a[1], a[2] = mm.tma_maps(M, N, K, c.block_m, c.block_k // cluster_of(c)) end
       local g, o = order.args(c)
       a[#a + 1], a[#a + 2] = g, o
       return a
@@ -225,6 +245,7 @@ return function(opts, env)
       loop_order = "{0,1}: tile order walks M first; {1,0}: N first",
       load_eviction_policies = "L2 eviction hint for loads of A and of B: '' none, 'first' evict-first, 'last' evict-last",
       vector_width = "fp16 elements per cp.async global->shared copy (8 = 16 bytes)",
+      cluster = "1: independent blocks; 2: clusters of two blocks on vertically adjacent tiles that multicast their shared B stage (one L2 read for both; loads = tma_ws, even tiles along M)",
     },
     compile = function(c)
       local even = M % c.block_m == 0 and N % c.block_n == 0 and K % c.block_k == 0
@@ -236,7 +257,10 @@ return function(opts, env)
       local tm, tn = tiles(c)
       local grid = { tm * tn, 1, 1 }
       if c.pid_type == "xyz" then grid = { tn, tm, 1 } end
-      if c.pid_type:match("^persistent") then grid = { math.min(tm * tn, blocks_per_sm(c) * sm_count), 1, 1 } end
+      if c.pid_type:match("^persistent") then
+        local g = math.min(tm * tn, blocks_per_sm(c) * sm_count)
+        grid = { g - g % cluster_of(c), 1, 1 }   -- clusters: whole pairs (tm * tn is even)
+      end
       local r = mm.launch_result(grid, c, smem_launch(c))
       if WS then r.block[1] = r.block[1] + 128 end   -- the producer warpgroup
       return r

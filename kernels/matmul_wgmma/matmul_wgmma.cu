@@ -106,34 +106,7 @@ __device__ __forceinline__ void load_tile(unsigned s, const h16* g, int rows, in
   }
 }
 
-// ---- TMA (the tensor-map variant; TensorMap, mbar_expect_tx, tma_load_2d: common/tma.cuh) ----
-// The same box into the same offsets (dst, bar) of every CTA of the cluster in mask: one L2
-// read feeds several SMs.
-__device__ __forceinline__ void tma_load_2d_multicast(unsigned dst, const TensorMap* tm, int c0, int c1, unsigned bar,
-                                                      unsigned short mask) {
-  asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes.multicast::cluster"
-               " [%0], [%1, {%2, %3}], [%4], %5;"
-               :: "r"(dst), "l"((unsigned long long)tm), "r"(c0), "r"(c1), "r"(bar), "h"(mask) : "memory");
-}
-
-// ---- clusters -------------------------------------------------------------------------------
-__device__ __forceinline__ unsigned cluster_rank() {
-  unsigned r;
-  asm volatile("mov.u32 %0, %%cluster_ctarank;" : "=r"(r));
-  return r;
-}
-// Every thread of every CTA of the cluster; orders shared-memory writes (mbarrier inits
-// included) before it against the cluster's accesses after it.
-__device__ __forceinline__ void cluster_sync() {
-  asm volatile("barrier.cluster.arrive.release.aligned;\n\tbarrier.cluster.wait.acquire.aligned;" ::: "memory");
-}
-// Arrives on the mbarrier at the same shared offset in CTA `rank` of the cluster, with the
-// default (CTA-scope) release: the arrive only says this CTA's wgmmas are done reading a slot.
-// A cluster-scope release here made every k step wait on a fence (call 29: 2x slower).
-__device__ __forceinline__ void mbar_arrive_remote(unsigned bar, unsigned rank) {
-  asm volatile("{ .reg .b32 ra; mapa.shared::cluster.u32 ra, %0, %1; mbarrier.arrive.shared::cluster.b64 _, [ra]; }"
-               :: "r"(bar), "r"(rank) : "memory");
-}
+// ---- TMA and clusters: common/tma.cuh (tma_load_2d, its multicast form, mbarriers, cluster_sync)
 
 // Tiles of BM x BN, BK deep per stage. Warpgroup 0 loads; warpgroups 1..NC compute, each
 // owning BM/NC rows as MI = BM/(64*NC) wgmma row blocks of m64 x BN. PID 0: one tile per block

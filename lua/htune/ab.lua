@@ -11,7 +11,7 @@
 --
 -- A variant is a label with upper-case NAME=V pairs (template macros, opts.defines) and
 -- lower-case ones: a parameter of the problem's space is set on every config (cluster=N also
--- sets opts.clusters for matmul_wgmma); any other name is a problem option (e.g. matmul's
+-- sets opts.clusters: matmul_wgmma, matmul with loads = tma_ws); any other name is a problem option (e.g. matmul's
 -- tile_order=compiled). A variant whose launch does not fit a config's shared memory shows '-'.
 local htune = require "htune"
 local median = require("htune.convergence").median

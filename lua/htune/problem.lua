@@ -75,11 +75,13 @@ function M.parse_define(s)
   return name, math.tointeger(tonumber(v)) or v
 end
 
--- parse_opt("name=value") -> name, value (a number when VALUE reads as one, else the text), or
+-- parse_opt("name=value") -> name, value (a number when VALUE reads as one, true / false for
+-- those words, else the text), or
 -- nil when name is not a lower-case option name: the --opt of bench-tune.lua and bench-compile.lua.
 function M.parse_opt(s)
   local name, v = tostring(s):match("^([%l_][%w_]*)=(.+)$")
   if not name then return nil end
+  if v == "true" or v == "false" then return name, v == "true" end
   return name, math.tointeger(tonumber(v)) or tonumber(v) or v
 end
 

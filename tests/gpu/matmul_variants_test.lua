@@ -126,4 +126,42 @@ tests["matmul loads=" .. loads .. ", 128x256x64 persistent (several tiles a bloc
   check.expect_match(p, cfgs)
 end
 end
+-- loads = "tma_ws" in clusters of 2 (matmul_tma_cl2_kernel: B multicast to vertically adjacent
+-- tiles, both CTAs' empty barriers), sampled cluster-2 configs on dividing and tail shapes, and
+-- the 4096^3-class persistent tiles; and the per-warp empty-barrier arrival without clusters.
+for i, shape in ipairs { { M = 1024, N = 1024, K = 1024 }, { M = 512, N = 768, K = 1280 }, { M = 1000, N = 1000, K = 1000 } } do
+  tests[string.format("matmul loads=tma_ws cluster=2 %dx%dx%d matches reference", shape.M, shape.N, shape.K)] = function()
+    if not check.hopper() then print("  skipped: TMA needs a compute capability 9.0 device"); return end
+    local opts = { loads = "tma_ws", clusters = true }
+    for k, x in pairs(shape) do opts[k] = x end
+    local p = assert(htune.problem("matmul", opts))
+    check.expect_sampled_match(p, CONFIGS, 900 + i, function(c) return c.cluster == 2 end, "^matmul_tma_cl2_kernel<")
+  end
+  tests[string.format("matmul loads=tma_ws MATMUL_WS_WARP_ARRIVE=1 %dx%dx%d matches reference", shape.M, shape.N, shape.K)] = function()
+    if not check.hopper() then print("  skipped: TMA needs a compute capability 9.0 device"); return end
+    local opts = { loads = "tma_ws", defines = { MATMUL_WS_WARP_ARRIVE = 1 } }
+    for k, x in pairs(shape) do opts[k] = x end
+    local p = assert(htune.problem("matmul", opts))
+    check.expect_sampled_match(p, CONFIGS, 950 + i, nil, ",1>$")
+  end
+end
+tests["matmul loads=tma_ws cluster=2, persistent 128x256 and 256x128 (several tiles a pair) at 2048x1024x512 matches reference"] = function()
+  if not check.hopper() then print("  skipped: TMA needs a compute capability 9.0 device"); return end
+  local p = assert(htune.problem("matmul", { M = 2048, N = 1024, K = 512, loads = "tma_ws", clusters = true }))
+  local cfgs = {}
+  for _, t in ipairs {
+    { block_m = 128, block_n = 256, block_k = 64, num_warps = 8, num_stages = 4, pid_type = "persistent_blocked" },
+    { block_m = 256, block_n = 128, block_k = 64, num_warps = 8, num_stages = 3, pid_type = "persistent_interleaved" },
+    { block_m = 128, block_n = 256, block_k = 128, num_warps = 8, num_stages = 2, pid_type = "persistent_blocked" },
+    { block_m = 64, block_n = 128, block_k = 128, num_warps = 4, num_stages = 2, pid_type = "persistent_interleaved" },
+    { block_m = 128, block_n = 128, block_k = 64, num_warps = 4, num_stages = 4, pid_type = "flat" },
+  } do
+    local c = p.space:default()
+    for k, x in pairs(t) do c[k] = x end
+    c.cluster = 2
+    assert(p.space:validate(c))
+    cfgs[#cfgs + 1] = c
+  end
+  check.expect_match(p, cfgs)
+end
 return tests

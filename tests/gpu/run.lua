@@ -1,5 +1,6 @@
 -- GPU test runner: runs every tests/gpu/*_test.lua on the device; without a CUDA driver it
 -- prints why it skips and reports zero tests. Each test file returns a table name -> function.
+--   build/htune run tests/gpu/run.lua [FILE_PART [NAME_PART]]   (only files / test names containing them)
 local htune = require "htune"
 local sys = htune.sys
 
@@ -18,7 +19,9 @@ for _, f in ipairs(sys.listdir(dir) or {}) do
   if f:match("_test%.lua$") and (not arg[1] or f:find(arg[1], 1, true)) then -- arg[1]: only files containing it
     local tests = dofile(dir .. "/" .. f)
     local names = {}
-    for name in pairs(tests) do names[#names + 1] = name end
+    for name in pairs(tests) do
+      if not arg[2] or name:find(arg[2], 1, true) then names[#names + 1] = name end   -- arg[2]: only names containing it
+    end
     table.sort(names)
     for _, name in ipairs(names) do
       local t0 = sys.now_ms()

@@ -84,6 +84,16 @@ describe("htune.ab.run", function()
     assert.matches("^matmul_kernel<64,64,32,2,2,2,0,8,0,", rows[1][2].name)   -- compiled in: GROUP 8
   end)
 
+  it("applies opts to the base and every variant, and cluster=2 turns on matmul's clusters", function()
+    local c = { block_m = 128, block_n = 128, block_k = 64, num_warps = 4, num_stages = 3, pid_type = "persistent_blocked" }
+    local rows = ab.run { problem = "matmul", shape = { M = 512, N = 512, K = 512 }, backend = "synthetic",
+                          opts = { loads = "tma_ws" }, configs = { c }, rounds = 1,
+                          variants = { assert(ab.parse_variant("cl2:cluster=2")) } }
+    assert.are.equal("matmul_tma_kernel<128,128,64,2,2,3,2,0,0,1>", rows[1][1].name)
+    assert.are.equal("matmul_tma_cl2_kernel<128,128,64,2,2,3,2,0,0>", rows[1][2].name)
+    assert.are.equal(2, rows[1][2].cfg.cluster)
+  end)
+
   it("rejects a config the space calls invalid, naming it", function()
     assert.has_error(function()
       ab.run { problem = "matmul", backend = "synthetic", configs = { { num_warps = 3 } }, variants = {} }

@@ -356,6 +356,82 @@ describe("matmul spec, loads = tma", function()
   end)
 end)
 
+describe("matmul spec, loads = tma_ws in clusters of 2", function()
+  local function cl(shape)
+    local o = { loads = "tma_ws", clusters = true }
+    for k, v in pairs(shape or { M = 4096, N = 4096, K = 4096 }) do o[k] = v end
+    return htune.problem("matmul", o)
+  end
+  local function cfg(p, t)
+    local c = p.space:default()
+    c.block_m, c.block_n, c.block_k, c.num_warps, c.num_stages, c.pid_type, c.cluster = 128, 256, 64, 8, 4, "persistent_blocked", 2
+    for k, v in pairs(t or {}) do c[k] = v end
+    return c
+  end
+  it("raises when clusters are asked for without loads = tma_ws, naming the loads", function()
+    for _, loads in ipairs { "cp_async", "tma" } do
+      local ok, err = pcall(htune.problem, "matmul", { M = 256, N = 256, K = 256, loads = loads, clusters = true })
+      assert.is_false(ok)
+      assert.matches("opts.clusters needs loads = 'tma_ws' (the producer warpgroup multicasts), got loads '" .. loads .. "'", err, 1, true)
+    end
+    assert.is_nil(htune.problem("matmul", { loads = "tma_ws" }).space:default().cluster)   -- opt-in
+  end)
+  it("reads --opt clusters=true as a boolean (bench-tune, bench-compile)", function()
+    local P = require "htune.problem"
+    assert.are.same({ "clusters", true }, { P.parse_opt("clusters=true") })
+    assert.are.same({ "clusters", false }, { P.parse_opt("clusters=false") })
+    assert.are.same({ "loads", "tma_ws" }, { P.parse_opt("loads=tma_ws") })
+    assert.is_nil(P.parse_opt("M=4"))
+  end)
+  it("names matmul_tma_cl2_kernel, halves B's box and launches whole pairs", function()
+    local p = cl()
+    local c = cfg(p)
+    assert.is_true(p.space:validate(c))
+    assert.are.equal("matmul_tma_cl2_kernel<128,256,64,2,4,4,2,0,0>", p.compile(c).name_expr)
+    local a = p.args(c)
+    assert.are.equal(128, a[7].box_rows)   -- A: block_m rows, each CTA its own
+    assert.are.equal(32, a[8].box_rows)    -- B: half of block_k, multicast to the pair
+    assert.are.equal(132, p.launch(c).grid[1])
+    assert.are.equal(8 * 32 + 128, p.launch(c).block[1])
+    assert.are.equal(132, cl { M = 4096, N = 4096, K = 4096, sm_count = 133 }.launch(c).grid[1])   -- even
+    assert.are.equal(32 * 16, p.launch(cfg(p, { pid_type = "flat" })).grid[1])
+    local one = cfg(p, { cluster = 1 })
+    assert.are.equal("matmul_tma_kernel<128,256,64,2,4,4,2,0,0,1>", p.compile(one).name_expr)
+    assert.are.equal(64, p.args(one)[8].box_rows)
+    assert.are.equal(133, cl { M = 4096, N = 4096, K = 4096, sm_count = 133 }.launch(one).grid[1])
+  end)
+  it("rejects an odd number of tiles along M and the 2-D grid, naming them", function()
+    local p = cl { M = 384, N = 256, K = 256 }
+    local ok, err = p.space:validate(cfg(p))
+    assert.is_false(ok)
+    assert.matches("cluster 2 pairs tiles along M: 3 tiles of 128 rows is odd", err, 1, true)
+    ok, err = cl().space:validate(cfg(cl(), { pid_type = "xyz" }))
+    assert.is_false(ok)
+    assert.matches("cluster 2 launches a 1-D grid: pid_type xyz does not apply", err, 1, true)
+    assert.is_true(p.space:validate(cfg(p, { cluster = 1 })))
+  end)
+  local compiles = HAVE_NVRTC and it or pending
+  compiles("compiles sampled cluster-2 configs for sm_90a, one next to the unclustered kernel", function()
+    local p = cl { M = 1024, N = 1024, K = 1024 }
+    local r, exprs, seen = htune.rng(31), {}, {}
+    while #exprs < 2 do
+      local c = p.space:sample(r)
+      local e = p.compile(c).name_expr
+      if c.cluster == 2 and not seen[e] then seen[e] = true; exprs[#exprs + 1] = e end
+    end
+    exprs[3] = p.compile(cfg(p, { cluster = 1 })).name_expr
+    cache_off()
+    local ce = p.compile(p.space:default())
+    local res = nvrtc.compile { source = p.source, name = "matmul.cu", name_exprs = exprs,
+                                options = ce.options, defines = ce.defines, arch = "sm_90a" }
+    assert.is_true(res.ok, res.log)
+    for i, e in ipairs(exprs) do
+      assert.matches(i < 3 and "^matmul_tma_cl2_kernel<" or "^matmul_tma_kernel<", e)
+      assert.is_true(res.facts[e].regs > 0, e)
+    end
+  end)
+end)
+
 describe("matmul spec, large products", function()
   it("takes the multistage loop and staged epilogue from 2^32 (4096x1024x1024) up, and opts.defines overrides them", function()
     local c = htune.problem("matmul", { M = 1024, N = 1024, K = 1024 }).space:default()
