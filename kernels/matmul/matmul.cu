@@ -548,6 +548,14 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
 #ifndef MATMUL_WS_WARP_ARRIVE   // 1: with CL = 1 too, one empty-barrier arrival per consumer warp
 #define MATMUL_WS_WARP_ARRIVE 0
 #endif
+// MATMUL_WS2 = 1: a WS block of one consumer warpgroup is compiled for two blocks per SM (128
+// registers a thread at launch, then setmaxnreg 24 for the producer and 232 for the consumers:
+// the block's 32768 registers), so one block's epilogue and pipeline bubbles overlap the other's
+// mma; spec.lua then launches two persistent blocks per SM where shared memory allows.
+#ifndef MATMUL_WS2
+#define MATMUL_WS2 0
+#endif
+#define MATMUL_TMA_MIN_BLOCKS(WS, NW) ((WS) && (NW) == 4 && MATMUL_WS2 ? 2 : 1)
 template <int BM, int BN, int BK, int WM, int WN, int STAGES, int PID, int GROUP, int ORDER, int WS, int CL>
 __device__ __forceinline__ void matmul_tma_body(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restrict__ C,
                                                 int M, int N, int K, const TensorMap* tmA, const TensorMap* tmB,
@@ -612,6 +620,7 @@ __device__ __forceinline__ void matmul_tma_body(const h16* __restrict__ A, const
     // epilogue. setmaxnreg hands the producer's registers to two consumer warpgroups.
     if (threadIdx.x >= NC) {
       if constexpr (NC == 256) asm volatile("setmaxnreg.dec.sync.aligned.u32 40;");
+      if constexpr (MATMUL_TMA_MIN_BLOCKS(WS, WM * WN) == 2) asm volatile("setmaxnreg.dec.sync.aligned.u32 24;");
       if (threadIdx.x == NC) {
         int s = 0;
         unsigned ph = 0;
@@ -629,7 +638,7 @@ __device__ __forceinline__ void matmul_tma_body(const h16* __restrict__ A, const
       if constexpr (CL > 1) { __syncwarp(); cluster_sync(); }   // the peer still multicasts here
       return;
     }
-    if constexpr (NC == 256) asm volatile("setmaxnreg.inc.sync.aligned.u32 232;");
+    if constexpr (NC == 256 || MATMUL_TMA_MIN_BLOCKS(WS, WM * WN) == 2) asm volatile("setmaxnreg.inc.sync.aligned.u32 232;");
   }
   // (the consumers' setup comes after setmaxnreg: values live across it were spilled)
   // ldmatrix rows in stage 0: A's lane % 16 of the warp's rows, B's lane % 8 + 8 * (lane / 8 % 2)
@@ -732,14 +741,14 @@ __device__ __forceinline__ void matmul_tma_body(const h16* __restrict__ A, const
 }
 
 template <int BM, int BN, int BK, int WM, int WN, int STAGES, int PID, int GROUP, int ORDER, int WS>
-__global__ void __launch_bounds__(WM * WN * 32 + (WS ? 128 : 0), 1)
+__global__ void __launch_bounds__(WM * WN * 32 + (WS ? 128 : 0), MATMUL_TMA_MIN_BLOCKS(WS, WM * WN))
 matmul_tma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restrict__ C, int M, int N, int K,
                   const __grid_constant__ TensorMap tmA, const __grid_constant__ TensorMap tmB, int group, int order) {
   matmul_tma_body<BM, BN, BK, WM, WN, STAGES, PID, GROUP, ORDER, WS, 1>(A, B, C, M, N, K, &tmA, &tmB, group, order);
 }
 // Clusters of 2 along x sharing B (CL = 2 above), WS only; the grid is even (tiles along M even).
 template <int BM, int BN, int BK, int WM, int WN, int STAGES, int PID, int GROUP, int ORDER>
-__global__ void __cluster_dims__(2, 1, 1) __launch_bounds__(WM * WN * 32 + 128, 1)
+__global__ void __cluster_dims__(2, 1, 1) __launch_bounds__(WM * WN * 32 + 128, MATMUL_TMA_MIN_BLOCKS(1, WM * WN))
 matmul_tma_cl2_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restrict__ C, int M, int N, int K,
                       const __grid_constant__ TensorMap tmA, const __grid_constant__ TensorMap tmB, int group, int order) {
   matmul_tma_body<BM, BN, BK, WM, WN, STAGES, PID, GROUP, ORDER, 1, 2>(A, B, C, M, N, K, &tmA, &tmB, group, order);

@@ -208,11 +208,16 @@ return function(opts, env)
       c.vector_width, ea, eb)
   end
   -- Resident blocks per SM by shared memory, threads and estimated registers (at least 1).
+  -- MATMUL_WS2 (matmul.cu): one consumer warpgroup compiled for two blocks per SM.
+  local WS2 = WS and opts.defines and opts.defines.MATMUL_WS2 == 1
   local function blocks_per_sm(c)
-    local threads = c.num_warps * 32
+    local threads = c.num_warps * 32 + (WS and 128 or 0)   -- WS: and the producer warpgroup
     local by_smem = (233472) // (smem_launch(c) + 1024)
     local by_threads = 2048 // threads
     local by_regs = REGS_PER_SM // (threads * math.max(regs_estimate(c), 32))
+    -- WS launches with the block's share of setmaxnreg's pool: 8 warps 168 a thread (one block),
+    -- MATMUL_WS2's 4 warps 128 (two)
+    if WS and c.num_warps == 8 then by_regs = 1 elseif WS2 and c.num_warps == 4 then by_regs = 2 end
     return math.max(1, math.min(by_smem, by_threads, by_regs, 32))
   end
 

@@ -349,6 +349,29 @@ describe("matmul spec, loads = tma", function()
     assert.is_false(ok)
     assert.matches("num_warps must be 4 or 8, got 2", err, 1, true)
   end)
+  it("launches one persistent tma_ws block per SM, two of one warpgroup with MATMUL_WS2 where shared memory allows", function()
+    local function grid(defines, t)
+      local p = tma { M = 4096, N = 4096, K = 4096, loads = "tma_ws", defines = defines }
+      return p.launch(cfg(p, t)).grid[1]
+    end
+    local w4 = { block_m = 128, block_n = 128, num_warps = 4, num_stages = 3, pid_type = "persistent_blocked" }
+    assert.are.equal(132, grid(nil, w4))   -- 224 registers a thread: one block (was 264 before the producer counted)
+    assert.are.equal(264, grid({ MATMUL_WS2 = 1 }, w4))
+    w4.num_stages = 4                       -- 129 KB of stages: one block by shared memory
+    assert.are.equal(132, grid({ MATMUL_WS2 = 1 }, w4))
+    assert.are.equal(132, grid({ MATMUL_WS2 = 1 }, { pid_type = "persistent_blocked", num_stages = 2 }))   -- 8 warps
+  end)
+  local compiles = HAVE_NVRTC and it or pending
+  compiles("compiles MATMUL_WS2's warpgroup for a 128-register launch, which setmaxnreg's 24 + 232 split needs", function()
+    local p = tma { M = 4096, N = 4096, K = 4096, loads = "tma_ws", defines = { MATMUL_WS2 = 1 } }
+    local ce = p.compile(cfg(p, { block_m = 128, block_n = 128, num_warps = 4, num_stages = 3, pid_type = "persistent_blocked" }))
+    cache_off()
+    local res = nvrtc.compile { source = p.source, name = "matmul.cu", name_exprs = { ce.name_expr },
+                                options = ce.options, defines = ce.defines, arch = "sm_90a" }
+    assert.is_true(res.ok, res.log)
+    assert.are.equal(128, res.facts[ce.name_expr].regs)
+    assert.are.equal(0, res.facts[ce.name_expr].spill_stores)
+  end)
   it("gives configs that differ only in vector width or eviction hints one compile job", function()
     local P, p = require "htune.problem", tma()
     local a, b = cfg(p), cfg(p, { vector_width = 4, load_eviction_policies = { "first", "last" } })
