@@ -21,11 +21,13 @@
 --     (matmul_tma_kernel: TMA tensor-map boxes into 128B-swizzled stages; block_k and block_n
 --     multiples of 64, two or more stages, K % 8 == 0 and N % 8 == 0; vector_width and
 --     load_eviction_policies then change nothing) or "tma_ws" (the same with a producer
---     warpgroup beside num_warps = 4 or 8 computing warps, and C stored straight from registers).
+--     warpgroup beside num_warps = 4 or 8 computing warps, and C stored straight from registers;
+--     with 4, two blocks per SM: MATMUL_WS2 in matmul.cu).
 --   added with opts.clusters = true (loads = "tma_ws" only): cluster, 1 or 2 = thread-block
 --     clusters of 2 on vertically adjacent tiles (matmul_tma_cl2_kernel) that multicast their
 --     shared B stage (each CTA copies half its rows, tmB's box 64 x block_k/2), so B is read from
---     L2 once per pair; tiles along M even, a 1-D grid (not xyz).
+--     L2 once per pair; tiles along M even, a 1-D grid (not xyz). Opt-in: on the H200 at 4096^3
+--     it ran 1.04-1.06x the time of the same five tiles unclustered (call 53).
 --   range_unroll_factors, range_num_stages -> omitted: the K loop is one software pipeline
 --     whose depth is num_stages; its inner loops are fully unrolled at compile time.
 --   added: vector_width, halves per cp.async (2, 4, 8 = 4, 8, 16 bytes).
@@ -63,6 +65,9 @@ return function(opts, env)
     error("matmul: opts.clusters needs loads = 'tma_ws' (the producer warpgroup multicasts), got loads '" .. LOADS .. "'", 0)
   end
   local function cluster_of(c) return c.cluster or 1 end
+  -- MATMUL_WS2 (matmul.cu, on unless opts.defines sets it to 0): one consumer warpgroup
+  -- compiled for two blocks per SM.
+  local WS2 = WS and not (opts.defines and opts.defines.MATMUL_WS2 == 0)
   local function smem_bytes(c)
     return c.num_stages * 2 * (c.block_m * (c.block_k + 8) + c.block_k * (c.block_n + 8))
   end
@@ -134,7 +139,8 @@ return function(opts, env)
       { name = "registers", fn = function(c)
         if not warp_layout(c.block_m, c.block_n, c.num_warps) then return false, "no warp layout" end
         local r, cap = regs_estimate(c), math.min(255, REGS_PER_SM // (c.num_warps * 32))
-        if WS and c.num_warps == 8 then cap = 232 end   -- setmaxnreg's share of two consumer warpgroups
+        -- setmaxnreg's share for two consumer warpgroups, or for one of two blocks an SM (WS2)
+        if WS and (c.num_warps == 8 or WS2) then cap = 232 end
         if r <= cap then return true end
         return false, string.format("about %d registers per thread, over %d", r, cap)
       end },
@@ -208,8 +214,6 @@ return function(opts, env)
       c.vector_width, ea, eb)
   end
   -- Resident blocks per SM by shared memory, threads and estimated registers (at least 1).
-  -- MATMUL_WS2 (matmul.cu): one consumer warpgroup compiled for two blocks per SM.
-  local WS2 = WS and opts.defines and opts.defines.MATMUL_WS2 == 1
   local function blocks_per_sm(c)
     local threads = c.num_warps * 32 + (WS and 128 or 0)   -- WS: and the producer warpgroup
     local by_smem = (233472) // (smem_launch(c) + 1024)

@@ -145,12 +145,13 @@ for i, shape in ipairs { { M = 1024, N = 1024, K = 1024 }, { M = 512, N = 768, K
     check.expect_sampled_match(p, CONFIGS, 950 + i, nil, ",1>$")
   end
 end
--- MATMUL_WS2=1: one consumer warpgroup compiled for two blocks per SM (setmaxnreg 24 / 232 of
--- a 128-register launch), two persistent blocks per SM where shared memory allows.
+-- MATMUL_WS2 (the default, GPU-checked as MATMUL_WS2=1 in call 54): one consumer warpgroup
+-- compiled for two blocks per SM (setmaxnreg 24 / 232 of a 128-register launch), two persistent
+-- blocks per SM where shared memory allows; and MATMUL_WS2=0, one block per SM.
 for i, shape in ipairs { { M = 1024, N = 1024, K = 1024 }, { M = 1000, N = 1000, K = 1000 }, { M = 4096, N = 2048, K = 256 } } do
-  tests[string.format("matmul loads=tma_ws MATMUL_WS2=1, 4 warps, %dx%dx%d matches reference", shape.M, shape.N, shape.K)] = function()
+  tests[string.format("matmul loads=tma_ws, 4 warps, two blocks an SM, %dx%dx%d matches reference", shape.M, shape.N, shape.K)] = function()
     if not check.hopper() then print("  skipped: TMA needs a compute capability 9.0 device"); return end
-    local opts = { loads = "tma_ws", defines = { MATMUL_WS2 = 1 } }
+    local opts = { loads = "tma_ws" }
     for k, x in pairs(shape) do opts[k] = x end
     local p = assert(htune.problem("matmul", opts))
     check.expect_sampled_match(p, CONFIGS, 980 + i, function(c) return c.num_warps == 4 end, ",1>$")
@@ -160,6 +161,12 @@ for i, shape in ipairs { { M = 1024, N = 1024, K = 1024 }, { M = 1000, N = 1000,
     local tiles = ((shape.M + 127) // 128) * ((shape.N + 127) // 128)
     assert(p.launch(c).grid[1] == math.min(tiles, 2 * 132))   -- two blocks a (spec) SM
     check.expect_match(p, { c })
+  end
+  tests[string.format("matmul loads=tma_ws MATMUL_WS2=0, 4 warps, one block an SM, %dx%dx%d matches reference", shape.M, shape.N, shape.K)] = function()
+    if not check.hopper() then print("  skipped: TMA needs a compute capability 9.0 device"); return end
+    local opts = { loads = "tma_ws", defines = { MATMUL_WS2 = 0 } }
+    for k, x in pairs(shape) do opts[k] = x end
+    check.expect_sampled_match(assert(htune.problem("matmul", opts)), CONFIGS // 2, 990 + i, function(c) return c.num_warps == 4 end, ",1>$")
   end
 end
 tests["matmul loads=tma_ws cluster=2, persistent 128x256 and 256x128 (several tiles a pair) at 2048x1024x512 matches reference"] = function()

@@ -349,21 +349,21 @@ describe("matmul spec, loads = tma", function()
     assert.is_false(ok)
     assert.matches("num_warps must be 4 or 8, got 2", err, 1, true)
   end)
-  it("launches one persistent tma_ws block per SM, two of one warpgroup with MATMUL_WS2 where shared memory allows", function()
+  it("launches one persistent tma_ws block per SM, two of one warpgroup (MATMUL_WS2) where shared memory allows", function()
     local function grid(defines, t)
       local p = tma { M = 4096, N = 4096, K = 4096, loads = "tma_ws", defines = defines }
       return p.launch(cfg(p, t)).grid[1]
     end
     local w4 = { block_m = 128, block_n = 128, num_warps = 4, num_stages = 3, pid_type = "persistent_blocked" }
-    assert.are.equal(132, grid(nil, w4))   -- 224 registers a thread: one block (was 264 before the producer counted)
-    assert.are.equal(264, grid({ MATMUL_WS2 = 1 }, w4))
-    w4.num_stages = 4                       -- 129 KB of stages: one block by shared memory
-    assert.are.equal(132, grid({ MATMUL_WS2 = 1 }, w4))
-    assert.are.equal(132, grid({ MATMUL_WS2 = 1 }, { pid_type = "persistent_blocked", num_stages = 2 }))   -- 8 warps
+    assert.are.equal(264, grid(nil, w4))                   -- MATMUL_WS2 by default
+    assert.are.equal(132, grid({ MATMUL_WS2 = 0 }, w4))   -- 224 registers a thread: one block (264 before the producer counted)
+    w4.num_stages = 4                                     -- 129 KB of stages: one block by shared memory
+    assert.are.equal(132, grid(nil, w4))
+    assert.are.equal(132, grid(nil, { pid_type = "persistent_blocked", num_stages = 2 }))   -- 8 warps
   end)
   local compiles = HAVE_NVRTC and it or pending
   compiles("compiles MATMUL_WS2's warpgroup for a 128-register launch, which setmaxnreg's 24 + 232 split needs", function()
-    local p = tma { M = 4096, N = 4096, K = 4096, loads = "tma_ws", defines = { MATMUL_WS2 = 1 } }
+    local p = tma { M = 4096, N = 4096, K = 4096, loads = "tma_ws" }
     local ce = p.compile(cfg(p, { block_m = 128, block_n = 128, num_warps = 4, num_stages = 3, pid_type = "persistent_blocked" }))
     cache_off()
     local res = nvrtc.compile { source = p.source, name = "matmul.cu", name_exprs = { ce.name_expr },
