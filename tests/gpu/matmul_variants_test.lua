@@ -64,18 +64,11 @@ for _, shape in ipairs { { M = 1024, N = 1024, K = 1024 }, { M = 512, N = 768, K
     local opts = { defines = { MATMUL_XSTAGE = 1, MATMUL_EPI_SMEM = 1 } }
     for k, x in pairs(shape) do opts[k] = x end
     local p = assert(htune.problem("matmul", opts))
-    local cfgs = {}
-    for _, t in ipairs {
+    local cfgs = check.configs(p, {
       { block_m = 256, block_n = 32, num_warps = 4, pid_type = "xyz", load_eviction_policies = { "first", "first" } },
       { block_m = 128, block_n = 32, num_warps = 2, pid_type = "persistent_blocked", load_eviction_policies = { "first", "last" } },
-    } do
-      local c = p.space:default()
-      c.block_k, c.num_stages, c.vector_width = 32, 6, 8
-      for k, x in pairs(t) do c[k] = x end
-      assert(p.space:validate(c))
-      assert(p.compile(c).defines.MATMUL_ADDR == 1, "the spec did not pick MATMUL_ADDR")
-      cfgs[#cfgs + 1] = c
-    end
+    }, { block_k = 32, num_stages = 6, vector_width = 8 })
+    for _, c in ipairs(cfgs) do assert(p.compile(c).defines.MATMUL_ADDR == 1, "the spec did not pick MATMUL_ADDR") end
     check.expect_match(p, cfgs)
   end
 end
@@ -112,18 +105,11 @@ for _, loads in ipairs { "tma", "tma_ws" } do
 tests["matmul loads=" .. loads .. ", 128x256x64 persistent (several tiles a block) at 2048x1024x512 matches reference"] = function()
   if not check.hopper() then print("  skipped: TMA needs a compute capability 9.0 device"); return end
   local p = assert(htune.problem("matmul", { M = 2048, N = 1024, K = 512, loads = loads }))
-  local cfgs = {}
-  for _, t in ipairs {
+  check.expect_match(p, check.configs(p, {
     { block_m = 128, block_n = 256, block_k = 64, num_warps = 8, num_stages = 4, pid_type = "persistent_blocked" },
     { block_m = 128, block_n = 256, block_k = 64, num_warps = 8, num_stages = 3, pid_type = "persistent_interleaved" },
     { block_m = 64, block_n = 128, block_k = 128, num_warps = 4, num_stages = 2, pid_type = "persistent_interleaved" },
-  } do
-    local c = p.space:default()
-    for k, x in pairs(t) do c[k] = x end
-    assert(p.space:validate(c))
-    cfgs[#cfgs + 1] = c
-  end
-  check.expect_match(p, cfgs)
+  }))
 end
 end
 -- loads = "tma_ws" in clusters of 2 (matmul_tma_cl2_kernel: B multicast to vertically adjacent
@@ -172,20 +158,12 @@ end
 tests["matmul loads=tma_ws cluster=2, persistent 128x256 and 256x128 (several tiles a pair) at 2048x1024x512 matches reference"] = function()
   if not check.hopper() then print("  skipped: TMA needs a compute capability 9.0 device"); return end
   local p = assert(htune.problem("matmul", { M = 2048, N = 1024, K = 512, loads = "tma_ws", clusters = true }))
-  local cfgs = {}
-  for _, t in ipairs {
+  check.expect_match(p, check.configs(p, {
     { block_m = 128, block_n = 256, block_k = 64, num_warps = 8, num_stages = 4, pid_type = "persistent_blocked" },
     { block_m = 256, block_n = 128, block_k = 64, num_warps = 8, num_stages = 3, pid_type = "persistent_interleaved" },
     { block_m = 128, block_n = 256, block_k = 128, num_warps = 8, num_stages = 2, pid_type = "persistent_blocked" },
     { block_m = 64, block_n = 128, block_k = 128, num_warps = 4, num_stages = 2, pid_type = "persistent_interleaved" },
     { block_m = 128, block_n = 128, block_k = 64, num_warps = 4, num_stages = 4, pid_type = "flat" },
-  } do
-    local c = p.space:default()
-    for k, x in pairs(t) do c[k] = x end
-    c.cluster = 2
-    assert(p.space:validate(c))
-    cfgs[#cfgs + 1] = c
-  end
-  check.expect_match(p, cfgs)
+  }, { cluster = 2 }))
 end
 return tests

@@ -58,6 +58,21 @@ function M.expect_every_order(p, n, seed, keep)
   return nk, #cfgs
 end
 
+-- Valid configs of p's space: its default with each partial table of `partials` applied, then
+-- `common` (a table set on every one, optional); raises naming the first invalid one.
+function M.configs(p, partials, common)
+  local out = {}
+  for i, t in ipairs(partials) do
+    local c = p.space:default()
+    for k, x in pairs(t) do c[k] = x end
+    for k, x in pairs(common or {}) do c[k] = x end
+    local ok, why = p.space:validate(c)
+    assert(ok, string.format("config %d is not valid: %s", i, tostring(why)))
+    out[i] = c
+  end
+  return out
+end
+
 -- n sampled configs that keep(cfg) accepts (raises unless there are n) all match the reference;
 -- each one's template instantiation matches name_pattern; prints each with its latency.
 function M.expect_sampled_match(p, n, seed, keep, name_pattern)

@@ -19,12 +19,14 @@ local function cache_off()
   nvrtc.cache { dir = dir, enabled = false }
 end
 
-local function distinct_exprs(p, n, seed)
+-- Name expressions of n sampled configs with distinct kernels (of those keep(cfg) accepts, if given).
+local function distinct_exprs(p, n, seed, keep)
   local r, seen, exprs = htune.rng(seed), {}, {}
   for _ = 1, 50 * n do
     if #exprs >= n then break end
-    local e = p.compile(p.space:sample(r)).name_expr
-    if not seen[e] then seen[e] = true; exprs[#exprs + 1] = e end
+    local c = p.space:sample(r)
+    local e = p.compile(c).name_expr
+    if not seen[e] and (not keep or keep(c)) then seen[e] = true; exprs[#exprs + 1] = e end
   end
   return exprs
 end
@@ -436,12 +438,8 @@ describe("matmul spec, loads = tma_ws in clusters of 2", function()
   local compiles = HAVE_NVRTC and it or pending
   compiles("compiles sampled cluster-2 configs for sm_90a, one next to the unclustered kernel", function()
     local p = cl { M = 1024, N = 1024, K = 1024 }
-    local r, exprs, seen = htune.rng(31), {}, {}
-    while #exprs < 2 do
-      local c = p.space:sample(r)
-      local e = p.compile(c).name_expr
-      if c.cluster == 2 and not seen[e] then seen[e] = true; exprs[#exprs + 1] = e end
-    end
+    local exprs = distinct_exprs(p, 2, 31, function(c) return c.cluster == 2 end)
+    assert.are.equal(2, #exprs)
     exprs[3] = p.compile(cfg(p, { cluster = 1 })).name_expr
     cache_off()
     local ce = p.compile(p.space:default())
@@ -807,12 +805,8 @@ describe("matmul_wgmma spec", function()
   local compiles = HAVE_NVRTC and it or pending
   compiles("compiles sampled tma configs for sm_90a next to a cp_async one", function()
     local q = htune.problem("matmul_wgmma", { M = 4097, N = 136, K = 200 })
-    local r, exprs, seen = htune.rng(21), {}, {}
-    while #exprs < 3 do
-      local c = q.space:sample(r)
-      local e = q.compile(c).name_expr
-      if c.loads == "tma" and not seen[e] then seen[e] = true; exprs[#exprs + 1] = e end
-    end
+    local exprs = distinct_exprs(q, 3, 21, function(c) return c.loads == "tma" end)
+    assert.are.equal(3, #exprs)
     local plain = q.space:default()
     plain.loads = "cp_async"
     exprs[#exprs + 1] = q.compile(plain).name_expr
@@ -891,12 +885,8 @@ describe("matmul_wgmma spec", function()
 
   compiles("compiles sampled cluster configs for sm_90a without spills", function()
     local q = htune.problem("matmul_wgmma", { M = 1024, N = 1024, K = 1024, clusters = true })
-    local r, exprs, seen = htune.rng(9), {}, {}
-    while #exprs < 3 do
-      local c = q.space:sample(r)
-      local e = q.compile(c).name_expr
-      if c.cluster == 2 and not seen[e] then seen[e] = true; exprs[#exprs + 1] = e end
-    end
+    local exprs = distinct_exprs(q, 3, 9, function(c) return c.cluster == 2 end)
+    assert.are.equal(3, #exprs)
     cache_off()
     local c0 = q.space:default()
     local res = nvrtc.compile { source = q.source, name = "matmul_wgmma.cu", name_exprs = exprs,
