@@ -34,11 +34,13 @@ while arg[i] do
     local c, err = ab.parse_config(v)
     if not c then die(err) end
     o.configs[#o.configs + 1] = c
-  elseif a == "--opt" then
-    local t, err = ab.parse_config(v)
-    if not t then die(err) end
+  elseif a == "--opt" then -- as bench-tune's: lower-case names, numbers and true/false read as such
     o.opts = o.opts or {}
-    for k, x in pairs(t) do o.opts[k] = x end
+    for d in v:gmatch("[^,]+") do
+      local k, x = require("htune.problem").parse_opt(d)
+      if not k then die("--opt wants name=v[,name=v] (lower-case problem options), got '" .. v .. "'") end
+      o.opts[k] = x
+    end
   elseif a == "--backend" then o.backend = v
   elseif a == "--variant" then
     local var, err = ab.parse_variant(v)

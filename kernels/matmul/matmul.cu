@@ -574,6 +574,7 @@ __device__ __forceinline__ void matmul_tma_body(const h16* __restrict__ A, const
   static_assert(!WS || NC == 128 || NC == 256, "WS: one or two consumer warpgroups");
   static_assert(CL == 1 || (CL == 2 && WS && (BK / 2) % 8 == 0), "clusters of 2: WS, whole 8-row atoms per half of B");
   constexpr bool WARP_ARRIVE = CL > 1 || MATMUL_WS_WARP_ARRIVE;
+  constexpr bool TWO_BLOCKS = MATMUL_TMA_MIN_BLOCKS(WS, WM * WN) == 2;   // MATMUL_WS2's setmaxnreg split
   // full[s]: stage s's copies landed; WS: then empty[s], every consumer thread done reading it
   __shared__ __align__(8) unsigned long long bars[WS ? 2 * STAGES : STAGES];
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -625,7 +626,7 @@ __device__ __forceinline__ void matmul_tma_body(const h16* __restrict__ A, const
     // of two blocks an SM (MATMUL_WS2).
     if (threadIdx.x >= NC) {
       if constexpr (NC == 256) asm volatile("setmaxnreg.dec.sync.aligned.u32 40;");
-      if constexpr (MATMUL_TMA_MIN_BLOCKS(WS, WM * WN) == 2) asm volatile("setmaxnreg.dec.sync.aligned.u32 24;");
+      if constexpr (TWO_BLOCKS) asm volatile("setmaxnreg.dec.sync.aligned.u32 24;");
       if (threadIdx.x == NC) {
         int s = 0;
         unsigned ph = 0;
@@ -643,7 +644,7 @@ __device__ __forceinline__ void matmul_tma_body(const h16* __restrict__ A, const
       if constexpr (CL > 1) { __syncwarp(); cluster_sync(); }   // the peer still multicasts here
       return;
     }
-    if constexpr (NC == 256 || MATMUL_TMA_MIN_BLOCKS(WS, WM * WN) == 2) asm volatile("setmaxnreg.inc.sync.aligned.u32 232;");
+    if constexpr (NC == 256 || TWO_BLOCKS) asm volatile("setmaxnreg.inc.sync.aligned.u32 232;");
   }
   // (the consumers' setup comes after setmaxnreg: values live across it were spilled)
   // ldmatrix rows in stage 0: A's lane % 16 of the warp's rows, B's lane % 8 + 8 * (lane / 8 % 2)
