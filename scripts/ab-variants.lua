@@ -3,14 +3,16 @@
 --   htune run scripts/ab-variants.lua --problem matmul --shape 4096x4096x4096
 --       --config block_m=128,block_n=256,block_k=64,num_warps=8,num_stages=3 [--config ...]
 --       --variant LABEL:NAME=V[,NAME=V] [--variant ...] [--rounds 5] [--backend live|synthetic]
---       [--opt NAME=V[,NAME=V]] [--force]
+--       [--opt NAME=V[,NAME=V]] [--force] [--no-check]
 -- A config names the parameters it changes from the space's default; a list value takes colons
 -- (loop_order=1:0, load_eviction_policies=first:). In a variant, an
 -- upper-case NAME is a template macro; a lower-case one is a config parameter set on every
 -- config where the space has it (cluster=2 also turns on matmul_wgmma's clusters), else a
 -- problem option (tile_order=compiled). --opt sets problem options on the base and every variant
 -- (--opt loads=tma_ws compares variants of the TMA kernel). --force times configs the space's constraints reject
--- (to see whether a constraint is too strict), saying so.
+-- (to see whether a constraint is too strict), saying so. --no-check times without checking the
+-- results against the reference (diagnostic variants wrong by design, e.g. MATMUL_WS_NOLOAD=1
+-- or MATMUL_WS_NOMMA=1 of matmul's tma_ws kernel), and says so in the header line.
 require("htune.usage").on_help(arg)
 local ab = require "htune.ab"
 
@@ -23,7 +25,8 @@ local o = { problem = "matmul", configs = {}, variants = {}, rounds = 5 }
 local i = 1
 while arg[i] do
   local a, v = arg[i], arg[i + 1]
-  if a == "--force" then o.force, i = true, i + 1 goto next end -- the one flag without a value
+  if a == "--force" then o.force, i = true, i + 1 goto next end -- the flags without a value
+  if a == "--no-check" then o.no_check, i = true, i + 1 goto next end
   if v == nil then die(a .. " needs a value (see --help)") end
   if a == "--problem" then o.problem = v
   elseif a == "--shape" then
@@ -57,6 +60,6 @@ if #o.configs == 0 then die("name at least one --config") end
 if #o.variants == 0 then die("name at least one --variant") end
 local rows, variants = ab.run(o)
 local sh = o.shape or {}
-print(string.format("== %s %sx%sx%s (medians of %d rounds, us; ratio to base)", o.problem,
-  sh.M or "?", sh.N or "?", sh.K or "?", o.rounds))
+print(string.format("== %s %sx%sx%s (medians of %d rounds, us; ratio to base%s)", o.problem,
+  sh.M or "?", sh.N or "?", sh.K or "?", o.rounds, o.no_check and "; results NOT checked" or ""))
 print(ab.format(rows, variants))

@@ -559,6 +559,20 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
 #ifndef MATMUL_WS2
 #define MATMUL_WS2 1
 #endif
+// Diagnostics of where the WS kernel's time goes (wrong results by design: time them with
+// htune.evaluate's check = false, as scripts/ws-parts.lua does). MATMUL_WS_NOLOAD=1: the producer
+// arrives on a stage's full barrier without copying, so the consumers compute on whatever the
+// stages hold; MATMUL_WS_NOMMA=1: the consumers load every fragment but issue no mma;
+// MATMUL_WS_NOEPI=1: no store of C.
+#ifndef MATMUL_WS_NOLOAD
+#define MATMUL_WS_NOLOAD 0
+#endif
+#ifndef MATMUL_WS_NOMMA
+#define MATMUL_WS_NOMMA 0
+#endif
+#ifndef MATMUL_WS_NOEPI
+#define MATMUL_WS_NOEPI 0
+#endif
 #define MATMUL_TMA_MIN_BLOCKS(WS, NW) ((WS) && (NW) == 4 && MATMUL_WS2 ? 2 : 1)
 template <int BM, int BN, int BK, int WM, int WN, int STAGES, int PID, int GROUP, int ORDER, int WS, int CL>
 __device__ __forceinline__ void matmul_tma_body(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restrict__ C,
@@ -609,6 +623,10 @@ __device__ __forceinline__ void matmul_tma_body(const h16* __restrict__ A, const
   // TMA sequences (about 90 instructions, ELECT loops included) into every warp's k-tile.
   auto load = [&](int stage, int kt, int m0, int n0, int boxes, unsigned half = 0) {
     const unsigned sa = base + (unsigned)stage * STG, bar = bar0 + 8u * (unsigned)stage;
+    if (WS && MATMUL_WS_NOLOAD) {
+      if (boxes) mbar_arrive(bar);
+      return;
+    }
     if (boxes) mbar_expect_tx(bar, STG);
 #pragma unroll 1
     for (int p = 0; p < boxes; ++p) {
@@ -711,12 +729,12 @@ __device__ __forceinline__ void matmul_tma_body(const h16* __restrict__ A, const
       for (int ks = 0; ks < BK / 16; ++ks) {
         if (ks + 1 < BK / 16) {
           frags(af, bf, (ks + 1) % 2, st, (ks + 1) * 16);
-          mma_tile(acc, af[ks % 2], bf[ks % 2]);
+          if (!(WS && MATMUL_WS_NOMMA)) mma_tile(acc, af[ks % 2], bf[ks % 2]);
         } else {
           if (kt + 1 < KT) mbar_wait(bar0 + 8u * (unsigned)cur, phase);
           if (!WS) __syncthreads();   // every warp is done reading stage st (its last fragments are loaded)
           if (kt + 1 < KT) frags(af, bf, 0, cur, 0);
-          mma_tile(acc, af[ks % 2], bf[ks % 2]);
+          if (!(WS && MATMUL_WS_NOMMA)) mma_tile(acc, af[ks % 2], bf[ks % 2]);
           // WS: stage st is free once the mma that reads its last fragments has issued (it waits
           // for their ldmatrix). Arriving right after that ldmatrix instead (call 51) let the
           // producer's copies land under reads still in flight: wrong tiles on 8-warp 64-deep
@@ -741,7 +759,7 @@ __device__ __forceinline__ void matmul_tma_body(const h16* __restrict__ A, const
     // epilogue may write them (and the next tile's copies follow its closing barrier).
     h16* stages = reinterpret_cast<h16*>(smem_raw + (base - smem_u32(smem_raw)));
     // WS: the producer is already filling the stages with the next tile, so C goes straight out
-    store_tile<BM, BN, WM, WN, WS ? 0 : STAGES * STG / 2>(acc, C, M, N, m0, n0, stages);
+    if (!(WS && MATMUL_WS_NOEPI) || M < 0) store_tile<BM, BN, WM, WN, WS ? 0 : STAGES * STG / 2>(acc, C, M, N, m0, n0, stages);
   }
   if constexpr (CL > 1) cluster_sync();   // the peer may still arrive on this CTA's barriers
 }

@@ -94,6 +94,22 @@ describe("htune.ab.run", function()
     assert.are.equal(2, rows[1][2].cfg.cluster)
   end)
 
+  it("checks results in round 1 only, and never with no_check", function()
+    local htune = require "htune"
+    local real, seen = htune.evaluate, {}
+    htune.evaluate = function(p, list, opts) seen[#seen + 1] = opts.check; return real(p, list, opts) end
+    local ok, err = pcall(function()
+      for _, nc in ipairs { false, true } do
+        ab.run { problem = "matmul", shape = { M = 512, N = 512, K = 512 }, backend = "synthetic", no_check = nc,
+                 configs = { configs[2] }, variants = { assert(ab.parse_variant("nl:MATMUL_WS_NOLOAD=1")) }, rounds = 2 }
+      end
+    end)
+    htune.evaluate = real
+    assert(ok, err)
+    -- two variants x two rounds per run: checked in round 1 only, then none with no_check
+    assert.are.same({ true, true, false, false, false, false, false, false }, seen)
+  end)
+
   it("rejects a config the space calls invalid, naming it", function()
     assert.has_error(function()
       ab.run { problem = "matmul", backend = "synthetic", configs = { { num_warps = 3 } }, variants = {} }
