@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # call 56: (#4) MATMUL_COPY_ROLLED=1 (copy_even's loops rolled: 0.82-0.86x the compile time on
-# the dev machine): ab-define on the H200 1024^3 table, ab-variants on cp.async 4096^3 tiles
+# the dev machine): its GPU tests, ab-define on the H200 1024^3 table, ab-variants on cp.async 4096^3 tiles
 # (the multistage loop), bench-compile cold alternated with the default three times, with the
 # host's CPU facts, load and cgroup throttling around each run (why some runs are slow).
 # (#6) where the tma_ws 4096^3 kernel's time goes: ab-variants --no-check with the diagnostic
@@ -10,6 +10,7 @@ cd "$(dirname "$0")/tree"
 export HTUNE=build/htune
 cat COMMIT; nvidia-smi --query-gpu=name,driver_version,clocks.sm,temperature.gpu --format=csv,noheader
 T0=$SECONDS
+( timeout 120 build/htune run tests/gpu/run.lua matmul_variants COPY_ROLLED > $OUT/gpu-copyrolled.log 2>&1 ); tail -1 $OUT/gpu-copyrolled.log; grep -A3 "^FAIL" $OUT/gpu-copyrolled.log | head -12; echo "tests $((SECONDS-T0)) s"
 ( timeout 100 scripts/ab-define --define MATMUL_COPY_ROLLED=1 --from data/matmul-h200.replay.gz --out /tmp/ab-cr > $OUT/ab-copyrolled-1024.log 2>&1 ); grep -A3 "against the default\|against itself" $OUT/ab-copyrolled-1024.log | grep "NEW/OLD\|best:"; echo "ab-define $((SECONDS-T0)) s"
 G="pid_type=persistent_blocked,l2_grouping=1"
 ( timeout 120 build/htune run scripts/ab-variants.lua --problem matmul --shape 4096x4096x4096 \

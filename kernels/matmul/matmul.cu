@@ -84,11 +84,6 @@
 #ifndef MATMUL_COPY_ROLLED
 #define MATMUL_COPY_ROLLED 0
 #endif
-#if MATMUL_COPY_ROLLED
-#define COPY_UNROLL _Pragma("unroll 1")
-#else
-#define COPY_UNROLL _Pragma("unroll")
-#endif
 
 // EVICT: 0 no hint, 1 L2 evict_first, 2 L2 evict_last (the seed's load_eviction_policies).
 template <int EVICT>
@@ -215,14 +210,36 @@ __device__ __forceinline__ void copy_even(unsigned d, const h16* g, int cols, un
   constexpr int CPR = COLS / VEC;
   constexpr int CHUNKS = ROWS * CPR;
   static_assert((NT % CPR == 0 || CPR % NT == 0), "MATMUL_ADDR wants NT and COLS / VEC powers of two");
-  COPY_UNROLL
+  auto copy = [&](unsigned dst, const h16* src) {
+    if constexpr (VEC == 8) cp_async<EVICT>(dst, src, pol);
+    else cp_async_ca<VEC * 2>(dst, src);
+  };
+#if MATMUL_COPY_ROLLED
+  // Rolled: a loop over groups of whole rows (NT >= CPR: NT / CPR rows an iteration) or over rows
+  // (CPR > NT: the row's CPR / NT chunks unrolled), the addresses stepped by constants.
+  if constexpr (NT % CPR == 0) {
+    constexpr int RS = NT / CPR;
+    const long gs = (long)RS * cols;
+#pragma unroll 1
+    for (int i = 0; i < (CHUNKS + NT - 1) / NT; ++i, g += gs, d += 2u * RS * LD) {
+      if (CHUNKS % NT != 0 && i * NT + ((int)threadIdx.x ^ LANE_XOR) >= CHUNKS) break;
+      copy(d, g);
+    }
+  } else {
+#pragma unroll 1
+    for (int r = 0; r < ROWS; ++r, g += cols, d += 2u * LD) {
+#pragma unroll
+      for (int j = 0; j < CPR / NT; ++j) copy(d + 2u * (unsigned)(j * NT * VEC), g + j * NT * VEC);
+    }
+  }
+  return;
+#endif
+#pragma unroll
   for (int i = 0; i < (CHUNKS + NT - 1) / NT; ++i) {
     if (CHUNKS % NT != 0 && i * NT + ((int)threadIdx.x ^ LANE_XOR) >= CHUNKS) break;
     const int dr = (i * NT) / CPR, dk = ((i * NT) % CPR) * VEC;
     const h16* src = g + (long)dr * cols + dk;
-    const unsigned dst = d + 2u * (unsigned)(dr * LD + dk);
-    if constexpr (VEC == 8) cp_async<EVICT>(dst, src, pol);
-    else cp_async_ca<VEC * 2>(dst, src);
+    copy(d + 2u * (unsigned)(dr * LD + dk), src);
   }
 }
 
