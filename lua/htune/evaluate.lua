@@ -6,7 +6,8 @@
 local M = {}
 
 -- Every config is measured in full unless opts.cutoff = true: early cutoff is for searches,
--- where a loser's exact time does not matter.
+-- where a loser's exact time does not matter. Every result is checked against the problem's
+-- reference unless opts.check = false (the live backend's option: diagnostics only).
 local function open_backend(problem, opts)
   if opts.backend_object then return opts.backend_object end
   local o = {}

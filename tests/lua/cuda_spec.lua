@@ -277,6 +277,23 @@ describe("live backend on the fake driver", function()
     b:close()
   end)
 
+  it("times a wrong kernel without the reference check when opts.check is false", function()
+    local live = require "htune.backends.live"
+    local p = fake_problem { "fake_wrong_10", "fake_copy_8" }
+    for _, check in ipairs { true, false } do
+      local b = assert(live.open(p, { fake = true, compiler = fake_compiler, time_cap_ms = 10, check = check }))
+      local res = assert(htune.evaluate(p, { { kernel = "fake_wrong_10" }, { kernel = "fake_copy_8" } }, { backend_object = b }))
+      b:close()
+      if check then
+        assert.are.equal("wrong", res[1].reason)
+      else
+        assert.is_true(res[1].ok, tostring(res[1].reason))
+        assert.is_true(math.abs(res[1].latency_us - 10) < 0.3, tostring(res[1].latency_us))
+      end
+      assert.is_true(res[2].ok)
+    end
+  end)
+
   it("streams results with reasons and keeps going after faults", function()
     local live = require "htune.backends.live"
     local p = fake_problem(KERNELS)

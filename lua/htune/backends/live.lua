@@ -102,7 +102,9 @@ end
 -- cutoff_margin, watchdog_floor_ms, watchdog_mult, arch, device, baseline={name=, params=},
 -- twins (default true: a config that is the same experiment as one already measured or in
 -- flight -- problem.experiment_key: same kernel, launch and arguments -- takes that result,
--- with twin_of = its trial id, instead of being compiled and timed again).
+-- with twin_of = its trial id, instead of being compiled and timed again), check (default true;
+-- false times a kernel without comparing its output to the reference: for diagnostic variants
+-- that are wrong by design, never for a search).
 function M.open(problem, opts)
   opts = opts or {}
   local o = {}
@@ -309,7 +311,7 @@ function B:_start(c)
   c.t_start = sys.now_ms()
   local ok, err = self.worker:submit { image = c.res.cubin, name = c.res.lowered[c.expr] or c.expr,
     grid = l.grid, block = l.block, smem = l.smem or 0, args = worker_args(self.problem.args(cfg), self.index),
-    check = true, opts = self:_bench_opts(c.opts), timeout_ms = self:_watchdog_ms() }
+    check = self.opts.check ~= false, opts = self:_bench_opts(c.opts), timeout_ms = self:_watchdog_ms() }
   if not ok then
     return self:_finish { id = c.trial.id, hash = c.trial.hash, cfg = cfg, ok = false, reason = "fault", log = err }
   end
