@@ -77,14 +77,6 @@
 #define PROLOGUE_UNROLL _Pragma("unroll")
 #endif
 
-// MATMUL_COPY_ROLLED=1 keeps MATMUL_ADDR's copy loops (copy_even) rolled: each chunk's address
-// is the previous one plus a constant, so the loop needs no arrays, and NVRTC then has one
-// cp.async per operand to optimise instead of up to 32. On the 2-core dev machine it took 0.820x
-// the compile time over the 30 first bench-compile configs at 1024^3 (a control define 1.023).
-#ifndef MATMUL_COPY_ROLLED
-#define MATMUL_COPY_ROLLED 0
-#endif
-
 // EVICT: 0 no hint, 1 L2 evict_first, 2 L2 evict_last (the seed's load_eviction_policies).
 template <int EVICT>
 __device__ __forceinline__ void cp_async(unsigned dst, const void* src, unsigned long long pol) {
@@ -210,36 +202,14 @@ __device__ __forceinline__ void copy_even(unsigned d, const h16* g, int cols, un
   constexpr int CPR = COLS / VEC;
   constexpr int CHUNKS = ROWS * CPR;
   static_assert((NT % CPR == 0 || CPR % NT == 0), "MATMUL_ADDR wants NT and COLS / VEC powers of two");
-  auto copy = [&](unsigned dst, const h16* src) {
-    if constexpr (VEC == 8) cp_async<EVICT>(dst, src, pol);
-    else cp_async_ca<VEC * 2>(dst, src);
-  };
-#if MATMUL_COPY_ROLLED
-  // Rolled: a loop over groups of whole rows (NT >= CPR: NT / CPR rows an iteration) or over rows
-  // (CPR > NT: the row's CPR / NT chunks unrolled), the addresses stepped by constants.
-  if constexpr (NT % CPR == 0) {
-    constexpr int RS = NT / CPR;
-    const long gs = (long)RS * cols;
-#pragma unroll 1
-    for (int i = 0; i < (CHUNKS + NT - 1) / NT; ++i, g += gs, d += 2u * RS * LD) {
-      if (CHUNKS % NT != 0 && i * NT + ((int)threadIdx.x ^ LANE_XOR) >= CHUNKS) break;
-      copy(d, g);
-    }
-  } else {
-#pragma unroll 1
-    for (int r = 0; r < ROWS; ++r, g += cols, d += 2u * LD) {
-#pragma unroll
-      for (int j = 0; j < CPR / NT; ++j) copy(d + 2u * (unsigned)(j * NT * VEC), g + j * NT * VEC);
-    }
-  }
-  return;
-#endif
 #pragma unroll
   for (int i = 0; i < (CHUNKS + NT - 1) / NT; ++i) {
     if (CHUNKS % NT != 0 && i * NT + ((int)threadIdx.x ^ LANE_XOR) >= CHUNKS) break;
     const int dr = (i * NT) / CPR, dk = ((i * NT) % CPR) * VEC;
     const h16* src = g + (long)dr * cols + dk;
-    copy(d + 2u * (unsigned)(dr * LD + dk), src);
+    const unsigned dst = d + 2u * (unsigned)(dr * LD + dk);
+    if constexpr (VEC == 8) cp_async<EVICT>(dst, src, pol);
+    else cp_async_ca<VEC * 2>(dst, src);
   }
 }
 

@@ -7,8 +7,6 @@
 --   MATMUL_ADDR=0            copy and ldmatrix addresses recomputed, not per-thread bases +
 --                            offsets (the spec's default on dividing shapes is 1; 512x768x1280
 --                            has K != N, so A's and B's strides differ)
---   MATMUL_COPY_ROLLED=1     MATMUL_ADDR's copy loops rolled, addresses stepped by constants
---                            (alone and under the multistage loop; no effect where ADDR is off)
 -- and the spec's default for large products, which turns on the first and the third (and ADDR
 -- where the shape divides, as at 2048^3); call 47's faults (ADDR with the multistage loop, both
 -- operands hinted); and the
@@ -28,8 +26,6 @@ local variants = {
   { MATMUL_ADDR = 0 },
   { MATMUL_ADDR = 0, MATMUL_PROLOGUE_ROLLED = 1 },
   { MATMUL_ADDR = 0, MATMUL_XSTAGE = 1, MATMUL_EPI_SMEM = 1 },
-  { MATMUL_COPY_ROLLED = 1 },
-  { MATMUL_COPY_ROLLED = 1, MATMUL_XSTAGE = 1, MATMUL_EPI_SMEM = 1 },
 }
 local cases = {
   { M = 1024, N = 1024, K = 1024 },   -- MATMUL_EVEN=1 code

@@ -623,7 +623,6 @@ describe("matmul L2-hinted 16-byte copies (CUDA_ERROR_ILLEGAL_INSTRUCTION on the
     end
     expect_fixed(build_even(exprs, {}), old, exprs)
     expect_fixed(build_even(exprs, { MATMUL_ADDR = 1 }), old, exprs)   -- the spec's default here
-    expect_fixed(build_even(exprs, { MATMUL_ADDR = 1, MATMUL_COPY_ROLLED = 1 }), old, exprs)
   end)
   -- MATMUL_ADDR's refill adds a block-uniform stage offset to the copies' base; made per-thread
   -- only at the base, ptxas put the offset in a uniform register ([R+UR+imm]), and call 47's
@@ -636,10 +635,7 @@ describe("matmul L2-hinted 16-byte copies (CUDA_ERROR_ILLEGAL_INSTRUCTION on the
     local d = { MATMUL_ADDR = 1, MATMUL_XSTAGE = 1, MATMUL_EPI_SMEM = 1 }
     local fixed = build_even(exprs, d)
     d.MATMUL_NO_STAGE_PER_THREAD = 1
-    local old = build_even(exprs, d)
-    assert.is_true(expect_fixed(fixed, old, exprs) > 0, "the uniform stage offset shows the form")
-    -- the copy loops rolled (MATMUL_COPY_ROLLED): each refill steps a per-thread base
-    expect_fixed(build_even(exprs, { MATMUL_ADDR = 1, MATMUL_XSTAGE = 1, MATMUL_EPI_SMEM = 1, MATMUL_COPY_ROLLED = 1 }), old, exprs)
+    assert.is_true(expect_fixed(fixed, build_even(exprs, d), exprs) > 0, "the uniform stage offset shows the form")
   end)
 end)
 
@@ -674,10 +670,9 @@ end)
 -- The macro variants of kernels/matmul (each off by default until timed on a GPU, and some then
 -- turned on by spec.lua or by MATMUL_ADDR; their GPU check is tests/gpu/matmul_variants_test.lua) must compile on dividing and odd shapes, change the code,
 -- spill nothing where the default spills nothing and keep out the faulting LDGSTS form.
--- MATMUL_PROLOGUE_ROLLED, MATMUL_ADDR and MATMUL_COPY_ROLLED apply to dividing shapes only, so
--- on the odd one they must change nothing.
-for _, m in ipairs { { "MATMUL_EPI_SMEM", true }, { "MATMUL_PROLOGUE_ROLLED", false }, { "MATMUL_XSTAGE", true }, { "MATMUL_ADDR", false },
-                     { "MATMUL_COPY_ROLLED", false } } do
+-- MATMUL_PROLOGUE_ROLLED and MATMUL_ADDR apply to dividing shapes only, so on the odd one they
+-- must change nothing.
+for _, m in ipairs { { "MATMUL_EPI_SMEM", true }, { "MATMUL_PROLOGUE_ROLLED", false }, { "MATMUL_XSTAGE", true }, { "MATMUL_ADDR", false } } do
   local macro, odd_too = m[1], m[2]
   describe("matmul " .. macro .. "=1", function()
     local test = HAVE_NVRTC and it or pending
