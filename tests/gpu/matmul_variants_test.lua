@@ -130,6 +130,18 @@ for i, shape in ipairs { { M = 1024, N = 1024, K = 1024 }, { M = 512, N = 768, K
     local p = assert(htune.problem("matmul", opts))
     check.expect_sampled_match(p, CONFIGS, 950 + i, nil, ",1>$")
   end
+  -- MATMUL_WS_EPI_T: C as quad-transposed 16-byte stores (dividing shapes with warp tiles of 32
+  -- or more columns; 1000^3 keeps the fragment stores), sampled and the 4096^3 best's tile
+  tests[string.format("matmul loads=tma_ws MATMUL_WS_EPI_T=1 %dx%dx%d matches reference", shape.M, shape.N, shape.K)] = function()
+    if not check.hopper() then print("  skipped: TMA needs a compute capability 9.0 device"); return end
+    local opts = { loads = "tma_ws", defines = { MATMUL_WS_EPI_T = 1 } }
+    for k, x in pairs(shape) do opts[k] = x end
+    local p = assert(htune.problem("matmul", opts))
+    check.expect_sampled_match(p, CONFIGS, 970 + i, nil, ",1>$")
+    check.expect_match(p, check.configs(p, {
+      { block_m = 128, block_n = 256, block_k = 128, num_warps = 8, num_stages = 2, pid_type = "persistent_blocked" },
+      { block_m = 128, block_n = 128, block_k = 64, num_warps = 4, num_stages = 3, pid_type = "flat" } }))
+  end
 end
 -- MATMUL_WS2 (the default, GPU-checked as MATMUL_WS2=1 in call 54): one consumer warpgroup
 -- compiled for two blocks per SM (setmaxnreg 24 / 232 of a 128-register launch), two persistent
