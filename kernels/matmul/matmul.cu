@@ -325,9 +325,12 @@ __device__ __forceinline__ void store_tile(const float (&acc)[BM / WM / 16][BN /
 // tile; two xor-shuffle stages transpose the quad's 4 x 4 words of four adjacent n8 tiles, so
 // lane q holds tile q's 16 bytes of the row, and a warp's store writes 64 contiguous bytes of
 // each of 8 rows (whole sectors) instead of 16. Call 57 (ab-variants --no-check, 4096^3): without
-// any store of C the best tile ran 0.912x the time, so the epilogue costs about 9%.
+// any store of C the best tile ran 0.912x the time, so the epilogue cost about 9%. With this
+// (call 58, 5 rounds, control 0.995-0.999): four 4096^3 tiles 0.932-0.963x the time (the best
+// 265.65 -> 247.62 us), two 4096x1024x1024 tiles 0.828 and 0.920. On by default; 0 restores the
+// fragment stores.
 #ifndef MATMUL_WS_EPI_T
-#define MATMUL_WS_EPI_T 0
+#define MATMUL_WS_EPI_T 1
 #endif
 template <int BM, int BN, int WM, int WN>
 __device__ __forceinline__ void store_tile_t(const float (&acc)[BM / WM / 16][BN / WN / 8][4], h16* __restrict__ C,
