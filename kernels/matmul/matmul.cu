@@ -263,16 +263,59 @@ __device__ __forceinline__ void mma_tile(float (&acc)[MI][NI][4], const unsigned
       mma16816(acc[i][j], af[i], bf[j / 2][(j % 2) * 2], bf[j / 2][(j % 2) * 2 + 1]);
 }
 
+// MATMUL_WS_EPI_T=1 (store_tile's T16: WS on dividing shapes, warp tiles a multiple of 32 columns
+// wide): C straight from registers as 16-byte stores. A quad's four lanes hold 4 bytes each of a row of every n8
+// tile; two xor-shuffle stages transpose the quad's 4 x 4 words of four adjacent n8 tiles, so
+// lane q holds tile q's 16 bytes of the row, and a warp's store writes 64 contiguous bytes of
+// each of 8 rows (whole sectors) instead of 16. Call 57 (ab-variants --no-check, 4096^3): without
+// any store of C the best tile ran 0.912x the time, so the epilogue cost about 9%. With this
+// (call 58, 5 rounds, control 0.995-0.999): four 4096^3 tiles 0.932-0.963x the time (the best
+// 265.65 -> 247.62 us), two 4096x1024x1024 tiles 0.828 and 0.920. On by default; 0 restores the
+// fragment stores.
+#ifndef MATMUL_WS_EPI_T
+#define MATMUL_WS_EPI_T 1
+#endif
 // Epilogue: the block's BM x BN tile of C from the warps' accumulators, in fp16. With
 // MATMUL_EPI_SMEM, where BM rows of BN + 8 halves fit the CAP halves of idle pipeline memory at
-// smem, staged there and stored as 16-byte row chunks; else fragments straight to global,
-// predicated on the edges.
-template <int BM, int BN, int WM, int WN, int CAP>
+// smem, staged there and stored as 16-byte row chunks; with T16 (MATMUL_WS_EPI_T) on dividing
+// shapes and warp tiles of four or more n8 tiles, quad-transposed 16-byte stores; else fragments
+// straight to global, predicated on the edges.
+template <int BM, int BN, int WM, int WN, int CAP, bool T16 = false>
 __device__ __forceinline__ void store_tile(const float (&acc)[BM / WM / 16][BN / WN / 8][4], h16* __restrict__ C,
                                            int M, int N, int m0, int n0, h16* smem) {
   constexpr int NT = WM * WN * 32, TM = BM / WM, TN = BN / WN, MI = TM / 16, NI = TN / 8;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int wm = warp / WN, wn = warp % WN;
+  if constexpr (T16 && MATMUL_EVEN && NI % 4 == 0) {
+    const int q = lane % 4;
+    const bool b1 = (q & 2) != 0, b0 = (q & 1) != 0;
+#pragma unroll
+    for (int i = 0; i < MI; ++i)
+#pragma unroll
+      for (int h = 0; h < 2; ++h)
+#pragma unroll
+        for (int j0 = 0; j0 < NI; j0 += 4) {
+          unsigned w[4];
+#pragma unroll
+          for (int t = 0; t < 4; ++t)
+            w[t] = (unsigned)f2h(acc[i][j0 + t][h * 2]) | ((unsigned)f2h(acc[i][j0 + t][h * 2 + 1]) << 16);
+          // stage 1 (lane bit 1 <-> slot bit 1), stage 2 (lane bit 0 <-> slot bit 0): word t of
+          // lane u ends as word u of lane t
+#pragma unroll
+          for (int k = 0; k < 2; ++k) {
+            const unsigned r = __shfl_xor_sync(0xffffffffu, b1 ? w[k] : w[k + 2], 2);
+            if (b1) w[k] = r; else w[k + 2] = r;
+          }
+#pragma unroll
+          for (int k = 0; k < 2; ++k) {
+            const unsigned r = __shfl_xor_sync(0xffffffffu, b0 ? w[2 * k] : w[2 * k + 1], 1);
+            if (b0) w[2 * k] = r; else w[2 * k + 1] = r;
+          }
+          const int row = m0 + wm * TM + i * 16 + lane / 4 + h * 8, col = n0 + wn * TN + (j0 + q) * 8;
+          *reinterpret_cast<uint4*>(C + (long)row * N + col) = make_uint4(w[0], w[1], w[2], w[3]);
+        }
+    return;
+  }
 #if MATMUL_EPI_SMEM
   constexpr int PC = BN + 8;   // staged row pitch in halves: fragment rows 8 apart in other banks
   if constexpr (BM * PC <= CAP) {
@@ -318,53 +361,6 @@ __device__ __forceinline__ void store_tile(const float (&acc)[BM / WM / 16][BN /
           }
         }
   }
-}
-
-// MATMUL_WS_EPI_T=1 (WS on dividing shapes, warp tiles a multiple of 32 columns wide): C straight
-// from registers as 16-byte stores. A quad's four lanes hold 4 bytes each of a row of every n8
-// tile; two xor-shuffle stages transpose the quad's 4 x 4 words of four adjacent n8 tiles, so
-// lane q holds tile q's 16 bytes of the row, and a warp's store writes 64 contiguous bytes of
-// each of 8 rows (whole sectors) instead of 16. Call 57 (ab-variants --no-check, 4096^3): without
-// any store of C the best tile ran 0.912x the time, so the epilogue cost about 9%. With this
-// (call 58, 5 rounds, control 0.995-0.999): four 4096^3 tiles 0.932-0.963x the time (the best
-// 265.65 -> 247.62 us), two 4096x1024x1024 tiles 0.828 and 0.920. On by default; 0 restores the
-// fragment stores.
-#ifndef MATMUL_WS_EPI_T
-#define MATMUL_WS_EPI_T 1
-#endif
-template <int BM, int BN, int WM, int WN>
-__device__ __forceinline__ void store_tile_t(const float (&acc)[BM / WM / 16][BN / WN / 8][4], h16* __restrict__ C,
-                                             int N, int m0, int n0) {
-  constexpr int TM = BM / WM, TN = BN / WN, MI = TM / 16, NI = TN / 8;
-  static_assert(NI % 4 == 0, "16-byte stores take four n8 tiles");
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int wm = warp / WN, wn = warp % WN, q = lane % 4;
-  const bool b1 = (q & 2) != 0, b0 = (q & 1) != 0;
-#pragma unroll
-  for (int i = 0; i < MI; ++i)
-#pragma unroll
-    for (int h = 0; h < 2; ++h)
-#pragma unroll
-      for (int j0 = 0; j0 < NI; j0 += 4) {
-        unsigned w[4];
-#pragma unroll
-        for (int t = 0; t < 4; ++t)
-          w[t] = (unsigned)f2h(acc[i][j0 + t][h * 2]) | ((unsigned)f2h(acc[i][j0 + t][h * 2 + 1]) << 16);
-        // stage 1 (lane bit 1 <-> slot bit 1), stage 2 (lane bit 0 <-> slot bit 0): word t of lane u
-        // ends as word u of lane t
-#pragma unroll
-        for (int k = 0; k < 2; ++k) {
-          const unsigned r = __shfl_xor_sync(0xffffffffu, b1 ? w[k] : w[k + 2], 2);
-          if (b1) w[k] = r; else w[k + 2] = r;
-        }
-#pragma unroll
-        for (int k = 0; k < 2; ++k) {
-          const unsigned r = __shfl_xor_sync(0xffffffffu, b0 ? w[2 * k] : w[2 * k + 1], 1);
-          if (b0) w[2 * k] = r; else w[2 * k + 1] = r;
-        }
-        const int row = m0 + wm * TM + i * 16 + lane / 4 + h * 8, col = n0 + wn * TN + (j0 + q) * 8;
-        *reinterpret_cast<uint4*>(C + (long)row * N + col) = make_uint4(w[0], w[1], w[2], w[3]);
-      }
 }
 
 // BM x BN tile of C per block, BK deep per stage; WM x WN warps, each owning a
@@ -607,7 +603,7 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
 #define MATMUL_WS2 1
 #endif
 // Diagnostics of where the WS kernel's time goes (wrong results by design: time them with
-// htune.evaluate's check = false, as scripts/ws-parts.lua does). MATMUL_WS_NOLOAD=1: the producer
+// htune.evaluate's check = false, as scripts/ab-variants.lua --no-check does). MATMUL_WS_NOLOAD=1: the producer
 // arrives on a stage's full barrier without copying, so the consumers compute on whatever the
 // stages hold; MATMUL_WS_NOMMA=1: the consumers load every fragment but issue no mma;
 // MATMUL_WS_NOEPI=1: no store of C.
@@ -806,11 +802,8 @@ __device__ __forceinline__ void matmul_tma_body(const h16* __restrict__ A, const
     // epilogue may write them (and the next tile's copies follow its closing barrier).
     h16* stages = reinterpret_cast<h16*>(smem_raw + (base - smem_u32(smem_raw)));
     // WS: the producer is already filling the stages with the next tile, so C goes straight out
-    if constexpr (WS && MATMUL_WS_EPI_T && MATMUL_EVEN && (TN % 32) == 0) {
-      if (!MATMUL_WS_NOEPI || M < 0) store_tile_t<BM, BN, WM, WN>(acc, C, N, m0, n0);
-    } else if (!(WS && MATMUL_WS_NOEPI) || M < 0) {
-      store_tile<BM, BN, WM, WN, WS ? 0 : STAGES * STG / 2>(acc, C, M, N, m0, n0, stages);
-    }
+    if (!(WS && MATMUL_WS_NOEPI) || M < 0)
+      store_tile<BM, BN, WM, WN, WS ? 0 : STAGES * STG / 2, WS && MATMUL_WS_EPI_T>(acc, C, M, N, m0, n0, stages);
   }
   if constexpr (CL > 1) cluster_sync();   // the peer may still arrive on this CTA's barriers
 }
