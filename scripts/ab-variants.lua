@@ -38,12 +38,8 @@ while arg[i] do
     if not c then die(err) end
     o.configs[#o.configs + 1] = c
   elseif a == "--opt" then -- as bench-tune's: lower-case names, numbers and true/false read as such
-    o.opts = o.opts or {}
-    for d in v:gmatch("[^,]+") do
-      local k, x = require("htune.problem").parse_opt(d)
-      if not k then die("--opt wants name=v[,name=v] (lower-case problem options), got '" .. v .. "'") end
-      o.opts[k] = x
-    end
+    o.opts = require("htune.problem").parse_opts(v, o.opts)
+    if not o.opts then die("--opt wants name=v[,name=v] (lower-case problem options), got '" .. v .. "'") end
   elseif a == "--backend" then o.backend = v
   elseif a == "--variant" then
     local var, err = ab.parse_variant(v)

@@ -35,12 +35,8 @@ if o.define then -- NAME=V[,NAME=V]: template macros for every config (a variant
     shape.defines[k] = v
   end
 end
-if o.opt then -- name=v[,name=v]: options of the problem (htune.problem's opts)
-  for d in tostring(o.opt):gmatch("[^,]+") do
-    local k, v = require("htune.problem").parse_opt(d)
-    if not k then io.stderr:write("bench-tune: --opt wants name=v[,name=v] (lower-case names), got '" .. tostring(o.opt) .. "'\n") os.exit(2) end
-    shape[k] = v
-  end
+if o.opt and not require("htune.problem").parse_opts(o.opt, shape) then -- options of the problem (htune.problem's opts)
+  io.stderr:write("bench-tune: --opt wants name=v[,name=v] (lower-case names), got '" .. tostring(o.opt) .. "'\n") os.exit(2)
 end
 local problem = htune.problem(o.problem, shape)
 

@@ -85,6 +85,19 @@ function M.parse_opt(s)
   return name, math.tointeger(tonumber(v)) or tonumber(v) or v
 end
 
+-- parse_opts("name=v[,name=v]", into) -> into (a new table by default) with each pair parse_opt
+-- read, or nil and the first item that is not name=v: the --opt of bench-tune.lua and
+-- ab-variants.lua.
+function M.parse_opts(list, into)
+  into = into or {}
+  for item in tostring(list):gmatch("[^,]+") do
+    local k, v = M.parse_opt(item)
+    if not k then return nil, item end
+    into[k] = v
+  end
+  return into
+end
+
 -- job_key(ce) -> string: the identity of a compile job from problem.compile(cfg)'s result
 -- (name_expr, defines, options): configs with equal keys compile to the same kernel.
 function M.job_key(ce)
