@@ -64,3 +64,14 @@ __device__ __forceinline__ void mbar_arrive_remote(unsigned bar, unsigned rank) 
   asm volatile("{ .reg .b32 ra; mapa.shared::cluster.u32 ra, %0, %1; mbarrier.arrive.shared::cluster.b64 _, [ra]; }"
                :: "r"(bar), "r"(rank) : "memory");
 }
+// Named barrier `id` (1-15; 0 is __syncthreads') of `count` threads, a multiple of 32: some warps
+// arrive without waiting, the others wait until all `count` have come. Branch to them on values
+// ptxas knows are warp-uniform (a vote, for one): after a branch on threadIdx.x < 128 it guarded
+// every later shuffle with a divergence check and a second, divergent copy of the code (the WS
+// epilogue twice, 1.4x the cubin).
+__device__ __forceinline__ void named_bar_arrive(unsigned id, unsigned count) {
+  asm volatile("bar.arrive %0, %1;" :: "r"(id), "r"(count) : "memory");
+}
+__device__ __forceinline__ void named_bar_sync(unsigned id, unsigned count) {
+  asm volatile("bar.sync %0, %1;" :: "r"(id), "r"(count) : "memory");
+}

@@ -616,6 +616,15 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
 #ifndef MATMUL_WS_NOEPI
 #define MATMUL_WS_NOEPI 0
 #endif
+// MATMUL_WS_LAG = L (0 off): with two consumer warpgroups the second starts each tile once the
+// first has issued its first L k-tiles (a named barrier), so their epilogues fall at different
+// times and one warpgroup keeps the tensor pipe busy while the other stores C. At most
+// STAGES - 1 (the ring lets the first run that far ahead; larger L is clamped); off at run time
+// where KT < L or KT + L <= STAGES (the first could arrive for the next tile before the second
+// waited for this one).
+#ifndef MATMUL_WS_LAG
+#define MATMUL_WS_LAG 0
+#endif
 #define MATMUL_TMA_MIN_BLOCKS(WS, NW) ((WS) && (NW) == 4 && MATMUL_WS2 ? 2 : 1)
 template <int BM, int BN, int BK, int WM, int WN, int STAGES, int PID, int GROUP, int ORDER, int WS, int CL>
 __device__ __forceinline__ void matmul_tma_body(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restrict__ C,
@@ -740,6 +749,9 @@ __device__ __forceinline__ void matmul_tma_body(const h16* __restrict__ A, const
   };
 
 
+  constexpr int LAG = WS && NC == 256 ? (MATMUL_WS_LAG < STAGES ? MATMUL_WS_LAG : STAGES - 1) : 0;
+  const bool lagged = LAG > 0 && KT >= LAG && KT + LAG > STAGES;
+  const bool leads = __all_sync(~0u, threadIdx.x < 128);   // lagged: the first warpgroup (a vote: warp-uniform to ptxas)
   int cur = 0;            // the stage of the next k-tile to consume
   unsigned phase = 0;     // the parity its mbarrier completes next (flips each time cur wraps)
   for (; t < t_end; t += t_step) {
@@ -761,6 +773,7 @@ __device__ __forceinline__ void matmul_tma_body(const h16* __restrict__ A, const
       }
     }
     unsigned af[2][MI][4], bf[2][NI / 2][4];
+    if (LAG > 0 && lagged && !leads) named_bar_sync(1, NC);
     if (KT > 0) {
       mbar_wait(bar0 + 8u * (unsigned)cur, phase);
       frags(af, bf, 0, cur, 0);
@@ -797,6 +810,7 @@ __device__ __forceinline__ void matmul_tma_body(const h16* __restrict__ A, const
           if (!WS && kt + STAGES < KT) load(st, kt + STAGES, m0, n0, boxes);
         }
       }
+      if (LAG > 0 && lagged && leads && kt == LAG - 1) named_bar_arrive(1, NC);
     }
     // Every warp's reads of the stages came before the last k-tile's barrier, so the staged
     // epilogue may write them (and the next tile's copies follow its closing barrier).

@@ -102,9 +102,9 @@ for i, shape in ipairs { { M = 1024, N = 1024, K = 1024 }, { M = 512, N = 768, K
   end
 end
 for _, loads in ipairs { "tma", "tma_ws" } do
-tests["matmul loads=" .. loads .. ", 128x256x64 persistent (several tiles a block) at 2048x1024x512 matches reference"] = function()
+tests["matmul loads=" .. loads .. ", 128x256x64 persistent (several tiles a block) at 4096x2048x512 matches reference"] = function()
   if not check.hopper() then print("  skipped: TMA needs a compute capability 9.0 device"); return end
-  local p = assert(htune.problem("matmul", { M = 2048, N = 1024, K = 512, loads = loads }))
+  local p = assert(htune.problem("matmul", { M = 4096, N = 2048, K = 512, loads = loads }))
   check.expect_match(p, check.configs(p, {
     { block_m = 128, block_n = 256, block_k = 64, num_warps = 8, num_stages = 4, pid_type = "persistent_blocked" },
     { block_m = 128, block_n = 256, block_k = 64, num_warps = 8, num_stages = 3, pid_type = "persistent_interleaved" },
@@ -168,9 +168,28 @@ for i, shape in ipairs { { M = 1024, N = 1024, K = 1024 }, { M = 1000, N = 1000,
     check.expect_sampled_match(assert(htune.problem("matmul", opts)), CONFIGS // 2, 990 + i, function(c) return c.num_warps == 4 end, ",1>$")
   end
 end
-tests["matmul loads=tma_ws cluster=2, persistent 128x256 and 256x128 (several tiles a pair) at 2048x1024x512 matches reference"] = function()
+-- MATMUL_WS_LAG = L: the second of two consumer warpgroups starts each tile L k-tiles after the
+-- first (a named barrier a tile); sampled 8-warp configs, and persistent blocks of several tiles
+-- with K deep (the lag on) and shallow (KT = 1-3: on or off by KT + L > STAGES).
+for _, lag in ipairs { 1, 2 } do
+  for i, shape in ipairs { { M = 1024, N = 1024, K = 1024 }, { M = 1000, N = 1000, K = 1000 }, { M = 4096, N = 2048, K = 512 }, { M = 4096, N = 2048, K = 192 } } do
+    tests[string.format("matmul loads=tma_ws MATMUL_WS_LAG=%d %dx%dx%d matches reference", lag, shape.M, shape.N, shape.K)] = function()
+      if not check.hopper() then print("  skipped: TMA needs a compute capability 9.0 device"); return end
+      local opts = { loads = "tma_ws", defines = { MATMUL_WS_LAG = lag } }
+      for k, x in pairs(shape) do opts[k] = x end
+      local p = assert(htune.problem("matmul", opts))
+      check.expect_sampled_match(p, CONFIGS // 2, 1000 + 10 * lag + i, function(c) return c.num_warps == 8 end, ",1>$")
+      check.expect_match(p, check.configs(p, {
+        { block_m = 128, block_n = 256, block_k = 128, num_warps = 8, num_stages = 2, pid_type = "persistent_blocked" },
+        { block_m = 128, block_n = 256, block_k = 64, num_warps = 8, num_stages = 4, pid_type = "persistent_interleaved" },
+        { block_m = 256, block_n = 128, block_k = 64, num_warps = 8, num_stages = 3, pid_type = "persistent_blocked" },
+        { block_m = 128, block_n = 128, block_k = 64, num_warps = 8, num_stages = 2, pid_type = "flat" } }))
+    end
+  end
+end
+tests["matmul loads=tma_ws cluster=2, persistent 128x256 and 256x128 (several tiles a pair) at 4096x2048x512 matches reference"] = function()
   if not check.hopper() then print("  skipped: TMA needs a compute capability 9.0 device"); return end
-  local p = assert(htune.problem("matmul", { M = 2048, N = 1024, K = 512, loads = "tma_ws", clusters = true }))
+  local p = assert(htune.problem("matmul", { M = 4096, N = 2048, K = 512, loads = "tma_ws", clusters = true }))
   check.expect_match(p, check.configs(p, {
     { block_m = 128, block_n = 256, block_k = 64, num_warps = 8, num_stages = 4, pid_type = "persistent_blocked" },
     { block_m = 256, block_n = 128, block_k = 64, num_warps = 8, num_stages = 3, pid_type = "persistent_interleaved" },
