@@ -75,3 +75,14 @@ __device__ __forceinline__ void named_bar_arrive(unsigned id, unsigned count) {
 __device__ __forceinline__ void named_bar_sync(unsigned id, unsigned count) {
   asm volatile("bar.sync %0, %1;" :: "r"(id), "r"(count) : "memory");
 }
+// A flag in global memory between blocks of one grid: the release orders the block's earlier
+// writes (after a __threadfence by each writer and a barrier) before the flag; the acquire
+// orders the flag before the reader's later loads.
+__device__ __forceinline__ void flag_release(int* f, int v) {
+  asm volatile("st.release.gpu.global.b32 [%0], %1;" :: "l"(f), "r"(v) : "memory");
+}
+__device__ __forceinline__ int flag_acquire(const int* f) {
+  int v;
+  asm volatile("ld.acquire.gpu.global.b32 %0, [%1];" : "=r"(v) : "l"(f) : "memory");
+  return v;
+}

@@ -616,20 +616,12 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
 #ifndef MATMUL_WS_NOEPI
 #define MATMUL_WS_NOEPI 0
 #endif
-// MATMUL_WS_LAG = L (0 off): with two consumer warpgroups the second starts each tile once the
-// first has issued its first L k-tiles (a named barrier), so their epilogues fall at different
-// times and one warpgroup keeps the tensor pipe busy while the other stores C. At most
-// STAGES - 1 (the ring lets the first run that far ahead; larger L is clamped); off at run time
-// where KT < L or KT + L <= STAGES (the first could arrive for the next tile before the second
-// waited for this one).
-#ifndef MATMUL_WS_LAG
-#define MATMUL_WS_LAG 0
-#endif
 #define MATMUL_TMA_MIN_BLOCKS(WS, NW) ((WS) && (NW) == 4 && MATMUL_WS2 ? 2 : 1)
-template <int BM, int BN, int BK, int WM, int WN, int STAGES, int PID, int GROUP, int ORDER, int WS, int CL>
+template <int BM, int BN, int BK, int WM, int WN, int STAGES, int PID, int GROUP, int ORDER, int WS, int CL, bool SK = false>
 __device__ __forceinline__ void matmul_tma_body(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restrict__ C,
                                                 int M, int N, int K, const TensorMap* tmA, const TensorMap* tmB,
-                                                int group, int order) {
+                                                int group, int order, float* __restrict__ W = nullptr,
+                                                int* __restrict__ F = nullptr) {
   constexpr int TM = BM / WM, TN = BN / WN;       // warp tile
   constexpr int MI = TM / 16, NI = TN / 8;        // mma tiles per warp
   constexpr unsigned SA = BM * BK * 2, SB = BK * BN * 2, STG = SA + SB;   // bytes per stage
@@ -639,6 +631,7 @@ __device__ __forceinline__ void matmul_tma_body(const h16* __restrict__ A, const
   constexpr int NC = WM * WN * 32;   // threads computing (all of them unless WS)
   static_assert(!WS || NC == 128 || NC == 256, "WS: one or two consumer warpgroups");
   static_assert(CL == 1 || (CL == 2 && WS && (BK / 2) % 8 == 0), "clusters of 2: WS, whole 8-row atoms per half of B");
+  static_assert(!SK || (WS && CL == 1 && PID >= 2), "stream-K: WS, persistent, no clusters");
   constexpr bool WARP_ARRIVE = CL > 1 || MATMUL_WS_WARP_ARRIVE;
   constexpr bool TWO_BLOCKS = MATMUL_TMA_MIN_BLOCKS(WS, WM * WN) == 2;   // MATMUL_WS2's setmaxnreg split
   // full[s]: stage s's copies landed; WS: then empty[s], every consumer thread done reading it
@@ -663,8 +656,19 @@ __device__ __forceinline__ void matmul_tma_body(const h16* __restrict__ A, const
   auto rank = [] { return CL == 1 ? 0u : cluster_rank(); };
   const int tm = (M + BM - 1) / BM, tn = (N + BN - 1) / BN, tiles = tm / CL * tn;
   const int KT = (K + BK - 1) / BK;
+  // SK: where the tiles leave a last, partial round on the G blocks (rem = tiles % G of them),
+  // those tiles are split by k-tiles over every block instead: block b takes the whole tiles
+  // first, then iterations [c_lo(b), c_lo(b + 1)) of the rest's rem * KT: at least one (so every
+  // block raises the flag its tile's owner waits for) and fewer than KT (else no round is
+  // shorter; so at most two pieces, the first without k-tile 0). (Read where used, as rank:
+  // values live across setmaxnreg were spilled.)
+  auto sk_rem = [tiles, KT] {
+    const int G = (int)gridDim.x, rem = tiles > G ? tiles % G : 0;
+    return SK && rem * KT >= G && (rem * KT + G - 1) / G < KT ? rem : 0;
+  };
+  auto c_lo = [sk_rem, KT](int b) { return (int)((long long)b * sk_rem() * KT / (int)gridDim.x); };
   int t, t_end, t_step;
-  tile_range<PID, CL>(tiles, t, t_end, t_step);
+  tile_range<PID, CL>(tiles - sk_rem(), t, t_end, t_step);
   auto coords = [&](int u, int& pm, int& pn) {
     tile_coords<GROUP, ORDER>(u, tm / CL, tn, group, order, pm, pn);
     if constexpr (CL > 1) pm = pm * CL + (int)rank();
@@ -700,16 +704,26 @@ __device__ __forceinline__ void matmul_tma_body(const h16* __restrict__ A, const
       if (threadIdx.x == NC) {
         int s = 0;
         unsigned ph = 0;
-        for (int u = t; u < t_end; u += t_step) {
-          if (u >= tiles) break;
+        auto produce = [&](int u, int k0, int k1) {
           int pm, pn;
           coords(u, pm, pn);
-          for (int kt = 0; kt < KT; ++kt) {
+          for (int kt = k0; kt < k1; ++kt) {
             mbar_wait(empty0 + 8u * (unsigned)s, ph ^ 1u);   // a fresh barrier passes parity 1
             load(s, kt, pm * BM, pn * BN, BK / 64 + BN / 64, rank());
             if (++s == STAGES) { s = 0; ph ^= 1u; }
           }
+        };
+        const int dp = tiles - sk_rem();
+        for (int u = t; u < t_end; u += t_step) {
+          if (u >= dp) break;
+          produce(u, 0, KT);
         }
+        if constexpr (SK)
+          for (int g = c_lo(blockIdx.x), hi = c_lo(blockIdx.x + 1); g < hi;) {
+            const int k0 = g % KT, k1 = min(KT, k0 + hi - g);
+            produce(dp + g / KT, k0, k1);
+            g += k1 - k0;
+          }
       }
       if constexpr (CL > 1) { __syncwarp(); cluster_sync(); }   // the peer still multicasts here
       return;
@@ -749,15 +763,13 @@ __device__ __forceinline__ void matmul_tma_body(const h16* __restrict__ A, const
   };
 
 
-  constexpr int LAG = WS && NC == 256 ? (MATMUL_WS_LAG < STAGES ? MATMUL_WS_LAG : STAGES - 1) : 0;
-  const bool lagged = LAG > 0 && KT >= LAG && KT + LAG > STAGES;
-  const bool leads = __all_sync(~0u, threadIdx.x < 128);   // lagged: the first warpgroup (a vote: warp-uniform to ptxas)
   int cur = 0;            // the stage of the next k-tile to consume
   unsigned phase = 0;     // the parity its mbarrier completes next (flips each time cur wraps)
-  for (; t < t_end; t += t_step) {
-    if (t >= tiles) break;
+  const int dp = tiles - sk_rem();   // whole tiles
+  // k-tiles [k0, k1) of tile u (all of them but in SK's pieces)
+  auto consume = [&](int u, int k0, int k1) {
     int pm, pn;
-    coords(t, pm, pn);
+    coords(u, pm, pn);
     const int m0 = pm * BM, n0 = pn * BN;
     float acc[MI][NI][4];
     zero_tile(acc);
@@ -773,12 +785,11 @@ __device__ __forceinline__ void matmul_tma_body(const h16* __restrict__ A, const
       }
     }
     unsigned af[2][MI][4], bf[2][NI / 2][4];
-    if (LAG > 0 && lagged && !leads) named_bar_sync(1, NC);
-    if (KT > 0) {
+    if (k1 > k0) {
       mbar_wait(bar0 + 8u * (unsigned)cur, phase);
       frags(af, bf, 0, cur, 0);
     }
-    for (int kt = 0; kt < KT; ++kt) {
+    for (int kt = k0; kt < k1; ++kt) {
       const int st = cur;
       if (++cur == STAGES) { cur = 0; phase ^= 1u; }
 #pragma unroll
@@ -787,9 +798,9 @@ __device__ __forceinline__ void matmul_tma_body(const h16* __restrict__ A, const
           frags(af, bf, (ks + 1) % 2, st, (ks + 1) * 16);
           if (!(WS && MATMUL_WS_NOMMA)) mma_tile(acc, af[ks % 2], bf[ks % 2]);
         } else {
-          if (kt + 1 < KT) mbar_wait(bar0 + 8u * (unsigned)cur, phase);
+          if (kt + 1 < k1) mbar_wait(bar0 + 8u * (unsigned)cur, phase);
           if (!WS) __syncthreads();   // every warp is done reading stage st (its last fragments are loaded)
-          if (kt + 1 < KT) frags(af, bf, 0, cur, 0);
+          if (kt + 1 < k1) frags(af, bf, 0, cur, 0);
           if (!(WS && MATMUL_WS_NOMMA)) mma_tile(acc, af[ks % 2], bf[ks % 2]);
           // WS: stage st is free once the mma that reads its last fragments has issued (it waits
           // for their ldmatrix). Arriving right after that ldmatrix instead (call 51) let the
@@ -810,15 +821,60 @@ __device__ __forceinline__ void matmul_tma_body(const h16* __restrict__ A, const
           if (!WS && kt + STAGES < KT) load(st, kt + STAGES, m0, n0, boxes);
         }
       }
-      if (LAG > 0 && lagged && leads && kt == LAG - 1) named_bar_arrive(1, NC);
     }
     // Every warp's reads of the stages came before the last k-tile's barrier, so the staged
     // epilogue may write them (and the next tile's copies follow its closing barrier).
     h16* stages = reinterpret_cast<h16*>(smem_raw + (base - smem_u32(smem_raw)));
+    if constexpr (SK) {
+      // A piece without k-tile 0: its partial sums go to this block's slot of W, then its flag
+      // is raised. The piece with k-tile 0 (its block's last) adds the later pieces' slots, each
+      // once its flag is up (lowering it for the next launch), and stores the tile.
+      float4* slot = reinterpret_cast<float4*>(W) + (size_t)blockIdx.x * (MI * NI * NC);
+      const int tid = threadIdx.x;
+      if (k0 > 0) {
+#pragma unroll
+        for (int i = 0; i < MI; ++i)
+#pragma unroll
+          for (int j = 0; j < NI; ++j)
+            __stcg(slot + (i * NI + j) * NC + tid, make_float4(acc[i][j][0], acc[i][j][1], acc[i][j][2], acc[i][j][3]));
+        __threadfence();
+        named_bar_sync(1, NC);
+        if (tid == 0) flag_release(F + blockIdx.x, 1);
+        return;
+      }
+      if (k1 < KT) {
+        const int g1 = (u - dp + 1) * KT;   // the iteration after the tile's last, of rem * KT
+        for (int c = blockIdx.x + 1; c < (int)gridDim.x && c_lo(c) < g1; ++c) {
+          if (tid == 0) {
+            while (flag_acquire(F + c) == 0) __nanosleep(64);
+            F[c] = 0;
+          }
+          named_bar_sync(1, NC);
+          const float4* other = reinterpret_cast<const float4*>(W) + (size_t)c * (MI * NI * NC);
+#pragma unroll
+          for (int i = 0; i < MI; ++i)
+#pragma unroll
+            for (int j = 0; j < NI; ++j) {
+              const float4 v = __ldcg(other + (i * NI + j) * NC + tid);
+              acc[i][j][0] += v.x; acc[i][j][1] += v.y; acc[i][j][2] += v.z; acc[i][j][3] += v.w;
+            }
+        }
+      }
+    }
     // WS: the producer is already filling the stages with the next tile, so C goes straight out
     if (!(WS && MATMUL_WS_NOEPI) || M < 0)
       store_tile<BM, BN, WM, WN, WS ? 0 : STAGES * STG / 2, WS && MATMUL_WS_EPI_T>(acc, C, M, N, m0, n0, stages);
+  };
+  for (; t < t_end; t += t_step) {
+    if (t >= dp) break;
+    consume(t, 0, KT);
   }
+  if constexpr (SK)
+    for (int g = c_lo(blockIdx.x), hi = c_lo(blockIdx.x + 1); g < hi;) {
+      const int k0 = g % KT, k1 = min(KT, k0 + hi - g);
+      consume(dp + g / KT, k0, k1);
+      g += k1 - k0;
+    }
   if constexpr (CL > 1) cluster_sync();   // the peer may still arrive on this CTA's barriers
 }
 
@@ -827,6 +883,15 @@ __global__ void __launch_bounds__(WM * WN * 32 + (WS ? 128 : 0), MATMUL_TMA_MIN_
 matmul_tma_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restrict__ C, int M, int N, int K,
                   const __grid_constant__ TensorMap tmA, const __grid_constant__ TensorMap tmB, int group, int order) {
   matmul_tma_body<BM, BN, BK, WM, WN, STAGES, PID, GROUP, ORDER, WS, 1>(A, B, C, M, N, K, &tmA, &tmB, group, order);
+}
+// Stream-K (SK above), WS only, persistent: W holds a partial tile of fp32 sums per block
+// (BM * BN floats each), F a flag per block, zero before the first launch and after each.
+template <int BM, int BN, int BK, int WM, int WN, int STAGES, int PID, int GROUP, int ORDER>
+__global__ void __launch_bounds__(WM * WN * 32 + 128, MATMUL_TMA_MIN_BLOCKS(1, WM * WN))
+matmul_tma_sk_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restrict__ C, int M, int N, int K,
+                     const __grid_constant__ TensorMap tmA, const __grid_constant__ TensorMap tmB, int group, int order,
+                     float* __restrict__ W, int* __restrict__ F) {
+  matmul_tma_body<BM, BN, BK, WM, WN, STAGES, PID, GROUP, ORDER, 1, 1, true>(A, B, C, M, N, K, &tmA, &tmB, group, order, W, F);
 }
 // Clusters of 2 along x sharing B (CL = 2 above), WS only; the grid is even (tiles along M even).
 template <int BM, int BN, int BK, int WM, int WN, int STAGES, int PID, int GROUP, int ORDER>

@@ -28,6 +28,10 @@
 --     shared B stage (each CTA copies half its rows, tmB's box 64 x block_k/2), so B is read from
 --     L2 once per pair; tiles along M even, a 1-D grid (not xyz). Opt-in: on the H200 at 4096^3
 --     it ran 1.04-1.06x the time of the same five tiles unclustered (call 53).
+--   added with opts.stream_k = true (loads = "tma_ws" only): persistent configs without
+--     clusters run matmul_tma_sk_kernel, which splits the tiles of a last, partial round over
+--     the persistent blocks by k-tiles (stream-K; partial sums meet in a workspace W of fp32
+--     tiles with a flag each in F, two more buffers and kernel arguments).
 --   range_unroll_factors, range_num_stages -> omitted: the K loop is one software pipeline
 --     whose depth is num_stages; its inner loops are fully unrolled at compile time.
 --   added: vector_width, halves per cp.async (2, 4, 8 = 4, 8, 16 bytes).
@@ -65,6 +69,14 @@ return function(opts, env)
     error("matmul: opts.clusters needs loads = 'tma_ws' (the producer warpgroup multicasts), got loads '" .. LOADS .. "'", 0)
   end
   local function cluster_of(c) return c.cluster or 1 end
+  if opts.stream_k and not WS then
+    error("matmul: opts.stream_k needs loads = 'tma_ws' (matmul_tma_sk_kernel), got loads '" .. LOADS .. "'", 0)
+  end
+  -- stream-K: W's floats per SM (a block's partial tile is BM*BN of them; the register bound
+  -- keeps a WS SM's tiles at 32768 today, so the constraint below is a guard for larger ones)
+  local SK_SLOT = 65536
+  local function stream_k(c) return opts.stream_k and cluster_of(c) == 1 and c.pid_type:match("^persistent") ~= nil end
+  local blocks_per_sm   -- (below)
   -- MATMUL_WS2 (matmul.cu, on unless opts.defines sets it to 0): one consumer warpgroup
   -- compiled for two blocks per SM.
   local WS2 = WS and not (opts.defines and opts.defines.MATMUL_WS2 == 0)
@@ -158,6 +170,13 @@ return function(opts, env)
         end
         return true
       end },
+      { name = "stream-K workspace", fn = function(c)
+        if not stream_k(c) then return true end
+        local floats = blocks_per_sm(c) * c.block_m * c.block_n
+        if floats <= SK_SLOT then return true end
+        return false, string.format("stream-K: %d blocks an SM of %dx%d partial tiles need %d floats of W an SM, over %d",
+          blocks_per_sm(c), c.block_m, c.block_n, floats, SK_SLOT)
+      end },
       { name = "cluster", fn = function(c)
         if cluster_of(c) == 1 then return true end
         if c.pid_type == "xyz" then return false, "cluster 2 launches a 1-D grid: pid_type xyz does not apply" end
@@ -205,6 +224,10 @@ return function(opts, env)
       return string.format("matmul_tma_cl2_kernel<%d,%d,%d,%d,%d,%d,%d,%d,%d>",
         c.block_m, c.block_n, c.block_k, wm, wn, c.num_stages, PID[c.pid_type], group, ord)
     end
+    if stream_k(c) then
+      return string.format("matmul_tma_sk_kernel<%d,%d,%d,%d,%d,%d,%d,%d,%d>",
+        c.block_m, c.block_n, c.block_k, wm, wn, c.num_stages, PID[c.pid_type], group, ord)
+    end
     if TMA then
       return string.format("matmul_tma_kernel<%d,%d,%d,%d,%d,%d,%d,%d,%d,%d>",
         c.block_m, c.block_n, c.block_k, wm, wn, c.num_stages, PID[c.pid_type], group, ord, WS and 1 or 0)
@@ -214,7 +237,7 @@ return function(opts, env)
       c.vector_width, ea, eb)
   end
   -- Resident blocks per SM by shared memory, threads and estimated registers (at least 1).
-  local function blocks_per_sm(c)
+  function blocks_per_sm(c)
     local threads = c.num_warps * 32 + (WS and 128 or 0)   -- WS: and the producer warpgroup
     local by_smem = (233472) // (smem_launch(c) + 1024)
     local by_threads = 2048 // threads
@@ -225,7 +248,7 @@ return function(opts, env)
     return math.max(1, math.min(by_smem, by_threads, by_regs, 32))
   end
 
-  return mm.problem({
+  local problem = mm.problem({
     name = "matmul",
     source_files = { "../common/fp16.cuh", "../common/tma.cuh", "../common/matmul_reference.cuh", "../common/tile_coords.cuh", "matmul.cu" },
     -- the tile order's group and order, read by the kernel when the template's GROUP is 0
@@ -235,11 +258,12 @@ return function(opts, env)
       if TMA then a[1], a[2] = mm.tma_maps(M, N, K, c.block_m, c.block_k // cluster_of(c)) end
       local g, o = order.args(c)
       a[#a + 1], a[#a + 2] = g, o
+      if stream_k(c) then a[#a + 1], a[#a + 2] = "W", "F" end
       return a
     end,
     minimal = true, -- no textures, runtime API or device launches: NVRTC -minimal (htune.problem)
     arch = TMA and "sm_90a" or nil,   -- TMA and mbarrier transactions: Hopper
-    key_variant = TMA and ("loads=" .. LOADS) or nil,   -- other kernels for the same configs
+    key_variant = TMA and ("loads=" .. LOADS .. (opts.stream_k and "+sk" or "")) or nil,   -- other kernels for the same configs
     space = space,
     warp_layout = warp_layout, smem_bytes = smem_bytes, regs_estimate = regs_estimate,
     copies_per_thread = copies_per_thread,
@@ -275,4 +299,10 @@ return function(opts, env)
       return r
     end,
   }, M, N, K)
+  if opts.stream_k then
+    local bufs = problem.buffers
+    bufs[#bufs + 1] = { name = "W", dtype = "fp32", count = SK_SLOT * sm_count, init = "zero" }
+    bufs[#bufs + 1] = { name = "F", dtype = "int32", count = 32 * sm_count, init = "zero" }
+  end
+  return problem
 end

@@ -18,7 +18,12 @@ local median = require("htune.convergence").median
 
 local M = {}
 
-local function scalar(v) return math.tointeger(tonumber(v)) or tonumber(v) or v end
+-- a number where the text reads as one, true/false as booleans (problem options such as
+-- matmul's stream_k=true), else the text
+local function scalar(v)
+  if v == "true" then return true elseif v == "false" then return false end
+  return math.tointeger(tonumber(v)) or tonumber(v) or v
+end
 
 -- "LABEL:NAME=V[,NAME=V]" -> { label, defines, params }, or nil and a message naming the text.
 function M.parse_variant(text)

@@ -48,8 +48,10 @@ local function check_opts(opts)
   if opts.dtype ~= nil and opts.dtype ~= "fp16" then
     error(string.format("htune.problem: opts.dtype '%s' is not supported (only fp16)", tostring(opts.dtype)), 3)
   end
-  if opts.clusters ~= nil and type(opts.clusters) ~= "boolean" then
-    error("htune.problem: opts.clusters must be true or false, got " .. tostring(opts.clusters), 3)
+  for _, k in ipairs { "clusters", "stream_k" } do
+    if opts[k] ~= nil and type(opts[k]) ~= "boolean" then
+      error(string.format("htune.problem: opts.%s must be true or false, got %s", k, tostring(opts[k])), 3)
+    end
   end
   if opts.defines ~= nil then
     if type(opts.defines) ~= "table" then

@@ -168,22 +168,32 @@ for i, shape in ipairs { { M = 1024, N = 1024, K = 1024 }, { M = 1000, N = 1000,
     check.expect_sampled_match(assert(htune.problem("matmul", opts)), CONFIGS // 2, 990 + i, function(c) return c.num_warps == 4 end, ",1>$")
   end
 end
--- MATMUL_WS_LAG = L: the second of two consumer warpgroups starts each tile L k-tiles after the
--- first (a named barrier a tile); sampled 8-warp configs, and persistent blocks of several tiles
--- with K deep (the lag on) and shallow (KT = 1-3: on or off by KT + L > STAGES).
-for _, lag in ipairs { 1, 2 } do
-  for i, shape in ipairs { { M = 1024, N = 1024, K = 1024 }, { M = 1000, N = 1000, K = 1000 }, { M = 4096, N = 2048, K = 512 }, { M = 4096, N = 2048, K = 192 } } do
-    tests[string.format("matmul loads=tma_ws MATMUL_WS_LAG=%d %dx%dx%d matches reference", lag, shape.M, shape.N, shape.K)] = function()
-      if not check.hopper() then print("  skipped: TMA needs a compute capability 9.0 device"); return end
-      local opts = { loads = "tma_ws", defines = { MATMUL_WS_LAG = lag } }
-      for k, x in pairs(shape) do opts[k] = x end
-      local p = assert(htune.problem("matmul", opts))
-      check.expect_sampled_match(p, CONFIGS // 2, 1000 + 10 * lag + i, function(c) return c.num_warps == 8 end, ",1>$")
-      check.expect_match(p, check.configs(p, {
-        { block_m = 128, block_n = 256, block_k = 128, num_warps = 8, num_stages = 2, pid_type = "persistent_blocked" },
-        { block_m = 128, block_n = 256, block_k = 64, num_warps = 8, num_stages = 4, pid_type = "persistent_interleaved" },
-        { block_m = 256, block_n = 128, block_k = 64, num_warps = 8, num_stages = 3, pid_type = "persistent_blocked" },
-        { block_m = 128, block_n = 128, block_k = 64, num_warps = 8, num_stages = 2, pid_type = "flat" } }))
+-- opts.stream_k (matmul_tma_sk_kernel): a last, partial round of tiles split by k-tiles over
+-- every persistent block, partial sums meeting in W. Shapes where it splits (tiles > blocks and
+-- each block's share of the rest under a tile's k-tiles): 4096x2048x2048 (128x256 tiles: 124 of
+-- 256 split over 132 blocks, 30-31 of 32 k-tiles each; 4-warp 128x128 at two blocks an SM: 232
+-- of 1024 over 264), tails at 4000x2000x3000, and 4096^3's best tile; sampled persistent configs
+-- on two of them (some split, some do not).
+for i, shape in ipairs { { M = 4096, N = 2048, K = 2048 }, { M = 4000, N = 2000, K = 3000 }, { M = 4096, N = 4096, K = 4096 } } do
+  tests[string.format("matmul loads=tma_ws stream_k %dx%dx%d matches reference", shape.M, shape.N, shape.K)] = function()
+    if not check.hopper() then print("  skipped: TMA needs a compute capability 9.0 device"); return end
+    local opts = { loads = "tma_ws", stream_k = true }
+    for k, x in pairs(shape) do opts[k] = x end
+    local p = assert(htune.problem("matmul", opts))
+    local cfgs = check.configs(p, {
+      { block_m = 128, block_n = 256, block_k = 64, num_warps = 8, num_stages = 4, pid_type = "persistent_blocked" },
+      { block_m = 128, block_n = 256, block_k = 128, num_warps = 8, num_stages = 2, pid_type = "persistent_interleaved" },
+      { block_m = 256, block_n = 128, block_k = 64, num_warps = 8, num_stages = 3, pid_type = "persistent_interleaved" },
+      { block_m = 128, block_n = 128, block_k = 64, num_warps = 4, num_stages = 3, pid_type = "persistent_blocked" },
+      { block_m = 128, block_n = 128, block_k = 64, num_warps = 4, num_stages = 4, pid_type = "flat" } })
+    for j, c in ipairs(cfgs) do
+      local name = p.compile(c).name_expr
+      assert(name:match(j < 5 and "^matmul_tma_sk_kernel<" or "^matmul_tma_kernel<"), name)
+    end
+    check.expect_match(p, cfgs)
+    if i < 3 then
+      check.expect_sampled_match(p, CONFIGS // 2, 1100 + i, function(c) return c.pid_type:match("^persistent") ~= nil end,
+        "^matmul_tma_sk_kernel<")
     end
   end
 end

@@ -9,6 +9,7 @@ describe("htune.ab parsing", function()
     assert.are.equal("cl2-nomc", v[1])
     assert.are.same({ WG_CL_NOMC = 1 }, v[2])
     assert.are.same({ cluster = 2, loads = "tma" }, v[3])
+    assert.are.same({ stream_k = true, clusters = false }, assert(ab.parse_variant("sk:stream_k=true,clusters=false"))[3])
   end)
 
   it("names the bad text", function()

@@ -381,6 +381,64 @@ describe("matmul spec, loads = tma", function()
   end)
 end)
 
+describe("matmul spec, loads = tma_ws with stream_k", function()
+  local function sk(shape, extra)
+    local o = { loads = "tma_ws", stream_k = true, sm_count = 132 }
+    for k, v in pairs(shape or { M = 4096, N = 4096, K = 4096 }) do o[k] = v end
+    for k, v in pairs(extra or {}) do o[k] = v end
+    return htune.problem("matmul", o)
+  end
+  local function cfg(p, t)
+    local c = p.space:default()
+    c.block_m, c.block_n, c.block_k, c.num_warps, c.num_stages, c.pid_type = 128, 256, 128, 8, 2, "persistent_blocked"
+    for k, v in pairs(t or {}) do c[k] = v end
+    return c
+  end
+  it("raises without loads = tma_ws, naming the loads, and on a value that is not a boolean", function()
+    for _, loads in ipairs { "cp_async", "tma" } do
+      local ok, err = pcall(htune.problem, "matmul", { M = 256, N = 256, K = 256, loads = loads, stream_k = true })
+      assert.is_false(ok)
+      assert.matches("opts.stream_k needs loads = 'tma_ws' (matmul_tma_sk_kernel), got loads '" .. loads .. "'", err, 1, true)
+    end
+    local ok, err = pcall(htune.problem, "matmul", { loads = "tma_ws", stream_k = 1 })
+    assert.is_false(ok)
+    assert.matches("opts.stream_k must be true or false, got 1", err, 1, true)
+  end)
+  it("names matmul_tma_sk_kernel for persistent configs without clusters, with W and F after the tile order", function()
+    local p = sk()
+    local c = cfg(p)
+    assert.is_true(p.space:validate(c))
+    assert.are.equal("matmul_tma_sk_kernel<128,256,128,2,4,2,2,0,0>", p.compile(c).name_expr)
+    local a = p.args(c)
+    assert.are.same({ "W", "F" }, { a[11], a[12] })
+    assert.are.equal(12, #a)
+    assert.are.equal("matmul_tma_kernel<128,256,128,2,4,2,0,0,0,1>", p.compile(cfg(p, { pid_type = "flat" })).name_expr)
+    assert.are.equal(10, #p.args(cfg(p, { pid_type = "flat" })))
+    local q = sk(nil, { clusters = true })
+    assert.are.equal("matmul_tma_cl2_kernel<128,256,128,2,4,2,2,0,0>", q.compile(cfg(q, { cluster = 2 })).name_expr)
+    assert.are.equal(10, #q.args(cfg(q, { cluster = 2 })))
+    assert.are.equal("matmul_tma_sk_kernel<128,256,128,2,4,2,2,0,0>", q.compile(cfg(q, { cluster = 1 })).name_expr)
+  end)
+  it("adds a zeroed fp32 workspace and int32 flags, and keeps its results apart", function()
+    local p, plain = sk(), htune.problem("matmul", { M = 4096, N = 4096, K = 4096, loads = "tma_ws", sm_count = 132 })
+    assert.are.equal(3, #plain.buffers)
+    assert.are.equal(5, #p.buffers)
+    assert.are.same({ name = "W", dtype = "fp32", count = 65536 * 132, init = "zero" }, p.buffers[4])
+    assert.are.same({ name = "F", dtype = "int32", count = 32 * 132, init = "zero" }, p.buffers[5])
+    assert.are_not.equal(plain.key, p.key)
+    assert.matches("loads=tma_ws+sk", p.key, 1, true)
+  end)
+  it("compiles a split config for sm_90a within setmaxnreg's 232 registers", function()
+    local p = sk()
+    local ce = p.compile(cfg(p))
+    cache_off()
+    local res = nvrtc.compile { source = p.source, name = "matmul.cu", name_exprs = { ce.name_expr },
+                                options = ce.options, defines = ce.defines, arch = "sm_90a" }
+    assert.is_true(res.ok, res.log)
+    assert.is_true(res.facts[ce.name_expr].regs <= 232)
+  end)
+end)
+
 describe("matmul spec, loads = tma_ws in clusters of 2", function()
   local function cl(shape)
     local o = { loads = "tma_ws", clusters = true }
