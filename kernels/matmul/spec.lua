@@ -28,10 +28,12 @@
 --     shared B stage (each CTA copies half its rows, tmB's box 64 x block_k/2), so B is read from
 --     L2 once per pair; tiles along M even, a 1-D grid (not xyz). Opt-in: on the H200 at 4096^3
 --     it ran 1.04-1.06x the time of the same five tiles unclustered (call 53).
---   added with opts.stream_k = true (loads = "tma_ws" only): persistent configs without
---     clusters run matmul_tma_sk_kernel, which splits the tiles of a last, partial round over
---     the persistent blocks by k-tiles (stream-K; partial sums meet in a workspace W of fp32
---     tiles with a flag each in F, two more buffers and kernel arguments).
+--   added with opts.stream_k = true (loads = "tma_ws" only): stream_k, 0 or 1 = on persistent
+--     configs without clusters, matmul_tma_sk_kernel, which splits the tiles of a last, partial
+--     round over the persistent blocks by k-tiles (stream-K; partial sums meet in a workspace W
+--     of fp32 tiles with a flag each in F, two more buffers and kernel arguments). On the H200
+--     at 4096^3 (512 tiles, 116 in the fourth round on 132 SMs) five tiles ran 1.025-1.052x the
+--     time split (call 61), so it is a parameter the tuner may turn on, not a default.
 --   range_unroll_factors, range_num_stages -> omitted: the K loop is one software pipeline
 --     whose depth is num_stages; its inner loops are fully unrolled at compile time.
 --   added: vector_width, halves per cp.async (2, 4, 8 = 4, 8, 16 bytes).
@@ -75,7 +77,7 @@ return function(opts, env)
   -- stream-K: W's floats per SM (a block's partial tile is BM*BN of them; the register bound
   -- keeps a WS SM's tiles at 32768 today, so the constraint below is a guard for larger ones)
   local SK_SLOT = 65536
-  local function stream_k(c) return opts.stream_k and cluster_of(c) == 1 and c.pid_type:match("^persistent") ~= nil end
+  local function stream_k(c) return c.stream_k == 1 end
   local blocks_per_sm   -- (below)
   -- MATMUL_WS2 (matmul.cu, on unless opts.defines sets it to 0): one consumer warpgroup
   -- compiled for two blocks per SM.
@@ -114,21 +116,23 @@ return function(opts, env)
   end
   local default_bm, default_bn = default_tile()
 
+  local params = {
+    { "block_m", S.pow2(16, 256), default = default_bm },
+    { "block_n", S.pow2(16, 256), default = default_bn },
+    { "block_k", S.pow2(16, 128), default = TMA and 64 or 32 },   -- TMA: whole 64-wide panels
+    { "num_warps", S.choice { 1, 2, 4, 8, 16 }, default = 4 },
+    { "num_stages", S.int(1, 8, 1), default = 4 },
+    { "pid_type", S.choice { "flat", "xyz", "persistent_blocked", "persistent_interleaved" } },
+    { "l2_grouping", S.choice { 1, 2, 4, 8, 16, 32, 64 }, default = 8 },
+    { "loop_order", S.perm(2) },
+    { "load_eviction_policies", S.list(2, S.choice { "", "first", "last" }) },
+    { "vector_width", S.choice { 2, 4, 8 }, default = 8 },
+  }
+  if opts.clusters then params[#params + 1] = { "cluster", S.choice { 1, 2 }, default = 1 } end
+  if opts.stream_k then params[#params + 1] = { "stream_k", S.choice { 0, 1 }, default = 0 } end
   local space = S.new {
     name = "matmul",
-    params = {
-      { "block_m", S.pow2(16, 256), default = default_bm },
-      { "block_n", S.pow2(16, 256), default = default_bn },
-      { "block_k", S.pow2(16, 128), default = TMA and 64 or 32 },   -- TMA: whole 64-wide panels
-      { "num_warps", S.choice { 1, 2, 4, 8, 16 }, default = 4 },
-      { "num_stages", S.int(1, 8, 1), default = 4 },
-      { "pid_type", S.choice { "flat", "xyz", "persistent_blocked", "persistent_interleaved" } },
-      { "l2_grouping", S.choice { 1, 2, 4, 8, 16, 32, 64 }, default = 8 },
-      { "loop_order", S.perm(2) },
-      { "load_eviction_policies", S.list(2, S.choice { "", "first", "last" }) },
-      { "vector_width", S.choice { 2, 4, 8 }, default = 8 },
-      opts.clusters and { "cluster", S.choice { 1, 2 }, default = 1 } or nil,
-    },
+    params = params,
     bounds = {
       -- stages * 2 bytes * (BM*(BK+8) + BK*(BN+8)), the padded shared-memory tiles
       { name = "smem_bytes", max = SMEM_MAX, terms = {
@@ -172,6 +176,10 @@ return function(opts, env)
       end },
       { name = "stream-K workspace", fn = function(c)
         if not stream_k(c) then return true end
+        if not c.pid_type:match("^persistent") then
+          return false, string.format("stream_k 1 splits a persistent grid's last round: pid_type %s is not persistent", c.pid_type)
+        end
+        if cluster_of(c) ~= 1 then return false, "stream_k 1 runs without clusters: cluster 2 does not split" end
         local floats = blocks_per_sm(c) * c.block_m * c.block_n
         if floats <= SK_SLOT then return true end
         return false, string.format("stream-K: %d blocks an SM of %dx%d partial tiles need %d floats of W an SM, over %d",
@@ -278,6 +286,7 @@ return function(opts, env)
       loop_order = "{0,1}: tile order walks M first; {1,0}: N first",
       load_eviction_policies = "L2 eviction hint for loads of A and of B: '' none, 'first' evict-first, 'last' evict-last",
       vector_width = "fp16 elements per cp.async global->shared copy (8 = 16 bytes)",
+      stream_k = "1: a persistent grid's last, partial round of tiles split by k-tiles over every block (stream-K, partial sums meet in a workspace); 0: whole tiles",
       cluster = "1: independent blocks; 2: clusters of two blocks on vertically adjacent tiles that multicast their shared B stage (one L2 read for both; loads = tma_ws, even tiles along M)",
     },
     compile = function(c)

@@ -181,18 +181,18 @@ for i, shape in ipairs { { M = 4096, N = 2048, K = 2048 }, { M = 4000, N = 2000,
     for k, x in pairs(shape) do opts[k] = x end
     local p = assert(htune.problem("matmul", opts))
     local cfgs = check.configs(p, {
-      { block_m = 128, block_n = 256, block_k = 64, num_warps = 8, num_stages = 4, pid_type = "persistent_blocked" },
-      { block_m = 128, block_n = 256, block_k = 128, num_warps = 8, num_stages = 2, pid_type = "persistent_interleaved" },
-      { block_m = 256, block_n = 128, block_k = 64, num_warps = 8, num_stages = 3, pid_type = "persistent_interleaved" },
-      { block_m = 128, block_n = 128, block_k = 64, num_warps = 4, num_stages = 3, pid_type = "persistent_blocked" },
-      { block_m = 128, block_n = 128, block_k = 64, num_warps = 4, num_stages = 4, pid_type = "flat" } })
+      { block_m = 128, block_n = 256, block_k = 64, num_warps = 8, num_stages = 4, pid_type = "persistent_blocked", stream_k = 1 },
+      { block_m = 128, block_n = 256, block_k = 128, num_warps = 8, num_stages = 2, pid_type = "persistent_interleaved", stream_k = 1 },
+      { block_m = 256, block_n = 128, block_k = 64, num_warps = 8, num_stages = 3, pid_type = "persistent_interleaved", stream_k = 1 },
+      { block_m = 128, block_n = 128, block_k = 64, num_warps = 4, num_stages = 3, pid_type = "persistent_blocked", stream_k = 1 },
+      { block_m = 128, block_n = 128, block_k = 64, num_warps = 4, num_stages = 4, pid_type = "persistent_blocked" } })
     for j, c in ipairs(cfgs) do
       local name = p.compile(c).name_expr
-      assert(name:match(j < 5 and "^matmul_tma_sk_kernel<" or "^matmul_tma_kernel<"), name)
+      assert(name:match(j < 5 and "^matmul_tma_sk_kernel<" or "^matmul_tma_kernel<"), name)   -- the 5th: stream_k 0
     end
     check.expect_match(p, cfgs)
     if i < 3 then
-      check.expect_sampled_match(p, CONFIGS // 2, 1100 + i, function(c) return c.pid_type:match("^persistent") ~= nil end,
+      check.expect_sampled_match(p, CONFIGS // 2, 1100 + i, function(c) return c.stream_k == 1 end,
         "^matmul_tma_sk_kernel<")
     end
   end

@@ -1,0 +1,85 @@
+-- clock-probe: at what SM clock do a config and the vendor baseline run? Times the problem's
+-- baseline (cuBLAS for matmul) and one config alternately, each for a long window, with the
+-- bench loop's NVML clock reads on, and prints per window the median, TFLOP/s, the lowest and
+-- highest SM clock read and NVML's clock-event reasons (e.g. sw_power_cap). Run nvidia-smi beside
+-- it for power draw. GPU only.
+--   htune run scripts/clock-probe.lua --problem matmul --shape 4096x4096x4096 [--opt loads=tma_ws]
+--       [--config block_m=128,block_n=256,...] [--reps 3] [--ms 2000]
+require("htune.usage").on_help(arg)
+local htune = require "htune"
+local ab = require "htune.ab"
+local live = require "htune.backends.live"
+
+local function die(msg)
+  io.stderr:write("clock-probe: ", msg, "\n")
+  os.exit(2)
+end
+
+local o = { problem = "matmul", reps = 3, ms = 2000, shape = {} }
+local i = 1
+while arg[i] do
+  local a, v = arg[i], arg[i + 1]
+  if v == nil then die(a .. " needs a value (see --help)") end
+  if a == "--problem" then o.problem = v
+  elseif a == "--shape" then
+    local m, n, k = v:match("^(%d+)x(%d+)x(%d+)$")
+    if not m then die("--shape wants MxNxK, got '" .. v .. "'") end
+    o.shape = { M = tonumber(m), N = tonumber(n), K = tonumber(k) }
+  elseif a == "--opt" then
+    o.opts = require("htune.problem").parse_opts(v, o.opts)
+    if not o.opts then die("--opt wants name=v[,name=v] (lower-case problem options), got '" .. v .. "'") end
+  elseif a == "--config" then
+    local c, err = ab.parse_config(v)
+    if not c then die(err) end
+    o.config = c
+  elseif a == "--reps" or a == "--ms" then
+    local n = math.tointeger(tonumber(v))
+    if not n or n < 1 then die(a .. " wants a whole number >= 1, got '" .. v .. "'") end
+    o[a:sub(3)] = n
+  else die("unknown argument '" .. a .. "' (see --help)") end
+  i = i + 2
+end
+
+local po = {}
+for k, x in pairs(o.shape) do po[k] = x end
+for k, x in pairs(o.opts or {}) do po[k] = x end
+local p = htune.problem(o.problem, po)
+if not p.baseline then die(o.problem .. " has no baseline to compare with") end
+local cfg = p.space:default()
+for k, x in pairs(o.config or {}) do cfg[k] = x end
+local ok, why = p.space:validate(cfg)
+if not ok then die("the config is not valid: " .. tostring(why)) end
+
+local b, err = live.open(p, {})
+if not b then io.stderr:write("clock-probe: ", tostring(err), "\n"); os.exit(3) end
+local ce = p.compile(cfg)
+local res = htune.nvrtc.compile { source = p.source, name = p.name .. ".cu", name_exprs = { ce.name_expr },
+                                  defines = ce.defines, options = ce.options, include_dirs = { p.dir }, arch = b.arch }
+if not res.ok then die("the config did not compile:\n" .. res.log) end
+local l = p.launch(cfg)
+local kernel = { image = res.cubin, name = res.lowered[ce.name_expr], grid = l.grid, block = l.block, smem = l.smem or 0,
+                 args = live._worker_args(p.args(cfg), b.index) }
+
+local function time(what)
+  local t = { opts = { best_us = 0, time_cap_ms = o.ms, target_rse = 1e-6, clock_check = true }, timeout_ms = o.ms + 10000 }
+  if what == "baseline" then t.kind, t.name, t.params = "baseline", p.baseline.name, p.baseline.params
+  else for k, v in pairs(kernel) do t[k] = v end end
+  assert(b.worker:submit(t))
+  local x
+  repeat x = b.worker:poll(20) until x
+  if not x.ok then die(what .. ": " .. tostring(x.message)) end
+  return x.stats
+end
+
+print(("clock-probe: %s %s on %s, %s vs %s, %d ms windows"):format(p.name, p.key_shape, b.info.device, ce.name_expr,
+  p.baseline.name, o.ms))
+for rep = 1, o.reps do
+  for _, what in ipairs { "baseline", "config" } do
+    local t0 = htune.sys.now_ms()
+    local s = time(what)
+    print(("rep %d %-8s median %8.2f us  %6.1f TF/s  reps %5d  SM clock %s-%s MHz (rated %s, %s reads)  reasons %s  [%.0f-%.0f ms]"):format(
+      rep, what, s.median_us, p.flops / s.median_us * 1e-6, s.reps or 0, tostring(s.clock_min_mhz), tostring(s.clock_max_mhz),
+      tostring(s.clock_rated_mhz), tostring(s.clock_reads), tostring(s.clock_reasons), t0, htune.sys.now_ms()))
+  end
+end
+b:close()
