@@ -168,7 +168,7 @@ for i, shape in ipairs { { M = 1024, N = 1024, K = 1024 }, { M = 1000, N = 1000,
     check.expect_sampled_match(assert(htune.problem("matmul", opts)), CONFIGS // 2, 990 + i, function(c) return c.num_warps == 4 end, ",1>$")
   end
 end
--- opts.stream_k (matmul_tma_sk_kernel): a last, partial round of tiles split by k-tiles over
+-- stream_k 1 under opts.stream_k (matmul_tma_sk_kernel): a last, partial round of tiles split by k-tiles over
 -- every persistent block, partial sums meeting in W. Shapes where it splits (tiles > blocks and
 -- each block's share of the rest under a tile's k-tiles): 4096x2048x2048 (128x256 tiles: 124 of
 -- 256 split over 132 blocks, 30-31 of 32 k-tiles each; 4-warp 128x128 at two blocks an SM: 232
