@@ -30,9 +30,8 @@ while arg[i] do
   if v == nil then die(a .. " needs a value (see --help)") end
   if a == "--problem" then o.problem = v
   elseif a == "--shape" then
-    local m, n, k = v:match("^(%d+)x(%d+)x(%d+)$")
-    if not m then die("--shape wants MxNxK, got '" .. v .. "'") end
-    o.shape = { M = tonumber(m), N = tonumber(n), K = tonumber(k) }
+    o.shape = require("htune.problem").parse_shape(v)
+    if not o.shape then die("--shape wants MxNxK (positive whole numbers), got '" .. v .. "'") end
   elseif a == "--config" then
     local c, err = ab.parse_config(v)
     if not c then die(err) end

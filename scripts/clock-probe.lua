@@ -22,9 +22,8 @@ while arg[i] do
   if v == nil then die(a .. " needs a value (see --help)") end
   if a == "--problem" then o.problem = v
   elseif a == "--shape" then
-    local m, n, k = v:match("^(%d+)x(%d+)x(%d+)$")
-    if not m then die("--shape wants MxNxK, got '" .. v .. "'") end
-    o.shape = { M = tonumber(m), N = tonumber(n), K = tonumber(k) }
+    o.shape = require("htune.problem").parse_shape(v)
+    if not o.shape then die("--shape wants MxNxK (positive whole numbers), got '" .. v .. "'") end
   elseif a == "--opt" then
     o.opts = require("htune.problem").parse_opts(v, o.opts)
     if not o.opts then die("--opt wants name=v[,name=v] (lower-case problem options), got '" .. v .. "'") end

@@ -242,6 +242,21 @@ __device__ __forceinline__ void tile_range(int tiles, int& t, int& t_end, int& t
     t = b * per; t_end = min(tiles, t + per); t_step = 1;
   } else { t = b; t_end = tiles; t_step = nb; }
 }
+// f(u, k0, k1) for k-tiles [k0, k1) of tile u: the block's whole tiles t, t + t_step, ... below
+// t_end and dp, then (SK) the pieces of iterations [lo, hi) of the tiles from dp on, KT a tile.
+template <bool SK, class F>
+__device__ __forceinline__ void for_units(int& t, int t_end, int t_step, int dp, int lo, int hi, int KT, F& f) {
+  for (; t < t_end; t += t_step) {
+    if (t >= dp) break;
+    f(t, 0, KT);
+  }
+  if constexpr (SK)
+    for (int g = lo; g < hi;) {
+      const int k0 = g % KT, k1 = min(KT, k0 + hi - g);
+      f(dp + g / KT, k0, k1);
+      g += k1 - k0;
+    }
+}
 template <int MI, int NI>
 __device__ __forceinline__ void zero_tile(float (&acc)[MI][NI][4]) {
 #pragma unroll
@@ -713,17 +728,8 @@ __device__ __forceinline__ void matmul_tma_body(const h16* __restrict__ A, const
             if (++s == STAGES) { s = 0; ph ^= 1u; }
           }
         };
-        const int dp = tiles - sk_rem();
-        for (int u = t; u < t_end; u += t_step) {
-          if (u >= dp) break;
-          produce(u, 0, KT);
-        }
-        if constexpr (SK)
-          for (int g = c_lo(blockIdx.x), hi = c_lo(blockIdx.x + 1); g < hi;) {
-            const int k0 = g % KT, k1 = min(KT, k0 + hi - g);
-            produce(dp + g / KT, k0, k1);
-            g += k1 - k0;
-          }
+        int u = t;
+        for_units<SK>(u, t_end, t_step, tiles - sk_rem(), SK ? c_lo(blockIdx.x) : 0, SK ? c_lo(blockIdx.x + 1) : 0, KT, produce);
       }
       if constexpr (CL > 1) { __syncwarp(); cluster_sync(); }   // the peer still multicasts here
       return;
@@ -865,16 +871,7 @@ __device__ __forceinline__ void matmul_tma_body(const h16* __restrict__ A, const
     if (!(WS && MATMUL_WS_NOEPI) || M < 0)
       store_tile<BM, BN, WM, WN, WS ? 0 : STAGES * STG / 2, WS && MATMUL_WS_EPI_T>(acc, C, M, N, m0, n0, stages);
   };
-  for (; t < t_end; t += t_step) {
-    if (t >= dp) break;
-    consume(t, 0, KT);
-  }
-  if constexpr (SK)
-    for (int g = c_lo(blockIdx.x), hi = c_lo(blockIdx.x + 1); g < hi;) {
-      const int k0 = g % KT, k1 = min(KT, k0 + hi - g);
-      consume(dp + g / KT, k0, k1);
-      g += k1 - k0;
-    }
+  for_units<SK>(t, t_end, t_step, dp, SK ? c_lo(blockIdx.x) : 0, SK ? c_lo(blockIdx.x + 1) : 0, KT, consume);   // as the producer
   if constexpr (CL > 1) cluster_sync();   // the peer may still arrive on this CTA's barriers
 }
 

@@ -87,6 +87,15 @@ function M.parse_opt(s)
   return name, math.tointeger(tonumber(v)) or tonumber(v) or v
 end
 
+-- parse_shape("MxNxK") -> {M=, N=, K=} (positive integers), or nil: the --shape of ab-variants.lua
+-- and clock-probe.lua.
+function M.parse_shape(text)
+  local m, n, k = tostring(text):match("^(%d+)x(%d+)x(%d+)$")
+  m, n, k = math.tointeger(tonumber(m)), math.tointeger(tonumber(n)), math.tointeger(tonumber(k))
+  if not (m and n and k) or m < 1 or n < 1 or k < 1 then return nil end
+  return { M = m, N = n, K = k }
+end
+
 -- parse_opts("name=v[,name=v]", into) -> into (a new table by default) with each pair parse_opt
 -- read, or nil and the first item that is not name=v: the --opt of bench-tune.lua and
 -- ab-variants.lua.

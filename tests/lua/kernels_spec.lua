@@ -482,6 +482,8 @@ describe("matmul spec, loads = tma_ws in clusters of 2", function()
     assert.are.equal(into, P.parse_opts("loads=tma", into))
     assert.are.same({ M = 64, loads = "tma" }, into)
     assert.are.same({ nil, "M=4" }, { P.parse_opts("loads=tma,M=4") })
+    assert.are.same({ M = 4096, N = 1024, K = 8 }, P.parse_shape("4096x1024x8"))
+    for _, bad in ipairs { "4096x1024", "0x4x4", "4x4x4x4", "ax4x4", "4.5x4x4", "" } do assert.is_nil(P.parse_shape(bad), bad) end
   end)
   it("names matmul_tma_cl2_kernel, halves B's box and launches whole pairs", function()
     local p = cl()
