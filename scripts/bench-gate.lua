@@ -23,13 +23,7 @@ local p = htune.problem("matmul", { M = 1024, N = 1024, K = 1024 })
 local b, err = live.open(p, {})
 if not b then io.stderr:write("bench-gate: ", tostring(err), "\n"); os.exit(3) end
 local cfg = cfg_json and p.space:from_json(cfg_json) or p.space:default()
-local ce = p.compile(cfg)
-local res = nv.compile { source = p.source, name = "matmul.cu", name_exprs = { ce.name_expr }, defines = ce.defines,
-                         options = ce.options, include_dirs = { p.dir }, arch = b.arch }
-assert(res.ok, res.log)
-local l = p.launch(cfg)
-local kernel = { image = res.cubin, name = res.lowered[ce.name_expr], grid = l.grid, block = l.block, smem = l.smem or 0,
-                 args = live._worker_args(p.args(cfg), b.index) }
+local kernel = assert(b:kernel_task(cfg))
 
 -- Cold compiles of distinct sampled configs, one per CPU and more, to load the host.
 nv.cache { enabled = false }
@@ -49,9 +43,7 @@ local function time(what, gate)
   local t = { opts = { gate = gate, best_us = 0, time_cap_ms = 200, target_rse = 0.01 }, timeout_ms = 5000 }
   if what == "cublas" then t.kind, t.name, t.params = "baseline", "cublas", { 1024, 1024, 1024 }
   else for k, v in pairs(kernel) do t[k] = v end end
-  assert(b.worker:submit(t))
-  local x
-  repeat x = b.worker:poll(20) until x
+  local x = b:run_task(t)
   assert(x.ok, x.message)
   return x.stats
 end

@@ -51,26 +51,19 @@ if not ok then die("the config is not valid: " .. tostring(why)) end
 
 local b, err = live.open(p, {})
 if not b then io.stderr:write("clock-probe: ", tostring(err), "\n"); os.exit(3) end
-local ce = p.compile(cfg)
-local res = htune.nvrtc.compile { source = p.source, name = p.name .. ".cu", name_exprs = { ce.name_expr },
-                                  defines = ce.defines, options = ce.options, include_dirs = { p.dir }, arch = b.arch }
-if not res.ok then die("the config did not compile:\n" .. res.log) end
-local l = p.launch(cfg)
-local kernel = { image = res.cubin, name = res.lowered[ce.name_expr], grid = l.grid, block = l.block, smem = l.smem or 0,
-                 args = live._worker_args(p.args(cfg), b.index) }
+local kernel, log = b:kernel_task(cfg)
+if not kernel then die("the config did not compile:\n" .. tostring(log)) end
 
 local function time(what)
   local t = { opts = { best_us = 0, time_cap_ms = o.ms, target_rse = 1e-6, clock_check = true }, timeout_ms = o.ms + 10000 }
   if what == "baseline" then t.kind, t.name, t.params = "baseline", p.baseline.name, p.baseline.params
   else for k, v in pairs(kernel) do t[k] = v end end
-  assert(b.worker:submit(t))
-  local x
-  repeat x = b.worker:poll(20) until x
+  local x = b:run_task(t)
   if not x.ok then die(what .. ": " .. tostring(x.message)) end
   return x.stats
 end
 
-print(("clock-probe: %s %s on %s, %s vs %s, %d ms windows"):format(p.name, p.key_shape, b.info.device, ce.name_expr,
+print(("clock-probe: %s %s on %s, %s vs %s, %d ms windows"):format(p.name, p.key_shape, b.info.device, p.compile(cfg).name_expr,
   p.baseline.name, o.ms))
 for rep = 1, o.reps do
   for _, what in ipairs { "baseline", "config" } do

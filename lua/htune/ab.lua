@@ -20,10 +20,7 @@ local M = {}
 
 -- a number where the text reads as one, true/false as booleans (problem options such as
 -- matmul's stream_k=true), else the text
-local function scalar(v)
-  if v == "true" then return true elseif v == "false" then return false end
-  return math.tointeger(tonumber(v)) or tonumber(v) or v
-end
+local scalar = require("htune.problem").parse_value
 
 -- "LABEL:NAME=V[,NAME=V]" -> { label, defines, params }, or nil and a message naming the text.
 function M.parse_variant(text)

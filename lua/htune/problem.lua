@@ -77,14 +77,19 @@ function M.parse_define(s)
   return name, math.tointeger(tonumber(v)) or v
 end
 
--- parse_opt("name=value") -> name, value (a number when VALUE reads as one, true / false for
--- those words, else the text), or
--- nil when name is not a lower-case option name: the --opt of bench-tune.lua and bench-compile.lua.
+-- parse_value(text) -> a number when the text reads as one, true / false for those words, else
+-- the text: the values of --opt here and of ab's variants and configs.
+function M.parse_value(v)
+  if v == "true" or v == "false" then return v == "true" end
+  return math.tointeger(tonumber(v)) or tonumber(v) or v
+end
+
+-- parse_opt("name=value") -> name, parse_value(value), or nil when name is not a lower-case
+-- option name: the --opt of bench-tune.lua and bench-compile.lua.
 function M.parse_opt(s)
   local name, v = tostring(s):match("^([%l_][%w_]*)=(.+)$")
   if not name then return nil end
-  if v == "true" or v == "false" then return name, v == "true" end
-  return name, math.tointeger(tonumber(v)) or tonumber(v) or v
+  return name, M.parse_value(v)
 end
 
 -- parse_shape("MxNxK") -> {M=, N=, K=} (positive integers), or nil: the --shape of ab-variants.lua

@@ -163,6 +163,23 @@ describe("htune.bench tensor-map args", function()
 end)
 
 describe("live backend on the fake driver", function()
+  it("gives scripts a config's worker task and runs one (kernel_task, run_task)", function()
+    local live = require "htune.backends.live"
+    local p = fake_problem(KERNELS)
+    local b = assert(live.open(p, { fake = true, compiler = fake_compiler, time_cap_ms = 5, baseline = false }))
+    local t = assert(b:kernel_task { kernel = "fake_copy_10" })
+    assert.are.same({ image = "fake module", name = "fake_copy_10", grid = { 4, 1, 1 }, block = { 256, 1, 1 }, smem = 0,
+                      args = { { buf = 1 }, { buf = 2 }, { i32 = 1024 } } }, t)
+    t.opts = { time_cap_ms = 5 }
+    local r = b:run_task(t)
+    assert.is_true(r.ok, r.message)
+    assert.is_true(r.stats.median_us > 0)
+    local none, log = b:kernel_task { kernel = "bad_syntax" }
+    assert.is_nil(none)
+    assert.matches("error: bad_syntax does not compile", log, 1, true)
+    b:close()
+  end)
+
   it("compiles the reference while the worker starts and reports open's phases", function()
     local live = require "htune.backends.live"
     local p = fake_problem(KERNELS)

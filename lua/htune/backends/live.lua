@@ -305,13 +305,19 @@ function B:_compiled(c, res)
   self.ready[#self.ready + 1] = c
 end
 
+-- The worker's task for cfg's kernel from its compile result res (expr: its name expression).
+local function kernel_task(self, cfg, res, expr)
+  local l = self.problem.launch(cfg)
+  return { image = res.cubin, name = res.lowered[expr] or expr, grid = l.grid, block = l.block, smem = l.smem or 0,
+           args = worker_args(self.problem.args(cfg), self.index) }
+end
+
 function B:_start(c)
   local cfg = c.trial.cfg
-  local l = self.problem.launch(cfg)
+  local t = kernel_task(self, cfg, c.res, c.expr)
+  t.check, t.opts, t.timeout_ms = self.opts.check ~= false, self:_bench_opts(c.opts), self:_watchdog_ms()
   c.t_start = sys.now_ms()
-  local ok, err = self.worker:submit { image = c.res.cubin, name = c.res.lowered[c.expr] or c.expr,
-    grid = l.grid, block = l.block, smem = l.smem or 0, args = worker_args(self.problem.args(cfg), self.index),
-    check = self.opts.check ~= false, opts = self:_bench_opts(c.opts), timeout_ms = self:_watchdog_ms() }
+  local ok, err = self.worker:submit(t)
   if not ok then
     return self:_finish { id = c.trial.id, hash = c.trial.hash, cfg = cfg, ok = false, reason = "fault", log = err }
   end
@@ -392,6 +398,22 @@ end
 -- Throughput and idle share since open: worker_busy_ms counts requests in flight (module
 -- load, check and timing), so idle_share = 1 - busy / wall is the share of wall time the GPU
 -- had nothing queued.
+-- For scripts that time one config by hand (bench-gate, clock-probe): b:kernel_task(cfg) is
+-- cfg compiled for this backend's device as a worker task (add opts, timeout_ms, check), or nil
+-- and the compiler's log; b:run_task(t) submits a task and waits for the worker's result.
+function B:kernel_task(cfg)
+  local ce = self.problem.compile(cfg)
+  local res = self.compiler.submit(job_for(self.problem, ce.name_expr, ce, self.arch)):wait()
+  if not res.ok then return nil, res.log or res.error end
+  return kernel_task(self, cfg, res, ce.name_expr)
+end
+function B:run_task(t)
+  assert(self.worker:submit(t))
+  local r
+  repeat r = self.worker:poll(20) until r
+  return r
+end
+
 function B:stats()
   if self.final_stats then return self.final_stats end
   local wall = sys.now_ms() - self.t_open
