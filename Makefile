@@ -9,7 +9,7 @@ LIBDIR    := /usr/lib/x86_64-linux-gnu
 # One line per concern; each line lists that concern's core and binding files.
 SRC_CORE  = src/runtime.c src/lsys.c src/util.c
 SRC_SPACE = src/space.c src/space_json.c src/lspace.c src/lspace_new.c src/rng.c src/lrng.c
-SRC_NVRTC = src/nvrtc.c src/nvsvc.c src/pool.c src/cache.c src/lnvrtc.c
+SRC_NVRTC = src/nvrtc.c src/hugetext.c src/nvsvc.c src/pool.c src/cache.c src/lnvrtc.c
 SRC_CUDA  = src/cudaapi.c src/cudafake.c src/cuda.c src/lcuda.c src/nvml.c
 SRC_BENCH = src/stats.c src/criterion.c src/bench.c src/worker.c src/wproto.c src/wserve.c src/lbench.c
 SRC_LLM   = src/llm.c src/lllm.c

@@ -216,6 +216,8 @@ table.sort(variant)
 print(string.format("bench-compile: %d configs of %s%s, NVRTC %s, arch %s, %d CPUs, cache %s, driver compute cache %s",
   #jobs, kernel, #variant > 0 and " (" .. table.concat(variant, ",") .. ")" or "", ver,
   jobs[1].arch or os.getenv("HTUNE_ARCH") or "sm_90", sys.ncpus, dir, driver_cache))
+local ht = nv.huge_text()
+print(string.format("libnvrtc on huge pages: %.0f of %.0f MB remapped (%s)", ht.huge / 2^20, ht.remapped / 2^20, ht.note))
 print(string.format("%-8s %-8s %-6s %10s %8s %7s %7s %10s", "threads", "batch", "cache", "configs/s", "wall_s", "failed", "avg_b", "ms/config"))
 local best_cold, serial, best_mode, mode = 0, nil, "", 0
 for _, t in ipairs(o.threads) do

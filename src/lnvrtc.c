@@ -331,6 +331,22 @@ static int l_version(lua_State *L) {
     return 3;
 }
 
+/* huge_text() -> { remapped = bytes, huge = bytes, note = string }: libnvrtc's read-only
+ * mappings on huge pages (hugetext.h), as nvrtc_api_load left them. */
+static int l_huge_text(lua_State *L) {
+    struct nvsvc *s = svc_of(L);
+    if (nvsvc_error(s)) return no_nvrtc(L, s);
+    const struct nvrtc_api *api = nvsvc_api(s);
+    lua_createtable(L, 0, 3);
+    lua_pushinteger(L, (lua_Integer)api->text_remapped);
+    lua_setfield(L, -2, "remapped");
+    lua_pushinteger(L, (lua_Integer)api->text_huge);
+    lua_setfield(L, -2, "huge");
+    lua_pushstring(L, api->text_note);
+    lua_setfield(L, -2, "note");
+    return 1;
+}
+
 static int l_threads(lua_State *L) {
     struct nvsvc *s = svc_of(L);
     lua_pushinteger(L, nvsvc_threads(s));
@@ -422,7 +438,7 @@ static const luaL_Reg handle_methods[] = {
 };
 
 static const luaL_Reg funcs[] = {
-    {"compile", l_compile}, {"submit", l_submit}, {"wait_any", l_wait_any}, {"version", l_version},
+    {"compile", l_compile}, {"submit", l_submit}, {"wait_any", l_wait_any}, {"version", l_version}, {"huge_text", l_huge_text},
     {"threads", l_threads}, {"max_batch", l_max_batch}, {"cache", l_cache},
     {"cache_stats", l_cache_stats}, {"cache_clear", l_cache_clear}, {NULL, NULL},
 };

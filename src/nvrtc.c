@@ -2,6 +2,7 @@
  * lowered names and ptxas facts, the ptxas-info parser and the result (de)serialiser used by
  * the disk cache. Thread-safe: nothing here holds state besides the caller's structs. */
 #include "nvrtc.h"
+#include "hugetext.h"
 #include "util.h"
 #include <dlfcn.h>
 #include <stdio.h>
@@ -60,6 +61,22 @@ static void *open_library(struct nvrtc_api *api, char *err, size_t errlen) {
     return NULL;
 }
 
+/* libnvrtc's code on 2 MB pages, before any compile runs it: see hugetext.h. */
+static void huge_text(struct nvrtc_api *api) {
+    const char *env = getenv("HTUNE_HUGE_TEXT");
+    if (!env || strcmp(env, "1") != 0) {
+        snprintf(api->text_note, sizeof api->text_note, "off ($HTUNE_HUGE_TEXT=%s)", env ? env : "");
+        return;
+    }
+    struct hugetext_stats st;
+    double t0 = util_now_ms();
+    if (hugetext_remap((const void *)api->compile_program, &st, api->text_note, sizeof api->text_note) == 0) {
+        api->text_remapped = st.remapped;
+        api->text_huge = st.huge;
+        snprintf(api->text_note, sizeof api->text_note, "%d regions in %.0f ms", st.regions, util_now_ms() - t0);
+    }
+}
+
 #define LOAD(field, sym) (*(void **)&api->field = dlsym(api->dl, sym))
 
 int nvrtc_api_load(struct nvrtc_api *api, char *err, size_t errlen) {
@@ -78,6 +95,7 @@ int nvrtc_api_load(struct nvrtc_api *api, char *err, size_t errlen) {
         nvrtc_api_unload(api);
         return -1;
     }
+    huge_text(api);
     return 0;
 }
 

@@ -25,6 +25,10 @@ struct nvrtc_api {
     int (*set_flow_callback)(void *prog, int (*cb)(void *, void *), void *payload);
     int major, minor;
     char include_dir[4096]; /* <CUDA_HOME>/include of the toolkit found, or "" */
+    /* libnvrtc's read-only mappings on huge pages (hugetext.h; $HTUNE_HUGE_TEXT=0 leaves them):
+     * bytes remapped, bytes the kernel backs with huge pages, and why not where it failed */
+    size_t text_remapped, text_huge;
+    char text_note[200];
 };
 
 /* Loads libnvrtc: $HTUNE_NVRTC (an exact path, alone) if set; else $CUDA_HOME/lib64/libnvrtc.so.13,
