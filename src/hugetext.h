@@ -13,7 +13,7 @@ struct hugetext_stats {
 
 /* Remaps the 2 MB-aligned interior of every non-writable file mapping of the file that holds
  * addr (a function of the library). Call before any thread runs the library's code. Returns 0
- * (stats filled; remapped 0 when nothing was large enough) or -1 with err filled; a failure
- * leaves every mapping as it was. */
+ * (stats filled; remapped 0 when nothing was large enough) or -1 with err filled; the mapping
+ * a failure happened on is left as it was (earlier ones keep their copies: the same bytes). */
 int hugetext_remap(const void *addr, struct hugetext_stats *st, char *err, size_t errlen);
 #endif

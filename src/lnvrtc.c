@@ -332,10 +332,11 @@ static int l_version(lua_State *L) {
 }
 
 /* huge_text() -> { remapped = bytes, huge = bytes, note = string }: libnvrtc's read-only
- * mappings on huge pages (hugetext.h), as nvrtc_api_load left them. */
+ * mappings on huge pages (nvrtc_huge_text; done now if no compile has done it yet). */
 static int l_huge_text(lua_State *L) {
     struct nvsvc *s = svc_of(L);
     if (nvsvc_error(s)) return no_nvrtc(L, s);
+    nvsvc_huge_text(s);
     const struct nvrtc_api *api = nvsvc_api(s);
     lua_createtable(L, 0, 3);
     lua_pushinteger(L, (lua_Integer)api->text_remapped);

@@ -5,6 +5,7 @@
 #include "hugetext.h"
 #include "util.h"
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,22 +62,6 @@ static void *open_library(struct nvrtc_api *api, char *err, size_t errlen) {
     return NULL;
 }
 
-/* libnvrtc's code on 2 MB pages, before any compile runs it: see hugetext.h. */
-static void huge_text(struct nvrtc_api *api) {
-    const char *env = getenv("HTUNE_HUGE_TEXT");
-    if (!env || strcmp(env, "1") != 0) {
-        snprintf(api->text_note, sizeof api->text_note, "off ($HTUNE_HUGE_TEXT=%s)", env ? env : "");
-        return;
-    }
-    struct hugetext_stats st;
-    double t0 = util_now_ms();
-    if (hugetext_remap((const void *)api->compile_program, &st, api->text_note, sizeof api->text_note) == 0) {
-        api->text_remapped = st.remapped;
-        api->text_huge = st.huge;
-        snprintf(api->text_note, sizeof api->text_note, "%d regions in %.0f ms", st.regions, util_now_ms() - t0);
-    }
-}
-
 #define LOAD(field, sym) (*(void **)&api->field = dlsym(api->dl, sym))
 
 int nvrtc_api_load(struct nvrtc_api *api, char *err, size_t errlen) {
@@ -95,8 +80,59 @@ int nvrtc_api_load(struct nvrtc_api *api, char *err, size_t errlen) {
         nvrtc_api_unload(api);
         return -1;
     }
-    huge_text(api);
     return 0;
+}
+
+/* ---- libnvrtc on huge pages ------------------------------------------------------------- */
+
+/* What the process's one remap did (every api of the process shares the library). */
+static struct {
+    pthread_mutex_t mu;
+    int done;
+    size_t remapped, huge;
+    char note[200];
+} huge = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, ""};
+
+/* THP usable for madvised memory: /sys/kernel/mm/transparent_hugepage/enabled not "[never]". */
+static int thp_allowed(char *why, size_t n) {
+    char err[256];
+    size_t len;
+    char *s = util_read_file("/sys/kernel/mm/transparent_hugepage/enabled", &len, err, sizeof err);
+    if (!s) {
+        snprintf(why, n, "no transparent huge pages here (%.120s)", err);
+        return 0;
+    }
+    int ok = strstr(s, "[never]") == NULL;
+    if (!ok) snprintf(why, n, "transparent huge pages are off (enabled: [never])");
+    free(s);
+    return ok;
+}
+
+static void huge_once(const struct nvrtc_api *api) {
+    const char *env = getenv("HTUNE_HUGE_TEXT");
+    if (env && strcmp(env, "0") == 0) {
+        snprintf(huge.note, sizeof huge.note, "off ($HTUNE_HUGE_TEXT=0)");
+        return;
+    }
+    if (!thp_allowed(huge.note, sizeof huge.note)) return;
+    struct hugetext_stats st;
+    double t0 = util_now_ms();
+    if (hugetext_remap((const void *)api->compile_program, &st, huge.note, sizeof huge.note) == 0) {
+        huge.remapped = st.remapped;
+        huge.huge = st.huge;
+        snprintf(huge.note, sizeof huge.note, "%d mappings in %.0f ms", st.regions, util_now_ms() - t0);
+    }
+}
+
+void nvrtc_huge_text(struct nvrtc_api *api) {
+    if (!api->dl) return; /* a fake api (tests): no library to move */
+    pthread_mutex_lock(&huge.mu);
+    if (!huge.done) huge_once(api);
+    huge.done = 1;
+    api->text_remapped = huge.remapped;
+    api->text_huge = huge.huge;
+    snprintf(api->text_note, sizeof api->text_note, "%s", huge.note);
+    pthread_mutex_unlock(&huge.mu);
 }
 
 void nvrtc_api_unload(struct nvrtc_api *api) {

@@ -67,6 +67,9 @@ void nvsvc_free(struct nvsvc *s) {
 
 const char *nvsvc_error(const struct nvsvc *s) { return s->have_api ? NULL : s->api_err; }
 const struct nvrtc_api *nvsvc_api(const struct nvsvc *s) { return &s->api; }
+void nvsvc_huge_text(struct nvsvc *s) {
+    if (s->have_api) nvrtc_huge_text(&s->api); /* with a pool it ran before the workers started */
+}
 int nvsvc_threads(const struct nvsvc *s) { return s->nthreads; }
 int nvsvc_max_batch(const struct nvsvc *s) { return s->max_batch; }
 int nvsvc_cache_enabled(const struct nvsvc *s) { return s->cache_enabled; }
@@ -137,6 +140,7 @@ static void store(struct nvsvc *s, uint64_t key, const struct nvrtc_result *res)
 void nvsvc_compile(struct nvsvc *s, const struct nvrtc_job *job, struct nvrtc_result *res) {
     uint64_t key = nvrtc_job_cache_key(job, &s->api);
     if (s->cache_enabled && lookup(s, key, res)) return;
+    nvrtc_huge_text(&s->api); /* the first compile; no worker runs yet (ensure_pool does it first) */
     nvrtc_compile(&s->api, job, res, NULL);
     store(s, key, res);
 }
@@ -217,6 +221,7 @@ static void run_items(void *ctx, struct pool_item **items, int n, const volatile
 
 static int ensure_pool(struct nvsvc *s) {
     if (s->pool) return 0;
+    nvrtc_huge_text(&s->api); /* before any worker runs libnvrtc */
     struct pool_ops ops = {run_items, ticket_drop, s};
     s->pool = pool_new(s->nthreads, s->max_batch, ops);
     return s->pool ? 0 : -1;

@@ -22,6 +22,8 @@ struct nvsvc *nvsvc_new(const struct nvrtc_api *api);
 void nvsvc_free(struct nvsvc *s);                /* cancels queued work, joins every thread */
 const char *nvsvc_error(const struct nvsvc *s);  /* NULL when NVRTC is available */
 const struct nvrtc_api *nvsvc_api(const struct nvsvc *s);
+/* libnvrtc onto huge pages now if no compile has done it yet (nvrtc_huge_text); api's text_* after. */
+void nvsvc_huge_text(struct nvsvc *s);
 
 /* Threads for the pool (default: online CPUs); waits for pending work first. Returns 0. */
 int nvsvc_set_threads(struct nvsvc *s, int n);

@@ -97,6 +97,16 @@ describe("htune.nvrtc compiles", function()
     assert.are.equal(os.getenv("HTUNE_ARCH") or "sm_90", r.arch)
   end)
 
+  it("reports libnvrtc's huge-page move, done once a process", function()
+    local t = nv.huge_text()
+    assert.is_string(t.note)
+    assert.is_true(t.remapped >= 0 and t.remapped % (2 << 20) == 0, t.note)
+    assert.is_true(t.huge <= t.remapped, t.note)
+    if os.getenv("HTUNE_HUGE_TEXT") == "0" then assert.matches("off", t.note) end
+    assert.are.same(t, nv.huge_text())
+    assert.is_true(nv.compile { source = KERNEL, name_exprs = { "k<32>" } }.ok)
+  end)
+
   it("turns bad input into failed results with NVRTC's log", function()
     local cases = {
       { job = { source = "__global__ void k( {" }, log = "error" },
