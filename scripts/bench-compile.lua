@@ -144,7 +144,8 @@ if not ver then
   io.stderr:write("bench-compile: " .. tostring(nv.unavailable_reason) .. "\n")
   return 1
 end
--- Every cold row compiles its own configs, and scripts/bench-compile sets CUDA_CACHE_DISABLE=1:
+-- Every cold row compiles its own configs, and NVRTC's own cache is off: htune passes --no-cache
+-- from NVRTC 13 (nv.driver_cache()), and scripts/bench-compile sets CUDA_CACHE_DISABLE=1 too.
 -- NVRTC (12.9+) keeps its PTX and cubin in the CUDA driver's compute cache (~/.nv/ComputeCache)
 -- where a driver is installed, across processes. On the H200 host the same 32 configs took 265
 -- ms each in one process and 25 ms in the next (the front end alone), so rows or runs that
@@ -208,7 +209,8 @@ local function run_procs(m, p)
   local wall = (sys.now_ms() - t0) / 1000
   return done / wall, failed, hits, wall, cpu / math.max(done, 1)
 end
-local driver_cache = os.getenv("CUDA_CACHE_DISABLE") == "1" and "off" or "ON (cold rows may be cache hits)"
+local driver_cache = not nv.driver_cache() and "off (--no-cache)"
+  or os.getenv("CUDA_CACHE_DISABLE") == "1" and "off (CUDA_CACHE_DISABLE=1)" or "ON (cold rows may be cache hits)"
 local variant = {}
 for k, v in pairs(o.defines) do variant[#variant + 1] = k .. "=" .. tostring(v) end
 for k, v in pairs(o.opts) do variant[#variant + 1] = k .. "=" .. tostring(v) end

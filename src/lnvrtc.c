@@ -348,6 +348,14 @@ static int l_huge_text(lua_State *L) {
     return 1;
 }
 
+/* driver_cache() -> boolean: whether NVRTC's own cache is left on (see nvrtc_api.driver_cache). */
+static int l_driver_cache(lua_State *L) {
+    struct nvsvc *s = svc_of(L);
+    if (nvsvc_error(s)) return no_nvrtc(L, s);
+    lua_pushboolean(L, nvsvc_api(s)->driver_cache);
+    return 1;
+}
+
 static int l_threads(lua_State *L) {
     struct nvsvc *s = svc_of(L);
     lua_pushinteger(L, nvsvc_threads(s));
@@ -440,6 +448,7 @@ static const luaL_Reg handle_methods[] = {
 
 static const luaL_Reg funcs[] = {
     {"compile", l_compile}, {"submit", l_submit}, {"wait_any", l_wait_any}, {"version", l_version}, {"huge_text", l_huge_text},
+    {"driver_cache", l_driver_cache},
     {"threads", l_threads}, {"max_batch", l_max_batch}, {"cache", l_cache},
     {"cache_stats", l_cache_stats}, {"cache_clear", l_cache_clear}, {NULL, NULL},
 };

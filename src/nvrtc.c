@@ -80,6 +80,8 @@ int nvrtc_api_load(struct nvrtc_api *api, char *err, size_t errlen) {
         nvrtc_api_unload(api);
         return -1;
     }
+    const char *keep = getenv("HTUNE_NVRTC_DRIVER_CACHE");
+    api->driver_cache = api->major < 13 || (keep && strcmp(keep, "1") == 0);
     return 0;
 }
 
@@ -260,9 +262,10 @@ static int flow_callback(void *payload, void *reserved) {
     return *(const volatile int *)payload != 0;
 }
 
-/* "-DNAME=v", "-I dir", "--gpu-architecture=arch", ptxas -v, CUDA include: argv for NVRTC. */
+/* "-DNAME=v", "-I dir", "--gpu-architecture=arch", ptxas -v, CUDA include, --no-cache unless
+ * api->driver_cache: argv for NVRTC. */
 static char **build_options(const struct nvrtc_api *api, const struct nvrtc_job *job, int *n) {
-    int cap = job->noptions + job->ndefines + job->nincludes + 3;
+    int cap = job->noptions + job->ndefines + job->nincludes + 4;
     char **argv = calloc((size_t)cap, sizeof *argv);
     if (!argv) return NULL;
     int k = 0, failed = 0;
@@ -271,6 +274,7 @@ static char **build_options(const struct nvrtc_api *api, const struct nvrtc_job 
     if (api->include_dir[0]) failed |= asprintf(&argv[k++], "-I%s", api->include_dir) < 0;
     failed |= asprintf(&argv[k++], "--gpu-architecture=%s", nvrtc_job_arch(job)) < 0;
     failed |= asprintf(&argv[k++], "--ptxas-options=-v") < 0;
+    if (!api->driver_cache) failed |= (argv[k++] = strdup("--no-cache")) == NULL;
     for (int i = 0; i < job->noptions; i++) failed |= (argv[k++] = strdup(job->options[i])) == NULL;
     *n = k;
     if (failed) { free_strv(argv, k); return NULL; }

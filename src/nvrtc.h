@@ -29,6 +29,11 @@ struct nvrtc_api {
      * kernel backs with huge pages, and what happened ("off", a failure, or the time it took) */
     size_t text_remapped, text_huge;
     char text_note[200];
+    /* 1: NVRTC's own cache (12.9+, kept in the CUDA driver's compute cache where a driver is
+     * installed) is left on; 0: every compile gets --no-cache (NVRTC 13+, unless
+     * $HTUNE_NVRTC_DRIVER_CACHE=1), since htune's disk cache already keys the same inputs.
+     * A fake api (all zero) gets --no-cache. */
+    int driver_cache;
 };
 
 /* Loads libnvrtc: $HTUNE_NVRTC (an exact path, alone) if set; else $CUDA_HOME/lib64/libnvrtc.so.13,

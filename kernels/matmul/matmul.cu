@@ -298,7 +298,7 @@ __device__ __forceinline__ void mma_tile(float (&acc)[MI][NI][4], const unsigned
 template <int BM, int BN, int WM, int WN, int CAP, bool T16 = false>
 __device__ __forceinline__ void store_tile(const float (&acc)[BM / WM / 16][BN / WN / 8][4], h16* __restrict__ C,
                                            int M, int N, int m0, int n0, h16* smem) {
-  constexpr int NT = WM * WN * 32, TM = BM / WM, TN = BN / WN, MI = TM / 16, NI = TN / 8;
+  [[maybe_unused]] constexpr int NT = WM * WN * 32, TM = BM / WM, TN = BN / WN, MI = TM / 16, NI = TN / 8;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int wm = warp / WN, wn = warp % WN;
   if constexpr (T16 && MATMUL_EVEN && NI % 4 == 0) {

@@ -318,6 +318,31 @@ static void test_stress_8x500_with_corruption(void) {
     drop_service(s);
 }
 
+/* htune's cache keys what NVRTC's own cache would: every compile says --no-cache, unless the
+ * api keeps the driver's cache (NVRTC < 13, or $HTUNE_NVRTC_DRIVER_CACHE=1 at load). */
+static int seen_no_cache;
+static int f_compile_seeing(void *p, int nopts, const char *const *opts) {
+    seen_no_cache = 0;
+    for (int i = 0; i < nopts; i++) seen_no_cache += strcmp(opts[i], "--no-cache") == 0;
+    return f_compile(p, nopts, opts);
+}
+static void test_no_driver_cache_option(void) {
+    struct nvrtc_api api = fake_api();
+    api.compile_program = f_compile_seeing;
+    struct nvrtc_job j;
+    struct nvrtc_result r;
+    make_job(&j, "src", "k<1>");
+    for (int keep = 0; keep <= 1; keep++) {
+        api.driver_cache = keep;
+        seen_no_cache = -1;
+        nvrtc_compile(&api, &j, &r, NULL);
+        CHECK(r.ok);
+        CHECK_EQ_INT(seen_no_cache, keep ? 0 : 1);
+        nvrtc_result_free(&r);
+    }
+    nvrtc_job_free(&j);
+}
+
 /* ---- real libnvrtc (skipped with a reason when absent) ---------------------------------- */
 
 static void test_real_nvrtc(void) {
@@ -328,6 +353,7 @@ static void test_real_nvrtc(void) {
         return;
     }
     CHECK(api.major >= 12);
+    CHECK_EQ_INT(api.driver_cache, api.major < 13); /* the compiles below pass --no-cache on 13+ */
     struct nvrtc_job j;
     struct nvrtc_result r;
     make_job(&j, "template<int N> __global__ void k(float *x) { x[threadIdx.x] *= N; }", "k<3>");
@@ -343,6 +369,11 @@ static void test_real_nvrtc(void) {
     nvrtc_result_free(&r);
     nvrtc_job_free(&j);
     nvrtc_api_unload(&api);
+    setenv("HTUNE_NVRTC_DRIVER_CACHE", "1", 1);
+    int loaded = nvrtc_api_load(&api, err, sizeof err) == 0;
+    unsetenv("HTUNE_NVRTC_DRIVER_CACHE");
+    CHECK(loaded && api.driver_cache == 1);
+    if (loaded) nvrtc_api_unload(&api);
 }
 
 /* No libnvrtc: the service still exists, says why, and its cache still works. */
@@ -369,6 +400,7 @@ int main(void) {
     RUN(test_service_batches_and_splits);
     RUN(test_service_failure_is_a_result);
     RUN(test_stress_8x500_with_corruption);
+    RUN(test_no_driver_cache_option);
     RUN(test_real_nvrtc);
     return test_report();
 }

@@ -107,6 +107,14 @@ describe("htune.nvrtc compiles", function()
     assert.is_true(nv.compile { source = KERNEL, name_exprs = { "k<32>" } }.ok)
   end)
 
+  it("leaves NVRTC's own cache off from 13.0 unless HTUNE_NVRTC_DRIVER_CACHE=1", function()
+    local _, major = nv.version()
+    local keep = os.getenv("HTUNE_NVRTC_DRIVER_CACHE") == "1"
+    assert.are.equal(major < 13 or keep, nv.driver_cache())
+    -- the compile then carries --no-cache, and NVRTC takes it
+    assert.is_true(nv.compile { source = KERNEL, name_exprs = { "k<32>" } }.ok)
+  end)
+
   it("turns bad input into failed results with NVRTC's log", function()
     local cases = {
       { job = { source = "__global__ void k( {" }, log = "error" },
