@@ -102,17 +102,35 @@ local function phases(res)
   end
   return ": " .. table.concat(parts, ", ")
 end
-print(string.format("  run B: %d evals in %.1f s, best %.2f us: %s", b.evals, b.wall_s, b.best.latency_us,
-  b.best.cfg and problem.space:to_json(b.best.cfg) or "?"))
+-- A run can end with no config that ran (every trial failed, or replay data without the shape):
+-- its line says so and the summary goes on rather than stopping at a nil best.
+local function best_us(res) return res.best and res.best.latency_us end
+local function us(v) return v and string.format("%.2f us", v) or "none (no config ran)" end
+print(string.format("  run B: %d evals in %.1f s, best %s%s", b.evals, b.wall_s, us(best_us(b)),
+  b.best and b.best.cfg and ": " .. problem.space:to_json(b.best.cfg) or ""))
+if known == math.huge then
+  local why = {}
+  for _, t in ipairs(b.trace) do
+    if t.ok == false then why[t.reason or "?"] = (why[t.reason or "?"] or 0) + 1 end
+  end
+  local parts = {}
+  for k, n in pairs(why) do parts[#parts + 1] = k .. " " .. n end
+  table.sort(parts)
+  print(string.format("  best known: none, no run found a config that ran (run B: %s; stopped: %s%s)",
+    #parts > 0 and table.concat(parts, ", ") or "no trials", tostring(b.stopped_because),
+    b.message and ", " .. b.message or ""))
+  os.exit(1)
+end
 print(string.format("  best known %.2f us (%s)%s", known, known_from,
   bl and string.format("; %s %.2f us -> best known is %.0f%% of its speed", a.backend.baseline_name, bl, 100 * bl / known) or ""))
 local hits = 0
 for _, r in ipairs(runs) do
   local hit = first_hit(r)
   if hit and hit <= o.seconds then hits = hits + 1 end
-  print(string.format("  run A seed %d: %d evals in %.2f s from process start (backend open %.0f ms%s), best %.2f us (rebenched), "
-    .. "%.2f%% above best known; first within %g%% at %s", r.seed, r.res.evals, r.wall_s, r.open_ms, phases(r.res),
-    r.res.best.latency_us, 100 * (r.res.best.latency_us / known - 1), o.within,
+  local a_us = best_us(r.res)
+  print(string.format("  run A seed %d: %d evals in %.2f s from process start (backend open %.0f ms%s), best %s (rebenched), "
+    .. "%s above best known; first within %g%% at %s", r.seed, r.res.evals, r.wall_s, r.open_ms, phases(r.res),
+    us(a_us), a_us and string.format("%.2f%%", 100 * (a_us / known - 1)) or "n/a", o.within,
     hit and string.format("%.2f s", hit) or "never"))
 end
 print(string.format("  %d of %d runs A within %g%% of best known in <= %g s", hits, #runs, o.within, o.seconds))

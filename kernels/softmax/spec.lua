@@ -12,13 +12,23 @@ return function(opts, env)
   -- Chunks of vector_width per thread when the whole row is held in registers.
   local function items(c) return cdiv(cols, c.threads_per_row * c.vector_width) end
 
+  -- Defaults that fit the shape (a search starts there): the widest vector that divides cols, a
+  -- warp a row, or as many threads as hold the row in registers (8192 columns: 128), 4 rows a
+  -- block within 1024 threads, and the one-pass online algorithm where no row fits at all.
+  local d_vec = 8
+  while cols % d_vec ~= 0 do d_vec = d_vec // 2 end
+  local d_tpr = 32
+  while d_tpr < 1024 and cdiv(cols, d_tpr * d_vec) * d_vec > MAX_VALUES_PER_THREAD do d_tpr = d_tpr * 2 end
+  local d_alg = cdiv(cols, d_tpr * d_vec) * d_vec <= MAX_VALUES_PER_THREAD and "registers" or "online"
+  local d_rows = math.max(1, math.min(4, 1024 // d_tpr))
+
   local space = S.new {
     name = "softmax",
     params = {
-      { "rows_per_block", S.pow2(1, 64), default = 4 },
-      { "threads_per_row", S.pow2(1, 1024), default = 32 },
-      { "vector_width", S.choice { 1, 2, 4, 8 }, default = 8 },
-      { "algorithm", S.choice { "registers", "online", "two_pass" } },
+      { "rows_per_block", S.pow2(1, 64), default = d_rows },
+      { "threads_per_row", S.pow2(1, 1024), default = d_tpr },
+      { "vector_width", S.choice { 1, 2, 4, 8 }, default = d_vec },
+      { "algorithm", S.choice { "registers", "online", "two_pass" }, default = d_alg },
       { "cache_hint", S.choice { "default", "nc", "stream", "no_l1" } },
     },
     bounds = {

@@ -569,6 +569,24 @@ describe("softmax spec", function()
     c.rows_per_block, c.threads_per_row = 1, 16
     assert.is_false((big.space:validate(c)))   -- 16 threads: not a whole warp
   end)
+
+  it("starts every shape from a valid default: the issue's, odd widths, rows no block holds", function()
+    local want = {   -- threads_per_row, vector_width, algorithm of each shape's default
+      ["4096x256"] = { 32, 8, "registers" }, ["4096x384"] = { 32, 8, "registers" },
+      ["8192x8192"] = { 128, 8, "registers" }, ["4097x129"] = { 32, 1, "registers" },
+      ["3x1000"] = { 32, 8, "registers" }, ["1x6"] = { 32, 2, "registers" },
+      ["4x100000"] = { 1024, 8, "online" },
+    }
+    for key, w in pairs(want) do
+      local rows, cols = key:match("(%d+)x(%d+)")
+      local p = htune.problem("softmax", { rows = tonumber(rows), cols = tonumber(cols) })
+      local d = p.space:default()
+      local ok, why = p.space:validate(d)
+      assert.is_true(ok, key .. ": " .. tostring(why))
+      assert.are.same(w, { d.threads_per_row, d.vector_width, d.algorithm }, key)
+      assert.is_true(d.rows_per_block * d.threads_per_row <= 1024, key)
+    end
+  end)
 end)
 
 describe("templates compile with NVRTC", function()

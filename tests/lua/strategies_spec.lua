@@ -23,6 +23,41 @@ describe("strategies", function()
     end)
   end
 
+  -- A spec whose defaults break its own constraint at this shape (softmax's register-resident
+  -- row at 8192 columns did): every strategy starts from a valid config instead of stopping
+  -- with "proposed an invalid config" before its first eval.
+  for _, name in ipairs { "random", "pattern", "de", "surrogate", "portfolio" } do
+    it(name .. " starts from a valid config where the space's default is not", function()
+      local S = htune.space
+      local p = { name = "gap", key = "gap", space = S.new { name = "gap", params = {
+        { "x", S.int(0, 9, 1), default = 9 }, { "y", S.int(0, 9, 1), default = 9 } },
+        constraints = { { name = "x + y <= 12", fn = function(c) return c.x + c.y <= 12, "x + y over 12" end } } } }
+      p.landscape = function(c) return 1 + (c.x - 3) ^ 2 + (c.y - 7) ^ 2 end
+      assert.is_false((p.space:validate(p.space:default())))
+      local res = htune.tune { problem = p, strategy = name, backend = "synthetic", budget = { evals = 30 }, quiet = true, seed = 2 }
+      assert.is_nil(res.message)
+      assert.are.equal(30, res.evals)
+      for _, t in ipairs(res.trace) do assert.is_true((p.space:validate(t.cfg))) end
+    end)
+  end
+
+  it("start_config: the default where valid, else one valid config kept for the run", function()
+    local util = require "htune.strategies.util"
+    local S = htune.space
+    local function state(default)
+      return { space = S.new { name = "s", params = { { "x", S.int(0, 9, 1), default = default } },
+        constraints = { { name = "x < 8", fn = function(c) return c.x < 8 end } } }, rng = htune.rng(5) }
+    end
+    local st = state(4)
+    assert.are.same({ x = 4 }, util.start_config(st))
+    st = state(9)
+    local a = util.start_config(st)
+    assert.is_true((st.space:validate(a)))
+    local first = a.x
+    a.x = first == 0 and 1 or 0   -- a copy: the caller's edits do not move the next start
+    assert.are.same({ x = first }, util.start_config(st))
+  end)
+
   it("exhaustive measures every valid config of a small space and finds the optimum", function()
     local S = htune.space
     local p = { name = "bowl", key = "bowl", space = S.new { name = "bowl", params = {

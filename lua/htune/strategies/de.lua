@@ -68,7 +68,7 @@ local function next_generation(state, d)
   if not d.pop then
     if not d.started then
       d.started = true
-      enqueue(state, d, state.space:default())
+      enqueue(state, d, util.start_config(state))
       for _, c in ipairs(util.sample_unseen(state, d.size - 1, d.visited)) do enqueue(state, d, c) end
       return
     end

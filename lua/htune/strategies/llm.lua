@@ -225,7 +225,7 @@ function M.propose(state, n)
   local out, hashes = {}, {}
   if not d.default_tried then
     d.default_tried = true
-    local cfg = state.space:default()
+    local cfg = util.start_config(state)
     local h = state.space:hash(cfg)
     out[1], hashes[h], d.proposed[h], d.origin[h] = cfg, true, true, { island = 1, source = "local" }
   end

@@ -92,7 +92,7 @@ end
 local function start_population(state, p, count)
   if not p.default_tried then
     p.default_tried = true
-    enqueue(state, p, state.space:default())
+    enqueue(state, p, util.start_config(state))
   end
   for _, cfg in ipairs(util.sample_unseen(state, count, p.visited)) do enqueue(state, p, cfg) end
   p.phase = "population"

@@ -46,7 +46,7 @@ local function initial_size(state, s, evals)
   if s.initial then return s.initial end
   local n = math.max(8, math.min(30, math.floor(evals * 0.15)))
   if s.design ~= "moves" then return n end
-  return math.min(n + #moves(state, s, state.space:default(), true), math.max(n, math.floor(evals * 0.4)))
+  return math.min(n + #moves(state, s, util.start_config(state), true), math.max(n, math.floor(evals * 0.4)))
 end
 
 function M.init(state)
@@ -63,9 +63,9 @@ function M.init(state)
   s.initial = initial_size(state, s, evals)
   if s.design == "moves" then
     -- the design: the default, then its moves in a random order, then random configs
-    local l = moves(state, s, state.space:default(), true)
+    local l = moves(state, s, util.start_config(state), true)
     for i = #l, 2, -1 do local j = state.rng:int(1, i); l[i], l[j] = l[j], l[i] end
-    table.insert(l, 1, state.space:default())
+    table.insert(l, 1, util.start_config(state))
     s.design_list = l
   end
 end
@@ -266,7 +266,7 @@ function M.propose(state, n)
       for _, c in ipairs(util.sample_unseen(state, n - #out, s.proposed)) do out[#out + 1] = c end
     else
       out = util.sample_unseen(state, n, s.proposed)
-      if s.n_proposed == 0 then out[1] = state.space:default() end
+      if s.n_proposed == 0 then out[1] = util.start_config(state) end
     end
   else
     out = model_batch(state, s, n)

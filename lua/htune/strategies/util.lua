@@ -40,6 +40,20 @@ function M.ranked(history)
   return ok
 end
 
+-- The config a search starts from: the space's default where it is valid; where a spec's
+-- defaults do not fit the shape (softmax's register-resident row at 8192 columns), its first
+-- valid one-field neighbour, else a random valid config. Chosen once a run (state.start_cfg)
+-- so that every call, and every strategy of a portfolio, starts from the same one; a copy.
+function M.start_config(state)
+  if not state.start_cfg then
+    local sp = state.space
+    local cfg = sp:default()
+    if not sp:validate(cfg) then cfg = sp:neighbors(cfg)[1] or sp:sample(state.rng) end
+    state.start_cfg = cfg
+  end
+  return M.copy(state.start_cfg)
+end
+
 -- Up to n distinct random configs whose hashes are neither in state.seen nor in `exclude`
 -- (a hash set, only read).
 function M.sample_unseen(state, n, exclude)
