@@ -9,17 +9,20 @@ return function(opts, env)
   local MAX_VALUES_PER_THREAD = 64
 
   local function cdiv(a, b) return (a + b - 1) // b end
-  -- Chunks of vector_width per thread when the whole row is held in registers.
+  -- Chunks of vector_width per thread when the whole row is held in registers, and the values
+  -- they hold (what the "row fits in registers" constraint and the defaults bound).
   local function items(c) return cdiv(cols, c.threads_per_row * c.vector_width) end
+  local function row_values(c) return items(c) * c.vector_width end
 
   -- Defaults that fit the shape (a search starts there): the widest vector that divides cols, a
   -- warp a row, or as many threads as hold the row in registers (8192 columns: 128), 4 rows a
   -- block within 1024 threads, and the one-pass online algorithm where no row fits at all.
   local d_vec = 8
   while cols % d_vec ~= 0 do d_vec = d_vec // 2 end
-  local d_tpr = 32
-  while d_tpr < 1024 and cdiv(cols, d_tpr * d_vec) * d_vec > MAX_VALUES_PER_THREAD do d_tpr = d_tpr * 2 end
-  local d_alg = cdiv(cols, d_tpr * d_vec) * d_vec <= MAX_VALUES_PER_THREAD and "registers" or "online"
+  local d = { threads_per_row = 32, vector_width = d_vec }
+  while d.threads_per_row < 1024 and row_values(d) > MAX_VALUES_PER_THREAD do d.threads_per_row = d.threads_per_row * 2 end
+  local d_tpr = d.threads_per_row
+  local d_alg = row_values(d) <= MAX_VALUES_PER_THREAD and "registers" or "online"
   local d_rows = math.max(1, math.min(4, 1024 // d_tpr))
 
   local space = S.new {
@@ -42,7 +45,7 @@ return function(opts, env)
       end },
       { name = "row fits in registers", fn = function(c)
         if c.algorithm ~= "registers" then return true end
-        local n = items(c) * c.vector_width
+        local n = row_values(c)
         if n <= MAX_VALUES_PER_THREAD then return true end
         return false, string.format("registers algorithm needs %d values per thread, over %d", n, MAX_VALUES_PER_THREAD)
       end },

@@ -42,8 +42,9 @@ end
 
 -- The config a search starts from: the space's default where it is valid; where a spec's
 -- defaults do not fit the shape (softmax's register-resident row at 8192 columns), its first
--- valid one-field neighbour, else a random valid config. Chosen once a run (state.start_cfg)
--- so that every call, and every strategy of a portfolio, starts from the same one; a copy.
+-- valid one-field neighbour, else a random valid config. Chosen once a strategy state
+-- (state.start_cfg), so that every call of a strategy starts from the same one (a portfolio's
+-- arms, each with its own state and rng, may draw different random ones); a copy.
 function M.start_config(state)
   if not state.start_cfg then
     local sp = state.space
