@@ -17,6 +17,12 @@ __device__ __forceinline__ h16 f2h(float f) {
   asm("{ .reg .f16 t; cvt.rn.f16.f32 t, %1; mov.b16 %0, t; }" : "=h"(h) : "f"(f));
   return h;
 }
+// Two floats as one word of two fp16 (lo in the low half), one cvt (sm_80+).
+__device__ __forceinline__ unsigned f2h2(float lo, float hi) {
+  unsigned u;
+  asm("cvt.rn.f16x2.f32 %0, %2, %1;" : "=r"(u) : "f"(lo), "f"(hi));
+  return u;
+}
 __device__ __forceinline__ unsigned smem_u32(const void* p) {
   return (unsigned)__cvta_generic_to_shared(p);
 }

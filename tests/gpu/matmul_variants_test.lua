@@ -4,6 +4,8 @@
 --   MATMUL_PROLOGUE_ROLLED=0 the prologue's stage loop unrolled (the default is MATMUL_ADDR
 --                            without MATMUL_XSTAGE: dividing shapes below 2^32 roll it)
 --   MATMUL_XSTAGE=1          all stages in flight, next stage's fragments before the last mma
+--   MATMUL_EPI_FAST=0        the fragment epilogue's address and two conversions per store
+--                            (the default on dividing shapes: one row pointer, one cvt.f16x2)
 --   MATMUL_ADDR=0            copy and ldmatrix addresses recomputed, not per-thread bases +
 --                            offsets (the spec's default on dividing shapes is 1; 512x768x1280
 --                            has K != N, so A's and B's strides differ)
@@ -23,6 +25,7 @@ local variants = {
   { MATMUL_PROLOGUE_ROLLED = 0 },
   { MATMUL_XSTAGE = 1 },
   { MATMUL_XSTAGE = 1, MATMUL_PROLOGUE_ROLLED = 1, MATMUL_EPI_SMEM = 1 },
+  { MATMUL_EPI_FAST = 0 },
   { MATMUL_ADDR = 0 },
   { MATMUL_ADDR = 0, MATMUL_PROLOGUE_ROLLED = 1 },
   { MATMUL_ADDR = 0, MATMUL_XSTAGE = 1, MATMUL_EPI_SMEM = 1 },
