@@ -765,10 +765,10 @@ describe("matmul MATMUL_FUSED_PROLOGUE=1", function()
 end)
 
 -- The macro variants of kernels/matmul (each off by default until timed on a GPU, and some then
--- turned on by spec.lua or by MATMUL_ADDR; their GPU check is tests/gpu/matmul_variants_test.lua) must compile on dividing and odd shapes, change the code,
+-- turned on by spec.lua or by MATMUL_ADDR, MATMUL_EPI_FAST on in the source after call 70; their GPU check is tests/gpu/matmul_variants_test.lua) must compile on dividing and odd shapes, change the code,
 -- spill nothing where the default spills nothing and keep out the faulting LDGSTS form.
--- MATMUL_PROLOGUE_ROLLED and MATMUL_ADDR apply to dividing shapes only, so on the odd one they
--- must change nothing.
+-- MATMUL_PROLOGUE_ROLLED, MATMUL_ADDR and MATMUL_EPI_FAST apply to dividing shapes only, so on
+-- the odd one they must change nothing.
 for _, m in ipairs { { "MATMUL_EPI_SMEM", true }, { "MATMUL_PROLOGUE_ROLLED", false }, { "MATMUL_XSTAGE", true }, { "MATMUL_ADDR", false }, { "MATMUL_EPI_FAST", false } } do
   local macro, odd_too = m[1], m[2]
   describe("matmul " .. macro .. "=1", function()
