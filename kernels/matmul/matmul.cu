@@ -321,7 +321,7 @@ __device__ __forceinline__ void store_tile(const float (&acc)[BM / WM / 16][BN /
           unsigned w[4];
 #pragma unroll
           for (int t = 0; t < 4; ++t)
-            w[t] = (unsigned)f2h(acc[i][j0 + t][h * 2]) | ((unsigned)f2h(acc[i][j0 + t][h * 2 + 1]) << 16);
+            w[t] = f2h2(acc[i][j0 + t][h * 2], acc[i][j0 + t][h * 2 + 1]);
           // stage 1 (lane bit 1 <-> slot bit 1), stage 2 (lane bit 0 <-> slot bit 0): word t of
           // lane u ends as word u of lane t
 #pragma unroll
@@ -348,7 +348,7 @@ __device__ __forceinline__ void store_tile(const float (&acc)[BM / WM / 16][BN /
       const int i = f / (NI * 2), j = (f / 2) % NI, h = f % 2;
       const int r = wm * TM + i * 16 + lane / 4 + h * 8, c = wn * TN + j * 8 + (lane % 4) * 2;
       *reinterpret_cast<unsigned*>(sC + r * PC + c) =
-        (unsigned)f2h(acc[i][j][h * 2]) | ((unsigned)f2h(acc[i][j][h * 2 + 1]) << 16);
+        f2h2(acc[i][j][h * 2], acc[i][j][h * 2 + 1]);
     }
     __syncthreads();
     const bool vec_c = (N % 8) == 0 && ((unsigned long long)C % 16) == 0;
