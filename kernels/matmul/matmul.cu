@@ -269,13 +269,22 @@ __device__ __forceinline__ void zero_tile(float (&acc)[MI][NI][4]) {
 
 // The warp tile's MI x NI mma of one 16-deep k step: A fragments per 16 rows, B per 16 columns
 // (two n8 halves each).
+// MATMUL_MMA_SERP=1: odd rows of mma tiles walk their columns backwards (serpentine), so the
+// mma that ends a row and the one that starts the next share their B fragment as well as each
+// row's run sharing A (fewer register-file reads of operands: under the power cap at 4096^3
+// energy a FLOP is what limits; kernels/NOTES.md). 0: every row forwards.
+#ifndef MATMUL_MMA_SERP
+#define MATMUL_MMA_SERP 0
+#endif
 template <int MI, int NI>
 __device__ __forceinline__ void mma_tile(float (&acc)[MI][NI][4], const unsigned (&af)[MI][4], const unsigned (&bf)[NI / 2][4]) {
 #pragma unroll
   for (int i = 0; i < MI; ++i)
 #pragma unroll
-    for (int j = 0; j < NI; ++j)
+    for (int jj = 0; jj < NI; ++jj) {
+      const int j = MATMUL_MMA_SERP && i % 2 ? NI - 1 - jj : jj;
       mma16816(acc[i][j], af[i], bf[j / 2][(j % 2) * 2], bf[j / 2][(j % 2) * 2 + 1]);
+    }
 }
 
 // MATMUL_EPI_FAST=1 (dividing shapes): store_tile's fragment stores from one row pointer per

@@ -769,7 +769,7 @@ end)
 -- spill nothing where the default spills nothing and keep out the faulting LDGSTS form.
 -- MATMUL_PROLOGUE_ROLLED, MATMUL_ADDR and MATMUL_EPI_FAST apply to dividing shapes only, so on
 -- the odd one they must change nothing.
-for _, m in ipairs { { "MATMUL_EPI_SMEM", true }, { "MATMUL_PROLOGUE_ROLLED", false }, { "MATMUL_XSTAGE", true }, { "MATMUL_ADDR", false }, { "MATMUL_EPI_FAST", false } } do
+for _, m in ipairs { { "MATMUL_EPI_SMEM", true }, { "MATMUL_PROLOGUE_ROLLED", false }, { "MATMUL_XSTAGE", true }, { "MATMUL_ADDR", false }, { "MATMUL_EPI_FAST", false }, { "MATMUL_MMA_SERP", true } } do
   local macro, odd_too = m[1], m[2]
   describe("matmul " .. macro .. "=1", function()
     local test = HAVE_NVRTC and it or pending
