@@ -4,7 +4,9 @@
 -- highest SM clock read and NVML's clock-event reasons (e.g. sw_power_cap). Run nvidia-smi beside
 -- it for power draw. GPU only.
 --   htune run scripts/clock-probe.lua --problem matmul --shape 4096x4096x4096 [--opt loads=tma_ws]
---       [--config block_m=128,block_n=256,...] [--reps 3] [--ms 2000]
+--       [--config block_m=128,block_n=256,...] [--define NAME=V[,NAME=V]] [--reps 3] [--ms 2000]
+-- --define sets template macros on the config (a variant under test; timing does not check
+-- results, so diagnostic variants such as MATMUL_WS_NOLOAD=1 time as they are).
 require("htune.usage").on_help(arg)
 local htune = require "htune"
 local ab = require "htune.ab"
@@ -31,6 +33,13 @@ while arg[i] do
     local c, err = ab.parse_config(v)
     if not c then die(err) end
     o.config = c
+  elseif a == "--define" then
+    o.defines = o.defines or {}
+    for d in v:gmatch("[^,]+") do
+      local k, x = require("htune.problem").parse_define(d)
+      if not k then die("--define wants NAME=V[,NAME=V], got '" .. v .. "'") end
+      o.defines[k] = x
+    end
   elseif a == "--reps" or a == "--ms" then
     local n = math.tointeger(tonumber(v))
     if not n or n < 1 then die(a .. " wants a whole number >= 1, got '" .. v .. "'") end
@@ -42,6 +51,7 @@ end
 local po = {}
 for k, x in pairs(o.shape) do po[k] = x end
 for k, x in pairs(o.opts or {}) do po[k] = x end
+po.defines = o.defines
 local p = htune.problem(o.problem, po)
 if not p.baseline then die(o.problem .. " has no baseline to compare with") end
 local cfg = p.space:default()
@@ -63,8 +73,11 @@ local function time(what)
   return x.stats
 end
 
-print(("clock-probe: %s %s on %s, %s vs %s, %d ms windows"):format(p.name, p.key_shape, b.info.device, p.compile(cfg).name_expr,
-  p.baseline.name, o.ms))
+local dl = {}
+for k, x in pairs(o.defines or {}) do dl[#dl + 1] = k .. "=" .. tostring(x) end
+table.sort(dl)
+print(("clock-probe: %s %s on %s, %s%s vs %s, %d ms windows"):format(p.name, p.key_shape, b.info.device, p.compile(cfg).name_expr,
+  #dl > 0 and " with " .. table.concat(dl, ",") or "", p.baseline.name, o.ms))
 for rep = 1, o.reps do
   for _, what in ipairs { "baseline", "config" } do
     local t0 = htune.sys.now_ms()
