@@ -4,9 +4,10 @@
 -- highest SM clock read and NVML's clock-event reasons (e.g. sw_power_cap). Run nvidia-smi beside
 -- it for power draw. GPU only.
 --   htune run scripts/clock-probe.lua --problem matmul --shape 4096x4096x4096 [--opt loads=tma_ws]
---       [--config block_m=128,block_n=256,...] [--define NAME=V[,NAME=V]] [--reps 3] [--ms 2000]
--- --define sets template macros on the config (a variant under test; timing does not check
--- results, so diagnostic variants such as MATMUL_WS_NOLOAD=1 time as they are).
+--       [--config block_m=128,block_n=256,...] [--define NAME=V[,NAME=V]] [--no-check] [--reps 3] [--ms 2000]
+-- --define sets template macros on the config (a variant under test); --no-check times it
+-- without checking its result against the reference (diagnostic variants wrong by design, such
+-- as matmul's MATMUL_WS_NOLOAD=1), and says so.
 require("htune.usage").on_help(arg)
 local htune = require "htune"
 local ab = require "htune.ab"
@@ -21,6 +22,7 @@ local o = { problem = "matmul", reps = 3, ms = 2000, shape = {} }
 local i = 1
 while arg[i] do
   local a, v = arg[i], arg[i + 1]
+  if a == "--no-check" then o.no_check, i = true, i + 1 goto next end   -- the flag without a value
   if v == nil then die(a .. " needs a value (see --help)") end
   if a == "--problem" then o.problem = v
   elseif a == "--shape" then
@@ -46,6 +48,7 @@ while arg[i] do
     o[a:sub(3)] = n
   else die("unknown argument '" .. a .. "' (see --help)") end
   i = i + 2
+  ::next::
 end
 
 local po = {}
@@ -67,7 +70,10 @@ if not kernel then die("the config did not compile:\n" .. tostring(log)) end
 local function time(what)
   local t = { opts = { best_us = 0, time_cap_ms = o.ms, target_rse = 1e-6, clock_check = true }, timeout_ms = o.ms + 10000 }
   if what == "baseline" then t.kind, t.name, t.params = "baseline", p.baseline.name, p.baseline.params
-  else for k, v in pairs(kernel) do t[k] = v end end
+  else
+    for k, v in pairs(kernel) do t[k] = v end
+    if o.no_check then t.check = false end
+  end
   local x = b:run_task(t)
   if not x.ok then die(what .. ": " .. tostring(x.message)) end
   return x.stats
@@ -77,7 +83,7 @@ local dl = {}
 for k, x in pairs(o.defines or {}) do dl[#dl + 1] = k .. "=" .. tostring(x) end
 table.sort(dl)
 print(("clock-probe: %s %s on %s, %s%s vs %s, %d ms windows"):format(p.name, p.key_shape, b.info.device, p.compile(cfg).name_expr,
-  #dl > 0 and " with " .. table.concat(dl, ",") or "", p.baseline.name, o.ms))
+  (#dl > 0 and " with " .. table.concat(dl, ",") or "") .. (o.no_check and " (results NOT checked)" or ""), p.baseline.name, o.ms))
 for rep = 1, o.reps do
   for _, what in ipairs { "baseline", "config" } do
     local t0 = htune.sys.now_ms()

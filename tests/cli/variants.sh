@@ -55,6 +55,13 @@ expect "record --configs-from re-measures each distinct config once" 0 're-measu
 check "its table has one row per config" \
     '[ "$(gzip -dc "$tmp/dedup.gz" | grep -v "^#" | cut -f1 | sort | uniq -d | wc -l)" -eq 0 ] && [ "$(gzip -dc "$tmp/dedup.gz" | grep -vc "^#")" -eq "$(gzip -dc "$tmp/v.gz" | grep -vc "^#")" ]'
 
+# clock-probe --define / --no-check: refusals name the bad text before any GPU is touched, and
+# the flag takes no value (the next argument is still read as one).
+expect "clock-probe --define refuses a bad pair" 2 "--define wants NAME=V\\[,NAME=V\\], got 'BAD'" \
+    "$HTUNE" run scripts/clock-probe.lua --define BAD
+expect "clock-probe --no-check takes no value" 2 "--define wants NAME=V\\[,NAME=V\\], got 'x=1,2'" \
+    "$HTUNE" run scripts/clock-probe.lua --no-check --define x=1,2
+
 # ab-define end to end without a GPU: the synthetic backend ignores defines, so the variant
 # equals the default exactly and both comparisons say 1.0000.
 AB_BACKEND=synthetic HTUNE="$HTUNE" scripts/ab-define --define MATMUL_FUSED_PROLOGUE=1 --top 5 --random 7 \
