@@ -653,7 +653,9 @@ matmul_kernel(const h16* __restrict__ A, const h16* __restrict__ B, h16* __restr
 // Diagnostics of where the WS kernel's time goes (wrong results by design: time them with
 // htune.evaluate's check = false, as scripts/ab-variants.lua --no-check does). MATMUL_WS_NOLOAD=1: the producer
 // arrives on a stage's full barrier without copying, so the consumers compute on whatever the
-// stages hold; MATMUL_WS_NOMMA=1: the consumers load every fragment but issue no mma;
+// stages hold (=2: every thread first fills the stages once with random fp16 in [-1, 1], so the
+// mma see changing operands, as on real tiles, and only the copies are gone);
+// MATMUL_WS_NOMMA=1: the consumers load every fragment but issue no mma;
 // MATMUL_WS_NOEPI=1: no store of C.
 #ifndef MATMUL_WS_NOLOAD
 #define MATMUL_WS_NOLOAD 0
@@ -693,6 +695,14 @@ __device__ __forceinline__ void matmul_tma_body(const h16* __restrict__ A, const
       if constexpr (WS) mbar_init(empty0 + 8 * s, WARP_ARRIVE ? NC / 32 * CL : NC);
     }
     fence_mbar_init();
+  }
+  if constexpr (WS && MATMUL_WS_NOLOAD == 2) {   // the stages from base: STAGES * STG bytes of the launch's dynamic shared memory
+    unsigned* st = reinterpret_cast<unsigned*>(smem_raw + (base - smem_u32(smem_raw)));
+    for (unsigned w = threadIdx.x; w < STAGES * STG / 4; w += blockDim.x) {
+      unsigned x = (w + 1u) * 2654435761u ^ blockIdx.x * 40503u;
+      x ^= x >> 15; x *= 2246822519u; x ^= x >> 13;
+      st[w] = f2h2((float)(x & 0xffffu) * (2.f / 65536.f) - 1.f, (float)(x >> 16) * (2.f / 65536.f) - 1.f);
+    }
   }
   if constexpr (CL == 1) __syncthreads();
   else cluster_sync();   // the peer's multicasts and arrives land on these barriers
