@@ -84,13 +84,17 @@ for k, x in pairs(o.defines or {}) do dl[#dl + 1] = k .. "=" .. tostring(x) end
 table.sort(dl)
 print(("clock-probe: %s %s on %s, %s%s vs %s, %d ms windows"):format(p.name, p.key_shape, b.info.device, p.compile(cfg).name_expr,
   (#dl > 0 and " with " .. table.concat(dl, ",") or "") .. (o.no_check and " (results NOT checked)" or ""), p.baseline.name, o.ms))
+-- Each rep's config line also says how fast it ran against the baseline window just before it.
 for rep = 1, o.reps do
+  local base_us
   for _, what in ipairs { "baseline", "config" } do
     local t0 = htune.sys.now_ms()
     local s = time(what)
-    print(("rep %d %-8s median %8.2f us  %6.1f TF/s  reps %5d  SM clock %s-%s MHz (rated %s, %s reads)  reasons %s  [%.0f-%.0f ms]"):format(
+    base_us = base_us or s.median_us
+    print(("rep %d %-8s median %8.2f us  %6.1f TF/s  reps %5d  SM clock %s-%s MHz (rated %s, %s reads)  reasons %s  [%.0f-%.0f ms]%s"):format(
       rep, what, s.median_us, p.flops / s.median_us * 1e-6, s.reps or 0, tostring(s.clock_min_mhz), tostring(s.clock_max_mhz),
-      tostring(s.clock_rated_mhz), tostring(s.clock_reads), tostring(s.clock_reasons), t0, htune.sys.now_ms()))
+      tostring(s.clock_rated_mhz), tostring(s.clock_reads), tostring(s.clock_reasons), t0, htune.sys.now_ms(),
+      what == "config" and ("  %.1f%% of the baseline's speed"):format(100 * base_us / s.median_us) or ""))
   end
 end
 b:close()
