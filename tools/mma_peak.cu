@@ -132,12 +132,16 @@ static void hold_window(int sms, int ms, float *out, int round) {
 }
 
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "hold") != 0) {
+        fprintf(stderr, "mma_peak: unknown argument '%s' (usage: mma_peak [hold [MS] [ROUNDS]])\n", argv[1]);
+        return 2;
+    }
     cudaDeviceProp p;
     if (cudaGetDeviceProperties(&p, 0) != cudaSuccess) { fprintf(stderr, "mma_peak: no CUDA device\n"); return 1; }
     printf("mma_peak: %s, %d SMs, mma.sync.m16n8k16 f32.f16.f16.f32 from registers\n", p.name, p.multiProcessorCount);
     float *out;
     cudaMalloc(&out, 1 << 24);
-    if (argc > 1 && strcmp(argv[1], "hold") == 0) {
+    if (argc > 1) {
         const int ms = argc > 2 ? atoi(argv[2]) : 2000, rounds = argc > 3 ? atoi(argv[3]) : 2;
         if (ms < 1 || rounds < 1) { fprintf(stderr, "mma_peak: hold wants MS >= 1 and ROUNDS >= 1\n"); return 2; }
         for (int r = 1; r <= rounds; ++r) {
