@@ -62,6 +62,31 @@ expect "clock-probe --define refuses a bad pair" 2 "--define wants NAME=V\\[,NAM
 expect "clock-probe --no-check takes no value" 2 "--define wants NAME=V\\[,NAME=V\\], got 'x=1,2'" \
     "$HTUNE" run scripts/clock-probe.lua --no-check --define x=1,2
 
+# power-parts without a GPU: a stand-in htune prints clock-probe's lines (the config at 70% of
+# the baseline as it is, 80% with any --define) and a stand-in mma_peak 600 TFLOP/s, so the
+# summary's shares are known: 70.0 per window as it is, 80.0 per part, 600 / 700 = 85.7.
+cat >"$tmp/fake-htune" <<'FAKE'
+#!/usr/bin/env bash
+pct=70.0
+case " $* " in *" --define "*) pct=80.0 ;; esac
+for r in 1 2; do
+  echo "rep $r baseline median   196.00 us   700.0 TF/s  reps  4000  SM clock 1200.0-1980.0 MHz (rated 1980.0, 19 reads)  reasons sw_power_cap  [0-1 ms]"
+  echo "rep $r config   median   280.00 us   490.0 TF/s  reps  4000  SM clock 1200.0-1700.0 MHz (rated 1980.0, 25 reads)  reasons sw_power_cap  [1-2 ms]  $pct% of the baseline's speed"
+done
+FAKE
+printf '#!/usr/bin/env bash\necho "hold round 1  fixed       570 launches    2031.1 ms    636.4 TFLOP/s"\necho "hold round 1  toggling    530 launches    2013.8 ms    600.0 TFLOP/s"\n' >"$tmp/fake-peak"
+chmod +x "$tmp/fake-htune" "$tmp/fake-peak"
+HTUNE="$tmp/fake-htune" PATH="/usr/bin:/bin" scripts/power-parts --reps 2 --ms 10 --mma-peak "$tmp/fake-peak" --out "$tmp/pp" >"$tmp/pp.out" 2>&1
+rc=$?
+check "power-parts exits 0 on the stand-ins (rc=$rc): $(tail -3 "$tmp/pp.out")" '[ $rc -eq 0 ]'
+check "its summary has every part in order" '[ "$(cut -d" " -f1 "$tmp/pp/summary.txt" | tail -n +2 | tr "\n" " ")" = "as-is no-stores no-copies neither mma-peak as-is-again " ]'
+check "the part as it is: 70.0 in each window" 'grep -qE "^as-is +70.0 70.0$" "$tmp/pp/summary.txt"'
+check "a part without copies: 80.0 in each window" 'grep -qE "^no-copies +80.0 80.0$" "$tmp/pp/summary.txt"'
+check "mma_peak as a share of the baseline mean: 85.7" 'grep -qE "^mma-peak +85.7 \(TF/s 600.0 against the baseline windows.s mean 700.0\)$" "$tmp/pp/summary.txt"'
+expect "power-parts names a bad --reps" 2 "take whole numbers >= 1, got '0'" scripts/power-parts --reps 0
+expect "power-parts names a bad --shape" 2 "--shape wants MxNxK, got '4096x4096'" scripts/power-parts --shape 4096x4096
+expect "power-parts names a missing --mma-peak" 2 "--mma-peak 'nope' is not an executable" scripts/power-parts --mma-peak nope
+
 # ab-define end to end without a GPU: the synthetic backend ignores defines, so the variant
 # equals the default exactly and both comparisons say 1.0000.
 AB_BACKEND=synthetic HTUNE="$HTUNE" scripts/ab-define --define MATMUL_FUSED_PROLOGUE=1 --top 5 --random 7 \
