@@ -82,7 +82,7 @@ check "power-parts exits 0 on the stand-ins (rc=$rc): $(tail -3 "$tmp/pp.out")" 
 check "its summary has every part in order" '[ "$(cut -d" " -f1 "$tmp/pp/summary.txt" | tail -n +2 | tr "\n" " ")" = "as-is no-stores no-copies neither mma-peak as-is-again " ]'
 check "the part as it is: 70.0 in each window" 'grep -qE "^as-is +70.0 70.0$" "$tmp/pp/summary.txt"'
 check "a part without copies: 80.0 in each window" 'grep -qE "^no-copies +80.0 80.0$" "$tmp/pp/summary.txt"'
-check "mma_peak as a share of the baseline mean: 85.7" 'grep -qE "^mma-peak +85.7 \(TF/s 600.0 against the baseline windows.s mean 700.0\)$" "$tmp/pp/summary.txt"'
+check "mma_peak as a share of the baseline mean: 85.7" 'grep -qE "^mma-peak +85.7 \(TF/s 600.0 against the baseline windows. mean 700.0\)$" "$tmp/pp/summary.txt"'
 expect "power-parts names a bad --reps" 2 "take whole numbers >= 1, got '0'" scripts/power-parts --reps 0
 expect "power-parts names a bad --shape" 2 "--shape wants MxNxK, got '4096x4096'" scripts/power-parts --shape 4096x4096
 expect "power-parts names a missing --mma-peak" 2 "--mma-peak 'nope' is not an executable" scripts/power-parts --mma-peak nope
