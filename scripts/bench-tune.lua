@@ -28,12 +28,8 @@ end
 local shape = {}
 for _, k in ipairs { "M", "N", "K", "rows", "cols" } do shape[k] = tonumber(o[k]) end
 if o.define then -- NAME=V[,NAME=V]: template macros for every config (a variant under test)
-  shape.defines = {}
-  for d in tostring(o.define):gmatch("[^,]+") do
-    local k, v = require("htune.problem").parse_define(d)
-    if not k then io.stderr:write("bench-tune: --define wants NAME=V[,NAME=V], got '" .. tostring(o.define) .. "'\n") os.exit(2) end
-    shape.defines[k] = v
-  end
+  shape.defines = require("htune.problem").parse_defines(o.define)
+  if not shape.defines then io.stderr:write("bench-tune: --define wants NAME=V[,NAME=V], got '" .. tostring(o.define) .. "'\n") os.exit(2) end
 end
 if o.opt and not require("htune.problem").parse_opts(o.opt, shape) then -- options of the problem (htune.problem's opts)
   io.stderr:write("bench-tune: --opt wants name=v[,name=v] (lower-case names), got '" .. tostring(o.opt) .. "'\n") os.exit(2)

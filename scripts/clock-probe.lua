@@ -36,12 +36,8 @@ while arg[i] do
     if not c then die(err) end
     o.config = c
   elseif a == "--define" then
-    o.defines = o.defines or {}
-    for d in v:gmatch("[^,]+") do
-      local k, x = require("htune.problem").parse_define(d)
-      if not k then die("--define wants NAME=V[,NAME=V], got '" .. v .. "'") end
-      o.defines[k] = x
-    end
+    o.defines = require("htune.problem").parse_defines(v, o.defines)
+    if not o.defines then die("--define wants NAME=V[,NAME=V], got '" .. v .. "'") end
   elseif a == "--reps" or a == "--ms" then
     local n = math.tointeger(tonumber(v))
     if not n or n < 1 then die(a .. " wants a whole number >= 1, got '" .. v .. "'") end
@@ -79,11 +75,9 @@ local function time(what)
   return x.stats
 end
 
-local dl = {}
-for k, x in pairs(o.defines or {}) do dl[#dl + 1] = k .. "=" .. tostring(x) end
-table.sort(dl)
-print(("clock-probe: %s %s on %s, %s%s vs %s, %d ms windows"):format(p.name, p.key_shape, b.info.device, p.compile(cfg).name_expr,
-  (#dl > 0 and " with " .. table.concat(dl, ",") or "") .. (o.no_check and " (results NOT checked)" or ""), p.baseline.name, o.ms))
+-- p.key names the problem with its options and defines (e.g. matmul/4096x4096x4096/fp16+loads=tma_ws+MATMUL_WS_NOEPI=1)
+print(("clock-probe: %s on %s, %s%s vs %s, %d ms windows"):format(p.key, b.info.device, p.compile(cfg).name_expr,
+  o.no_check and " (results NOT checked)" or "", p.baseline.name, o.ms))
 -- Each rep's config line also says how fast it ran against the baseline window just before it.
 for rep = 1, o.reps do
   local base_us

@@ -84,6 +84,19 @@ function M.parse_value(v)
   return math.tointeger(tonumber(v)) or tonumber(v) or v
 end
 
+-- parse_defines("NAME=V[,NAME=V]", into) -> into (a new table by default) with each pair
+-- parse_define read, or nil and the first item that is not NAME=V: the --define of
+-- bench-tune.lua and clock-probe.lua.
+function M.parse_defines(list, into)
+  into = into or {}
+  for item in tostring(list):gmatch("[^,]+") do
+    local k, v = M.parse_define(item)
+    if not k then return nil, item end
+    into[k] = v
+  end
+  return into
+end
+
 -- parse_opt("name=value") -> name, parse_value(value), or nil when name is not a lower-case
 -- option name: the --opt of bench-tune.lua and bench-compile.lua.
 function M.parse_opt(s)

@@ -151,18 +151,15 @@ for i, shape in ipairs { { M = 1024, N = 1024, K = 1024 }, { M = 512, N = 768, K
 end
 -- tma_ws under MATMUL_MMA_SERP=1 (serpentine mma order): sampled and the 4096^3 best's tile, on
 -- dividing shapes (T16's stores) and 1000^3 (fragment stores).
-for _, defines in ipairs { { MATMUL_MMA_SERP = 1 } } do
-  local name = next(defines) .. "=" .. defines[next(defines)]
-  for i, shape in ipairs { { M = 1024, N = 1024, K = 1024 }, { M = 512, N = 768, K = 1280 }, { M = 1000, N = 1000, K = 1000 } } do
-    tests[string.format("matmul loads=tma_ws %s %dx%dx%d matches reference", name, shape.M, shape.N, shape.K)] = function()
-      if not check.hopper() then print("  skipped: TMA needs a compute capability 9.0 device"); return end
-      local opts = { loads = "tma_ws", defines = defines }
-      for k, x in pairs(shape) do opts[k] = x end
-      local p = assert(htune.problem("matmul", opts))
-      check.expect_sampled_match(p, CONFIGS // 2, 1200 + i, nil, ",1>$")
-      check.expect_match(p, check.configs(p, {
-        { block_m = 128, block_n = 256, block_k = 128, num_warps = 8, num_stages = 2, pid_type = "persistent_blocked" } }))
-    end
+for i, shape in ipairs { { M = 1024, N = 1024, K = 1024 }, { M = 512, N = 768, K = 1280 }, { M = 1000, N = 1000, K = 1000 } } do
+  tests[string.format("matmul loads=tma_ws MATMUL_MMA_SERP=1 %dx%dx%d matches reference", shape.M, shape.N, shape.K)] = function()
+    if not check.hopper() then print("  skipped: TMA needs a compute capability 9.0 device"); return end
+    local opts = { loads = "tma_ws", defines = { MATMUL_MMA_SERP = 1 } }
+    for k, x in pairs(shape) do opts[k] = x end
+    local p = assert(htune.problem("matmul", opts))
+    check.expect_sampled_match(p, CONFIGS // 2, 1200 + i, nil, ",1>$")
+    check.expect_match(p, check.configs(p, {
+      { block_m = 128, block_n = 256, block_k = 128, num_warps = 8, num_stages = 2, pid_type = "persistent_blocked" } }))
   end
 end
 -- MATMUL_WS2 (the default, GPU-checked as MATMUL_WS2=1 in call 54): one consumer warpgroup

@@ -482,6 +482,11 @@ describe("matmul spec, loads = tma_ws in clusters of 2", function()
     assert.are.equal(into, P.parse_opts("loads=tma", into))
     assert.are.same({ M = 64, loads = "tma" }, into)
     assert.are.same({ nil, "M=4" }, { P.parse_opts("loads=tma,M=4") })
+    assert.are.same({ MATMUL_WS_NOLOAD = 2, B = "two" }, P.parse_defines("MATMUL_WS_NOLOAD=2,B=two"))
+    local d = { A = 1 }
+    assert.are.equal(d, P.parse_defines("C=3", d))
+    assert.are.same({ A = 1, C = 3 }, d)
+    assert.are.same({ nil, "2" }, { P.parse_defines("x=1,2") })
     assert.are.same({ M = 4096, N = 1024, K = 8 }, P.parse_shape("4096x1024x8"))
     for _, bad in ipairs { "4096x1024", "0x4x4", "4x4x4x4", "ax4x4", "4.5x4x4", "" } do assert.is_nil(P.parse_shape(bad), bad) end
   end)
