@@ -5,12 +5,22 @@
 __device__ __forceinline__ void mbar_init(unsigned bar, unsigned count) {
   asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" :: "r"(bar), "r"(count) : "memory");
 }
+// MBAR_SUSPEND_NS (default 0: the system's time limit): the suspend-time hint, in ns, that each
+// try_wait below may sleep for before it returns unfinished; a diagnostic of whether waiting
+// threads' retries cost power at the cap (CUTLASS's barriers pass 0x989680, 10 ms).
+#ifndef MBAR_SUSPEND_NS
+#define MBAR_SUSPEND_NS 0
+#endif
 // Spins until the phase of parity `parity` of the barrier has completed.
 __device__ __forceinline__ void mbar_wait(unsigned bar, unsigned parity) {
   unsigned done;
   do {
-    asm volatile("{ .reg .pred p; mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2; selp.u32 %0, 1, 0, p; }"
-                 : "=r"(done) : "r"(bar), "r"(parity) : "memory");
+    if (MBAR_SUSPEND_NS)
+      asm volatile("{ .reg .pred p; mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2, %3; selp.u32 %0, 1, 0, p; }"
+                   : "=r"(done) : "r"(bar), "r"(parity), "n"(MBAR_SUSPEND_NS) : "memory");
+    else
+      asm volatile("{ .reg .pred p; mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2; selp.u32 %0, 1, 0, p; }"
+                   : "=r"(done) : "r"(bar), "r"(parity) : "memory");
   } while (!done);
 }
 __device__ __forceinline__ void mbar_arrive(unsigned bar) {

@@ -374,6 +374,24 @@ describe("matmul spec, loads = tma", function()
     assert.are.equal(128, res.facts[ce.name_expr].regs)
     assert.are.equal(0, res.facts[ce.name_expr].spill_stores)
   end)
+  compiles("compiles the try_wait suspend hint (MBAR_SUSPEND_NS) to other code, and off to the same", function()
+    local p = tma { M = 4096, N = 4096, K = 4096, loads = "tma_ws" }
+    local ce = p.compile(cfg(p, { block_k = 128, num_stages = 2, pid_type = "persistent_blocked" }))
+    cache_off()
+    local function build(ns)
+      local d = {}
+      for k, v in pairs(ce.defines) do d[k] = v end
+      d.MBAR_SUSPEND_NS = ns
+      local res = nvrtc.compile { source = p.source, name = "matmul.cu", name_exprs = { ce.name_expr },
+                                  options = ce.options, defines = d, arch = "sm_90a" }
+      assert.is_true(res.ok, res.log)
+      return res
+    end
+    local plain, zero, hint = build(nil), build(0), build(10000000)
+    assert.is_true(plain.cubin == zero.cubin, "MBAR_SUSPEND_NS=0 changed the code")
+    assert.is_true(plain.cubin ~= hint.cubin, "the hint changed nothing")
+    assert.are.equal(0, hint.facts[ce.name_expr].spill_stores)
+  end)
   it("gives configs that differ only in vector width or eviction hints one compile job", function()
     local P, p = require "htune.problem", tma()
     local a, b = cfg(p), cfg(p, { vector_width = 4, load_eviction_policies = { "first", "last" } })
