@@ -17,7 +17,7 @@ if dev then
   local name = dev.cc_major == 9 and "matmul_wgmma" or "matmul"
   problem, backend = htune.problem(name, { M = 1024, N = 1024, K = 1024, sm_count = dev.sms }), "live"
   say = string.format("tuning %s live on %s (%s)", name, dev.name or "the GPU", dev.arch or "?")
-elseif io.open(data) and pcall(htune.problem, "matmul") then
+elseif io.open(data) then
   problem = htune.problem("matmul", { M = 1024, N = 1024, K = 1024 })
   -- Sampled tables: a config not recorded is answered by its nearest recorded neighbour.
   backend = assert(require("htune.backends.replay").open(problem, { path = data, nearest = true }))

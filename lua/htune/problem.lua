@@ -12,7 +12,11 @@ local function nvrtc_version()
   if nvrtc_ver == nil then
     local ok, nv = pcall(require, "htune.nvrtc")
     local major, minor
-    if ok and nv.version then _, major, minor = nv.version() end
+    -- without libnvrtc, version() returns nil, the error and its code: no version then
+    if ok and nv.version then
+      local s, ma, mi = nv.version()
+      if s then major, minor = ma, mi end
+    end
     nvrtc_ver = major and { major, minor } or false
   end
   return nvrtc_ver or nil

@@ -122,5 +122,10 @@ expect commit-file 0 '^0a1b2c3$' env -u HTUNE_COMMIT HTUNE_ROOT="$tmp/export" "$
 rm "$tmp/export/COMMIT"
 expect commit-unknown 0 '^unknown$' env -u HTUNE_COMMIT HTUNE_ROOT="$tmp/export" "$HTUNE" run "$tmp/commit.lua"
 
+# Without libnvrtc the kernel specs still load (their space, their replay): nvrtc.version()'s
+# failure is no version, not numbers to compare.
+expect space-without-nvrtc 0 'space matmul: 10 parameters' env HTUNE_NVRTC=/nonexistent/libnvrtc.so "$HTUNE" space kernels/matmul/spec.lua
+expect quickstart-without-nvrtc 0 'replaying recorded' env HTUNE_NVRTC=/nonexistent/libnvrtc.so "$HTUNE" run examples/quickstart.lua
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
