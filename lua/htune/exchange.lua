@@ -261,8 +261,8 @@ function M.parse_args(args, flags)
     if flags[name] == true then
       if not val then i = i + 1 val = args[i] end
       if val == nil then return nil, "option " .. name .. " needs a value" end
-      o[name:sub(3)] = val
-    elseif flags[name] == false then o[name:sub(3)] = true
+      o[(name:gsub("^%-%-?", ""))] = val
+    elseif flags[name] == false then o[(name:gsub("^%-%-?", ""))] = true
     else pos[#pos + 1] = a end
     i = i + 1
   end

@@ -62,6 +62,14 @@ expect best-after-import 0 '"a":1[,}]' "$HTUNE" best synthetic --shape 64x64 --d
 expect import-kerneltuner 0 'imported 1 run.* 3 trials' "$HTUNE" import "$HERE/../data/kt_cache.json" --db "$tmp/kt.db"
 expect kt-best 0 '"block_size_x":64' "$HTUNE" best vector_add --db "$tmp/kt.db"
 expect import-garbage 1 'not an htune export or Kernel Tuner cache' "$HTUNE" import "$tmp/corrupt.db" --db "$tmp/kt.db"
+# short options (-o, -n) reach the commands; bad values are named
+expect export-to-file 0 '' "$HTUNE" export --format csv 1 --db "$db" -o "$tmp/o.csv"
+[ "$(wc -l <"$tmp/o.csv" 2>/dev/null)" = "$((N + 1))" ] && ok || bad "export -o wrote $(wc -l <"$tmp/o.csv" 2>/dev/null) lines, want $((N + 1))"
+expect best-n-2 0 '' "$HTUNE" best synthetic --shape 64x64 --db "$db" -n 2 --json
+[ "$("$HTUNE" best synthetic --shape 64x64 --db "$db" -n 2 --json | wc -l)" = 2 ] && ok || bad "best -n 2 did not print 2 configs"
+expect best-n-bad 2 "-n takes a count of 1 or more, got 'x'" "$HTUNE" best synthetic --db "$db" -n x
+expect best-shape-bad 2 "--shape takes MxNxK or ROWSxCOLS, got 'foo'" "$HTUNE" best synthetic --db "$db" --shape foo
+expect export-format-bad 2 "--format takes csv or json, got 'xml'" "$HTUNE" export --format xml 1 --db "$db"
 expect default-db-from-env 0 '' "$HTUNE" export --format json all
 [ -f "$HTUNE_DB" ] && ok || bad "HTUNE_DB not used as the default database"
 

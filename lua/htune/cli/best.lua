@@ -19,6 +19,7 @@ local FLAGS = { ["--shape"] = true, ["--dtype"] = true, ["--device"] = true, ["-
                 ["-n"] = true }
 
 -- The problem as the key needs it: from its spec when one loads, else just the name and shape.
+-- Returns the problem and, when its spec did not load, why (said if nothing matches).
 local function key_problem(name, o)
   local dims = {}
   for d in (o.shape or ""):gmatch("%d+") do dims[#dims + 1] = math.tointeger(tonumber(d)) end
@@ -26,7 +27,7 @@ local function key_problem(name, o)
   popts.dtype = o.dtype
   local okp, problem = pcall(function() return require("htune.problem").load(name, popts) end)
   if okp and type(problem) == "table" then return problem end
-  return { name = name, shape_text = o.shape, dtype = o.dtype }
+  return { name = name, shape_text = o.shape, dtype = o.dtype }, tostring(problem)
 end
 
 local function show(r)
@@ -44,9 +45,18 @@ function M.run(args)
     return 2
   end
   local n = o.n and math.tointeger(tonumber(o.n))
-  local found, err = record.best(key_problem(pos[1], o), { db = o.db, device = o.device, n = n or 1 })
+  if o.n and not (n and n >= 1) then
+    io.stderr:write("htune best: -n takes a count of 1 or more, got '" .. o.n .. "'\n")
+    return 2
+  end
+  if o.shape and not (o.shape:match("^%d+x%d+x%d+$") or o.shape:match("^%d+x%d+$")) then
+    io.stderr:write("htune best: --shape takes MxNxK or ROWSxCOLS, got '" .. o.shape .. "'\n")
+    return 2
+  end
+  local problem, why = key_problem(pos[1], o)
+  local found, err = record.best(problem, { db = o.db, device = o.device, n = n or 1 })
   if not found then
-    io.stderr:write("htune best: " .. tostring(err) .. "\n")
+    io.stderr:write("htune best: " .. tostring(err) .. (why and " (the spec did not load: " .. why .. ")" or "") .. "\n")
     return 1
   end
   for _, r in ipairs(found) do

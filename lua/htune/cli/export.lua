@@ -16,7 +16,8 @@ function M.run(args)
   local o, pos = exchange.parse_args(args, { ["--format"] = true, ["--db"] = true, ["-o"] = true })
   local fmt = o and (o.format or "json")
   if not o or #pos ~= 1 or (fmt ~= "csv" and fmt ~= "json") then
-    io.stderr:write("htune export: " .. (o and "expected one RUN and --format csv|json" or pos) .. "\n" .. M.usage)
+    local why = not o and pos or #pos ~= 1 and "expected one RUN" or "--format takes csv or json, got '" .. fmt .. "'"
+    io.stderr:write("htune export: " .. why .. "\n" .. M.usage)
     return 2
   end
   local st, err = record.open_store(o.db)

@@ -76,8 +76,15 @@ function M.run(args)
   local i = 1
   while args[i] do
     local a = args[i]
-    if a == "--sample" then nsample = tonumber(args[i + 1]) or 0; i = i + 1
-    elseif a == "--seed" then seed = math.tointeger(tonumber(args[i + 1])) or 1; i = i + 1
+    if a == "--sample" or a == "--seed" then
+      local v = math.tointeger(tonumber(args[i + 1] or ""))
+      if not v or v < (a == "--seed" and 1 or 0) then
+        io.stderr:write(string.format("htune space: %s takes a %s, got '%s'\n", a,
+          a == "--seed" and "positive integer" or "count", tostring(args[i + 1])))
+        return 2
+      end
+      if a == "--sample" then nsample = v else seed = v end
+      i = i + 1
     elseif not path then path = a
     else io.stderr:write("htune space: unexpected argument '" .. a .. "'\n"); return 2 end
     i = i + 1
