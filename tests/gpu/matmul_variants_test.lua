@@ -98,7 +98,7 @@ for i, shape in ipairs { { M = 1024, N = 1024, K = 1024 }, { M = 512, N = 768, K
                          { M = 2048, N = 2048, K = 2048 }, { M = 8, N = 64, K = 136 } } do
   for _, loads in ipairs { "tma", "tma_ws" } do
     tests[string.format("matmul loads=%s %dx%dx%d matches reference", loads, shape.M, shape.N, shape.K)] = function()
-      if not check.hopper() then print("  skipped: TMA needs a compute capability 9.0 device"); return end
+      if not check.hopper() then return check.skip("TMA needs a compute capability 9.0 device") end
       local opts = { loads = loads }
       for k, x in pairs(shape) do opts[k] = x end
       local p = assert(htune.problem("matmul", opts))
@@ -108,7 +108,7 @@ for i, shape in ipairs { { M = 1024, N = 1024, K = 1024 }, { M = 512, N = 768, K
 end
 for _, loads in ipairs { "tma", "tma_ws" } do
 tests["matmul loads=" .. loads .. ", 128x256x64 persistent (several tiles a block) at 4096x2048x512 matches reference"] = function()
-  if not check.hopper() then print("  skipped: TMA needs a compute capability 9.0 device"); return end
+  if not check.hopper() then return check.skip("TMA needs a compute capability 9.0 device") end
   local p = assert(htune.problem("matmul", { M = 4096, N = 2048, K = 512, loads = loads }))
   check.expect_match(p, check.configs(p, {
     { block_m = 128, block_n = 256, block_k = 64, num_warps = 8, num_stages = 4, pid_type = "persistent_blocked" },
@@ -122,14 +122,14 @@ end
 -- the 4096^3-class persistent tiles; and the per-warp empty-barrier arrival without clusters.
 for i, shape in ipairs { { M = 1024, N = 1024, K = 1024 }, { M = 512, N = 768, K = 1280 }, { M = 1000, N = 1000, K = 1000 } } do
   tests[string.format("matmul loads=tma_ws cluster=2 %dx%dx%d matches reference", shape.M, shape.N, shape.K)] = function()
-    if not check.hopper() then print("  skipped: TMA needs a compute capability 9.0 device"); return end
+    if not check.hopper() then return check.skip("TMA needs a compute capability 9.0 device") end
     local opts = { loads = "tma_ws", clusters = true }
     for k, x in pairs(shape) do opts[k] = x end
     local p = assert(htune.problem("matmul", opts))
     check.expect_sampled_match(p, CONFIGS, 900 + i, function(c) return c.cluster == 2 end, "^matmul_tma_cl2_kernel<")
   end
   tests[string.format("matmul loads=tma_ws MATMUL_WS_WARP_ARRIVE=1 %dx%dx%d matches reference", shape.M, shape.N, shape.K)] = function()
-    if not check.hopper() then print("  skipped: TMA needs a compute capability 9.0 device"); return end
+    if not check.hopper() then return check.skip("TMA needs a compute capability 9.0 device") end
     local opts = { loads = "tma_ws", defines = { MATMUL_WS_WARP_ARRIVE = 1 } }
     for k, x in pairs(shape) do opts[k] = x end
     local p = assert(htune.problem("matmul", opts))
@@ -139,7 +139,7 @@ for i, shape in ipairs { { M = 1024, N = 1024, K = 1024 }, { M = 512, N = 768, K
   -- 16-byte stores on dividing shapes with warp tiles of 32 or more columns (1000^3 keeps the
   -- fragment stores); here =0, the fragment stores everywhere, sampled and the 4096^3 best's tile
   tests[string.format("matmul loads=tma_ws MATMUL_WS_EPI_T=0 %dx%dx%d matches reference", shape.M, shape.N, shape.K)] = function()
-    if not check.hopper() then print("  skipped: TMA needs a compute capability 9.0 device"); return end
+    if not check.hopper() then return check.skip("TMA needs a compute capability 9.0 device") end
     local opts = { loads = "tma_ws", defines = { MATMUL_WS_EPI_T = 0 } }
     for k, x in pairs(shape) do opts[k] = x end
     local p = assert(htune.problem("matmul", opts))
@@ -153,7 +153,7 @@ end
 -- dividing shapes (T16's stores) and 1000^3 (fragment stores).
 for i, shape in ipairs { { M = 1024, N = 1024, K = 1024 }, { M = 512, N = 768, K = 1280 }, { M = 1000, N = 1000, K = 1000 } } do
   tests[string.format("matmul loads=tma_ws MATMUL_MMA_SERP=1 %dx%dx%d matches reference", shape.M, shape.N, shape.K)] = function()
-    if not check.hopper() then print("  skipped: TMA needs a compute capability 9.0 device"); return end
+    if not check.hopper() then return check.skip("TMA needs a compute capability 9.0 device") end
     local opts = { loads = "tma_ws", defines = { MATMUL_MMA_SERP = 1 } }
     for k, x in pairs(shape) do opts[k] = x end
     local p = assert(htune.problem("matmul", opts))
@@ -167,7 +167,7 @@ end
 -- blocks per SM where shared memory allows; and MATMUL_WS2=0, one block per SM.
 for i, shape in ipairs { { M = 1024, N = 1024, K = 1024 }, { M = 1000, N = 1000, K = 1000 }, { M = 4096, N = 2048, K = 256 } } do
   tests[string.format("matmul loads=tma_ws, 4 warps, two blocks an SM, %dx%dx%d matches reference", shape.M, shape.N, shape.K)] = function()
-    if not check.hopper() then print("  skipped: TMA needs a compute capability 9.0 device"); return end
+    if not check.hopper() then return check.skip("TMA needs a compute capability 9.0 device") end
     local opts = { loads = "tma_ws" }
     for k, x in pairs(shape) do opts[k] = x end
     local p = assert(htune.problem("matmul", opts))
@@ -180,7 +180,7 @@ for i, shape in ipairs { { M = 1024, N = 1024, K = 1024 }, { M = 1000, N = 1000,
     check.expect_match(p, { c })
   end
   tests[string.format("matmul loads=tma_ws MATMUL_WS2=0, 4 warps, one block an SM, %dx%dx%d matches reference", shape.M, shape.N, shape.K)] = function()
-    if not check.hopper() then print("  skipped: TMA needs a compute capability 9.0 device"); return end
+    if not check.hopper() then return check.skip("TMA needs a compute capability 9.0 device") end
     local opts = { loads = "tma_ws", defines = { MATMUL_WS2 = 0 } }
     for k, x in pairs(shape) do opts[k] = x end
     check.expect_sampled_match(assert(htune.problem("matmul", opts)), CONFIGS // 2, 990 + i, function(c) return c.num_warps == 4 end, ",1>$")
@@ -194,7 +194,7 @@ end
 -- on two of them (some split, some do not).
 for i, shape in ipairs { { M = 4096, N = 2048, K = 2048 }, { M = 4000, N = 2000, K = 3000 }, { M = 4096, N = 4096, K = 4096 } } do
   tests[string.format("matmul loads=tma_ws stream_k %dx%dx%d matches reference", shape.M, shape.N, shape.K)] = function()
-    if not check.hopper() then print("  skipped: TMA needs a compute capability 9.0 device"); return end
+    if not check.hopper() then return check.skip("TMA needs a compute capability 9.0 device") end
     local opts = { loads = "tma_ws", stream_k = true }
     for k, x in pairs(shape) do opts[k] = x end
     local p = assert(htune.problem("matmul", opts))
@@ -216,7 +216,7 @@ for i, shape in ipairs { { M = 4096, N = 2048, K = 2048 }, { M = 4000, N = 2000,
   end
 end
 tests["matmul loads=tma_ws cluster=2, persistent 128x256 and 256x128 (several tiles a pair) at 4096x2048x512 matches reference"] = function()
-  if not check.hopper() then print("  skipped: TMA needs a compute capability 9.0 device"); return end
+  if not check.hopper() then return check.skip("TMA needs a compute capability 9.0 device") end
   local p = assert(htune.problem("matmul", { M = 4096, N = 2048, K = 512, loads = "tma_ws", clusters = true }))
   check.expect_match(p, check.configs(p, {
     { block_m = 128, block_n = 256, block_k = 64, num_warps = 8, num_stages = 4, pid_type = "persistent_blocked" },

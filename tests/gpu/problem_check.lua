@@ -93,6 +93,10 @@ function M.shape_text(shape)
   return table.concat(parts, ",")
 end
 
+-- A test that cannot run here returns check.skip(why): tests/gpu/run.lua counts and prints it
+-- apart from the passes.
+function M.skip(why) return "skip", why end
+
 -- True on a compute capability 9.0 (Hopper) device.
 function M.hopper()
   local devs = htune.cuda.devices()

@@ -14,7 +14,7 @@ if not ok_dev then
   return 0
 end
 
-local passed, failed = 0, 0
+local passed, failed, skipped = 0, 0, 0
 for _, f in ipairs(sys.listdir(dir) or {}) do
   if f:match("_test%.lua$") and (not arg[1] or f:find(arg[1], 1, true)) then -- arg[1]: only files containing it
     local tests = dofile(dir .. "/" .. f)
@@ -25,12 +25,17 @@ for _, f in ipairs(sys.listdir(dir) or {}) do
     table.sort(names)
     for _, name in ipairs(names) do
       local t0 = sys.now_ms()
-      local ok, err = xpcall(tests[name], debug.traceback)
-      if ok then passed = passed + 1 else failed = failed + 1 end
-      print(string.format("%s %s:%s (%.0f ms)%s", ok and "ok" or "FAIL", f, name, sys.now_ms() - t0,
-        ok and "" or ("\n" .. tostring(err))))
+      local ok, err, why = xpcall(tests[name], debug.traceback)
+      if ok and err == "skip" then   -- check.skip(why): not run here, neither passed nor failed
+        skipped = skipped + 1
+        print(string.format("skip %s:%s: %s", f, name, tostring(why)))
+      else
+        if ok then passed = passed + 1 else failed = failed + 1 end
+        print(string.format("%s %s:%s (%.0f ms)%s", ok and "ok" or "FAIL", f, name, sys.now_ms() - t0,
+          ok and "" or ("\n" .. tostring(err))))
+      end
     end
   end
 end
-print(string.format("%d passed, %d failed", passed, failed))
+print(string.format("%d passed, %d failed, %d skipped", passed, failed, skipped))
 return failed == 0 and 0 or 1

@@ -21,7 +21,7 @@ for i, case in ipairs(cases) do
   local shape = case.shape
   tests[string.format("matmul_wgmma cluster 2 %dx%dx%d%s matches reference", shape.M, shape.N, shape.K,
     case.persistent and " persistent" or "")] = function()
-    if not check.hopper() then print("  skipped: not a compute capability 9.0 device"); return end
+    if not check.hopper() then return check.skip("not a compute capability 9.0 device") end
     local opts = { clusters = true }
     for k, v in pairs(shape) do opts[k] = v end
     local p = assert(htune.problem("matmul_wgmma", opts))

@@ -17,7 +17,7 @@ local cases = {
 local tests = {}
 for i, shape in ipairs(cases) do
   tests[string.format("matmul_wgmma %dx%dx%d matches reference", shape.M, shape.N, shape.K)] = function()
-    if not check.hopper() then print("  skipped: not a compute capability 9.0 device"); return end
+    if not check.hopper() then return check.skip("not a compute capability 9.0 device") end
     local p = assert(htune.problem("matmul_wgmma", shape))
     check.expect_match(p, check.sample(p, CONFIGS, 200 + i))
   end

@@ -20,7 +20,7 @@ local function tma(c) return c.loads == "tma" end
 local tests = {}
 for i, shape in ipairs(cases) do
   tests[string.format("matmul_wgmma tma %dx%dx%d matches reference", shape.M, shape.N, shape.K)] = function()
-    if not check.hopper() then print("  skipped: not a compute capability 9.0 device"); return end
+    if not check.hopper() then return check.skip("not a compute capability 9.0 device") end
     local p = assert(htune.problem("matmul_wgmma", shape))
     check.expect_sampled_match(p, CONFIGS, 300 + i, tma, "^matmul_wgmma_tma_kernel<")
   end
@@ -29,7 +29,7 @@ end
 -- order of two TMA configs with tails.
 for _, mode in ipairs { "runtime", "compiled" } do
   tests["matmul_wgmma tma tile order " .. mode .. ", every schedule at 4097x136x200, matches reference"] = function()
-    if not check.hopper() then print("  skipped: not a compute capability 9.0 device"); return end
+    if not check.hopper() then return check.skip("not a compute capability 9.0 device") end
     local p = assert(htune.problem("matmul_wgmma", { M = 4097, N = 136, K = 200, tile_order = mode }))
     local nk, n = check.expect_every_order(p, 2, 320, tma)
     print(string.format("  %d configs, %d kernels", n, nk))
