@@ -73,7 +73,10 @@ run: all
 install: all
 	install -d $(PREFIX)/bin $(PREFIX)/share/htune
 	install -m 755 $(BUILD)/htune $(PREFIX)/bin/htune
+	install -m 755 $(BUILD)/mock_llm $(PREFIX)/bin/mock_llm
 	for d in lua examples kernels data; do [ ! -d $$d ] || cp -r $$d $(PREFIX)/share/htune/; done
+	install -d $(PREFIX)/share/htune/tests/mock_llm
+	install -m 644 tests/mock_llm/mock.lua $(PREFIX)/share/htune/tests/mock_llm/   # examples/llm.lua's mock
 
 clean:
 	rm -rf $(BUILD)

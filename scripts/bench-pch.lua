@@ -5,7 +5,11 @@ require("htune.usage").on_help(arg)
 local nv = require "htune.nvrtc"
 local sys = require "htune.sys"
 
-local n = tonumber(arg and arg[1]) or 8
+local n = math.tointeger(tonumber(arg and arg[1] or "8"))
+if not n or n < 1 then
+  io.stderr:write("bench-pch: N configs takes a whole number of 1 or more, got '" .. tostring(arg[1]) .. "'\n")
+  os.exit(2)
+end
 local f = assert(io.open(sys.root .. "/kernels/bench/matmul_mma.cu"))
 local src = f:read("a")
 f:close()

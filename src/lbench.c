@@ -239,7 +239,7 @@ static int lw_submit(lua_State *L) {
         bl.name = luaL_checkstring(L, -1);
         lua_getfield(L, 2, "params");
         bl.nparams = lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
-        if (bl.nparams > 8) luaL_error(L, "params: at most 8");
+        if (bl.nparams > 8) luaL_error(L, "params: at most 8, got %d", bl.nparams);
         for (int i = 0; i < bl.nparams; i++) { lua_rawgeti(L, -1, i + 1); bl.params[i] = luaL_checkinteger(L, -1); lua_pop(L, 1); }
         get_opts(L, 2, &bl.opts);
         bl.check = (int)opt_num(L, 2, "check", 1);

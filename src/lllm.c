@@ -203,7 +203,7 @@ static char *build_body(lua_State *L, client_box *cb, int req, size_t *len) {
     lua_Integer max_tokens = luaL_optinteger(L, -1, 2048);
     lua_getfield(L, req, "temperature");
     double temp = luaL_optnumber(L, -1, 0.7);
-    if (max_tokens < 1 || temp < 0 || temp > 2) luaL_error(L, "request: max_tokens must be >= 1 and temperature in 0..2");
+    if (max_tokens < 1 || temp < 0 || temp > 2) luaL_error(L, "request: max_tokens must be >= 1 and temperature in 0..2, got max_tokens %I and temperature %f", max_tokens, temp);
     sbuf b = {0};
     char tail[96];
     sb_str(&b, "{\"model\":");

@@ -80,7 +80,7 @@ static int build_headers(llm_client *c, const struct llm_opts *o) {
 
 llm_client *llm_open(const struct llm_opts *o, char *err, size_t len) {
     if (!o->url || strncmp(o->url, "http", 4) != 0) {
-        snprintf(err, len, "base_url must start with http:// or https://");
+        snprintf(err, len, "base_url must start with http:// or https://, got '%s'", o->url ? o->url : "(none)");
         return NULL;
     }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) { snprintf(err, len, "libcurl failed to initialise"); return NULL; }

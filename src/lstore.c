@@ -47,7 +47,7 @@ static int l_open(lua_State *L) {
         o.batch_max = (int)opt_num(L, 2, "batch_max", o.batch_max);
         o.busy_ms = (int)opt_num(L, 2, "busy_ms", o.busy_ms);
         if (o.batch_ms < 0 || o.batch_max < 1 || o.busy_ms < 0)
-            return luaL_argerror(L, 2, "batch_ms and busy_ms must be >= 0, batch_max >= 1");
+            return luaL_argerror(L, 2, lua_pushfstring(L, "batch_ms and busy_ms must be >= 0, batch_max >= 1, got batch_ms %f, busy_ms %d, batch_max %d", o.batch_ms, o.busy_ms, o.batch_max));
     }
     lstore *u = lua_newuserdatauv(L, sizeof *u, 0);
     u->s = NULL;

@@ -16,7 +16,7 @@ static int sys_now_ms(lua_State *L) {
 
 static int sys_sleep_ms(lua_State *L) {
     double ms = luaL_checknumber(L, 1);
-    if (ms < 0) return luaL_argerror(L, 1, "sleep time must be >= 0");
+    if (ms < 0) return luaL_argerror(L, 1, lua_pushfstring(L, "sleep time must be >= 0, got %f", ms));
     struct timespec ts = {(time_t)(ms / 1000), (long)((ms - (double)(time_t)(ms / 1000) * 1000) * 1e6)};
     nanosleep(&ts, NULL);
     return 0;
@@ -102,7 +102,7 @@ static int sys_with_budget(lua_State *L) {
     lua_Integer budget = luaL_checkinteger(L, 1);
     luaL_checkstring(L, 2);
     luaL_checktype(L, 3, LUA_TFUNCTION);
-    if (budget <= 0 || budget > 0x7fffffff) return luaL_argerror(L, 1, "budget must be in 1..2^31-1");
+    if (budget <= 0 || budget > 0x7fffffff) return luaL_argerror(L, 1, lua_pushfstring(L, "budget must be in 1..2^31-1, got %I", budget));
     lua_pushvalue(L, 2);
     lua_setfield(L, LUA_REGISTRYINDEX, BUDGET_NAME_KEY);
     int nargs = lua_gettop(L) - 3;

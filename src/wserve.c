@@ -223,7 +223,7 @@ static int baseline_args(struct wstate *st, const struct wp_baseline *b, struct 
     if (strcmp(b->name ? b->name : "", "cublas") != 0) return snprintf(err, errlen, "unknown baseline '%s' (known: cublas, memcpy)", b->name ? b->name : ""), -1;
     if (b->nparams < 3) return snprintf(err, errlen, "cublas needs params {M, N, K}, got %d", b->nparams), -1;
     int ia = b->nparams > 3 ? (int)b->params[3] : 0, ib = b->nparams > 4 ? (int)b->params[4] : 1;
-    if (ia < 0 || ia >= st->nbufs || ib < 0 || ib >= st->nbufs) return snprintf(err, errlen, "cublas: buffer index out of range"), -1;
+    if (ia < 0 || ia >= st->nbufs || ib < 0 || ib >= st->nbufs) return snprintf(err, errlen, "cublas: buffer indices %d and %d, of %d buffers (0..%d)", ia, ib, st->nbufs, st->nbufs - 1), -1;
     *g = (struct baseline_gemm_args){ st->blas, st->bufs[ia], st->bufs[ib], st->bufs[st->output],
                                       (int)b->params[0], (int)b->params[1], (int)b->params[2] };
     return 0;

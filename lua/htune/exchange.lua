@@ -140,21 +140,23 @@ end
 local function add_runs(st, runs)
   local n = { runs = 0, merged = 0, trials = 0 }
   if type(runs) ~= "table" then return nil, "\"runs\" is not a list" end
-  for _, run in ipairs(runs) do
-    if type(run) ~= "table" then return nil, "a run that is not an object" end
+  for r, run in ipairs(runs) do
+    if type(run) ~= "table" then return nil, string.format("run %d is not an object but a %s", r, type(run)) end
     local head = {}
     for _, k in ipairs(RUN_FIELDS) do head[k] = str(run[k]) end -- the store's run fields are text
     head.seed = math.tointeger(num(run.seed))
     head.started, head.finished = num(run.started), num(run.finished)
-    if not head.uid or not head.run_key then return nil, "a run without a \"uid\" and \"run_key\"" end
-    if type(run.trials) ~= "table" and run.trials ~= nil then return nil, "a run whose \"trials\" is not a list" end
+    if not head.uid or not head.run_key then return nil, string.format("run %d has no \"uid\" and \"run_key\"", r) end
+    if type(run.trials) ~= "table" and run.trials ~= nil then
+      return nil, string.format("run %s: \"trials\" is not a list but a %s", head.uid, type(run.trials))
+    end
     head.status = head.status == "running" and "imported" or head.status
     local id, existed = st:add_run(head)
     if not id then return nil, existed end
     if existed then n.merged = n.merged + 1 else n.runs = n.runs + 1 end
-    for _, t in ipairs(run.trials or {}) do
+    for i, t in ipairs(run.trials or {}) do
       local row, why = trial_row(id, t)
-      if not row then return nil, why end
+      if not row then return nil, string.format("run %s, trial %d: %s", head.uid, i, why) end
       local ok, err = st:add_trial(row)
       if not ok then return nil, err end
       n.trials = n.trials + 1

@@ -199,7 +199,8 @@ function M.template(t)
     if t:match("%.lua$") then t = dofile(t) else t = require("htune.prompts." .. t) end
   end
   if type(t) ~= "table" or type(t.user) ~= "function" then
-    error("prompt: a template is a table {system=string, user=function(ctx) -> string}", 2)
+    error("prompt: a template is a table {system=string, user=function(ctx) -> string}, got "
+      .. (type(t) == "table" and "a table whose user is a " .. type(t.user) or "a " .. type(t)), 2)
   end
   return t
 end

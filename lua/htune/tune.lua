@@ -78,7 +78,7 @@ end
 local function open_backend(b, problem, opts)
   if type(b) == "table" and b.submit then return b, false end
   local name = b or "live"
-  if type(name) ~= "string" then error("tune: 'backend' must be a name or a backend object", 3) end
+  if type(name) ~= "string" then error("tune: 'backend' must be a name or a backend object, got " .. type(name), 3) end
   local ok, mod = pcall(require, "htune.backends." .. name)
   if not ok then return nil, "tune: backend '" .. name .. "' is not available: " .. tostring(mod), "ENOBACKEND" end
   local be, err, code = mod.open(problem, opts.backend_options or {})

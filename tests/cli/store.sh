@@ -69,6 +69,11 @@ expect best-n-2 0 '' "$HTUNE" best synthetic --shape 64x64 --db "$db" -n 2 --jso
 [ "$("$HTUNE" best synthetic --shape 64x64 --db "$db" -n 2 --json | wc -l)" = 2 ] && ok || bad "best -n 2 did not print 2 configs"
 expect best-n-bad 2 "-n takes a count of 1 or more, got 'x'" "$HTUNE" best synthetic --db "$db" -n x
 expect best-shape-bad 2 "--shape takes MxNxK or ROWSxCOLS, got 'foo'" "$HTUNE" best synthetic --db "$db" --shape foo
+printf '{"format":"htune-export","version":1,"runs":[{"uid":"u1","run_key":"k","trials":[5]}]}' >"$tmp/badtrial.json"
+expect import-names-bad-trial 1 'run u1, trial 1: a trial that is not an object' "$HTUNE" import "$tmp/badtrial.json" --db "$tmp/bad.db"
+printf '{"format":"htune-export","version":1,"runs":[7]}' >"$tmp/badrun.json"
+expect import-names-bad-run 1 'run 1 is not an object but a number' "$HTUNE" import "$tmp/badrun.json" --db "$tmp/bad.db"
+expect prompt-names-bad-n 2 "--n takes a whole number, got 'x'" "$HTUNE" prompt render matmul --n x
 expect export-format-bad 2 "--format takes csv or json, got 'xml'" "$HTUNE" export --format xml 1 --db "$db"
 expect default-db-from-env 0 '' "$HTUNE" export --format json all
 [ -f "$HTUNE_DB" ] && ok || bad "HTUNE_DB not used as the default database"

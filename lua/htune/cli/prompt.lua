@@ -27,8 +27,11 @@ local function parse_args(args)
     else return nil, "unexpected argument '" .. a .. "'" end
   end
   if not o.target then return nil, "missing PROBLEM or FILE.lua" end
-  o.n, o.samples, o.seed = tonumber(o.n), tonumber(o.samples), tonumber(o.seed)
-  if not (o.n and o.samples and o.seed) then return nil, "--n, --samples and --seed take numbers" end
+  for _, k in ipairs { "n", "samples", "seed" } do
+    local v = math.tointeger(tonumber(o[k]))
+    if not v then return nil, string.format("--%s takes a whole number, got '%s'", k, tostring(o[k])) end
+    o[k] = v
+  end
   return o
 end
 
