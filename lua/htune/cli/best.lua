@@ -27,7 +27,7 @@ local function key_problem(name, o)
   popts.dtype = o.dtype
   local okp, problem = pcall(function() return require("htune.problem").load(name, popts) end)
   if okp and type(problem) == "table" then return problem end
-  return { name = name, shape_text = o.shape, dtype = o.dtype }, tostring(problem)
+  return { name = name, shape_text = o.shape, dtype = o.dtype }, not okp and tostring(problem) or nil
 end
 
 local function show(r)
