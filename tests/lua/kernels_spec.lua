@@ -19,6 +19,18 @@ local function cache_off()
   nvrtc.cache { dir = dir, enabled = false }
 end
 
+-- Compiles exprs of p's source for sm_90a with options and defines, each of extra (a variant
+-- under test) over them; asserts it compiled.
+local function compile_with(p, exprs, options, defines, extra)
+  local d = {}
+  for k, v in pairs(defines) do d[k] = v end
+  for k, v in pairs(extra or {}) do d[k] = v end
+  local res = nvrtc.compile { source = p.source, name = "matmul.cu", name_exprs = exprs, options = options,
+                              defines = d, arch = "sm_90a" }
+  assert.is_true(res.ok, res.log)
+  return res
+end
+
 -- Name expressions of n sampled configs with distinct kernels (of those keep(cfg) accepts, if given).
 local function distinct_exprs(p, n, seed, keep)
   local r, seen, exprs = htune.rng(seed), {}, {}
@@ -378,15 +390,7 @@ describe("matmul spec, loads = tma", function()
     local p = tma { M = 4096, N = 4096, K = 4096, loads = "tma_ws" }
     local ce = p.compile(cfg(p, { block_k = 128, num_stages = 2, pid_type = "persistent_blocked" }))
     cache_off()
-    local function build(ns)
-      local d = {}
-      for k, v in pairs(ce.defines) do d[k] = v end
-      d.MBAR_SUSPEND_NS = ns
-      local res = nvrtc.compile { source = p.source, name = "matmul.cu", name_exprs = { ce.name_expr },
-                                  options = ce.options, defines = d, arch = "sm_90a" }
-      assert.is_true(res.ok, res.log)
-      return res
-    end
+    local function build(ns) return compile_with(p, { ce.name_expr }, ce.options, ce.defines, { MBAR_SUSPEND_NS = ns }) end
     local plain, zero, hint = build(nil), build(0), build(10000000)
     assert.is_true(plain.cubin == zero.cubin, "MBAR_SUSPEND_NS=0 changed the code")
     assert.is_true(plain.cubin ~= hint.cubin, "the hint changed nothing")
@@ -713,12 +717,7 @@ describe("matmul L2-hinted 16-byte copies (CUDA_ERROR_ILLEGAL_INSTRUCTION on the
   -- exprs compiled in one program on a dividing shape (MATMUL_EVEN, no reference) with defines.
   local function build_even(exprs, defines)
     local p = htune.problem("matmul", { M = 1024, N = 1024, K = 1024 })
-    local d = { MATMUL_EVEN = 1, HTUNE_NO_REFERENCE = 1 }
-    for k, v in pairs(defines) do d[k] = v end
-    local res = nvrtc.compile { source = p.source, name = "matmul.cu", name_exprs = exprs,
-                                options = p.compile(p.space:default()).options, defines = d, arch = "sm_90a" }
-    assert.is_true(res.ok, res.log)
-    return res
+    return compile_with(p, exprs, p.compile(p.space:default()).options, { MATMUL_EVEN = 1, HTUNE_NO_REFERENCE = 1 }, defines)
   end
   -- Asserts that every kernel of exprs in fixed has LDGSTS and none of the 0xdae form; returns
   -- how many of that form old's kernels hold.
@@ -803,16 +802,8 @@ for _, m in ipairs { { "MATMUL_EPI_SMEM", true }, { "MATMUL_PROLOGUE_ROLLED", fa
         local p = htune.problem("matmul", shape)
         local exprs = distinct_exprs(p, 2, 11)
         exprs[#exprs + 1] = "matmul_kernel<128,256,64,2,4,3,3,8,0,8,0,0>"   -- 4096^3-class tile
-        local defs = p.compile(p.space:default()).defines
-        local function build(on)
-          local d = {}
-          for k, v in pairs(defs) do d[k] = v end
-          d[macro] = on
-          local res = nvrtc.compile { source = p.source, name = "matmul.cu", name_exprs = exprs,
-                                      options = p.compile(p.space:default()).options, defines = d, arch = "sm_90a" }
-          assert.is_true(res.ok, res.log)
-          return res
-        end
+        local ce = p.compile(p.space:default())
+        local function build(on) return compile_with(p, exprs, ce.options, ce.defines, { [macro] = on }) end
         local plain, variant = build(0), build(1)
         if shape.M == 257 and not odd_too then
           assert.is_true(plain.cubin == variant.cubin, "the define changed the odd shape's code")
